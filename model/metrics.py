@@ -1,0 +1,221 @@
+"""Evaluation metrics of perturbation-effect predictions, computed per condition from means.
+
+Notation for one condition p: ŷ = predicted mean profile, y = true mean profile (mean over
+the condition's cells), μ = control mean, all vectors over genes; D ⊆ genes an index set
+(all genes, DE20 = first 20 genes of the DE ranking, DE40, or GEARS's non-dropout top-20
+N20). sign(0) = 0. Pearson(a, b) = cov(a, b) / (sd(a) sd(b)), defined as 0 when either
+vector is constant (GEARS replaces NaN by 0).
+
+Families (REFERENCES 1.7, 3.4, 8):
+
+* GRAPE: ``rmse`` = sqrt(mean_g (ŷ_g − y_g)²); ``dac`` = mean_{g∈D} 1[sign(ŷ_g − μ_g) =
+  sign(y_g − μ_g)] (a zero true delta matched by a zero predicted delta counts);
+  ``dac_nonzero`` = the same over {g ∈ D : y_g ≠ μ_g}; ``pcc_delta`` = Pearson(ŷ − μ, y − μ)
+  on D. Each on all genes, DE20 and DE40.
+* GEARS: ``pearson_delta`` (all genes), ``mse`` = mean_g (ŷ_g − y_g)², ``mse_de`` (DE20),
+  ``pearson_de_delta`` (Pearson of deltas on DE20), ``frac_opposite_direction_top20_non_dropout``
+  = #{g ∈ N20 : |sign(ŷ_g − μ_g) − sign(y_g − μ_g)| = 2} / |N20|.
+* BioDSNN: ``mse_top20_de`` (= mse on DE20), ``frac_within_5pct_de`` = mean_{g∈DE20}
+  1[|ŷ_g − y_g| ≤ 0.05 |y_g|]; genetic interactions of doubles (see :func:`gi_coefficients`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from grapekg.model.perturbation.conditions import parse_condition
+
+__all__ = [
+    "dac",
+    "dac_nonzero",
+    "evaluate",
+    "frac_opposite_direction",
+    "frac_within",
+    "gi_coefficients",
+    "gi_metrics",
+    "mse",
+    "pearson",
+    "pcc_delta",
+    "rmse",
+    "summarise",
+]
+
+Index = Sequence[int] | np.ndarray | None
+
+
+def _sel(v: np.ndarray, idx: Index) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64)
+    return v if idx is None else v[np.asarray(idx, dtype=np.int64)]
+
+
+def mse(pred: np.ndarray, true: np.ndarray, idx: Index = None) -> float:
+    """MSE = (1/|D|) Σ_{g∈D} (ŷ_g − y_g)²."""
+    d = _sel(pred, idx) - _sel(true, idx)
+    return float(np.mean(d * d)) if d.size else float("nan")
+
+
+def rmse(pred: np.ndarray, true: np.ndarray, idx: Index = None) -> float:
+    """RMSE = sqrt((1/|D|) Σ_{g∈D} (ŷ_g − y_g)²)."""
+    return float(np.sqrt(mse(pred, true, idx)))
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson r = Σ (a−ā)(b−b̄) / sqrt(Σ (a−ā)² Σ (b−b̄)²); 0 when a or b is constant."""
+    a = np.asarray(a, dtype=np.float64) - np.mean(a)
+    b = np.asarray(b, dtype=np.float64) - np.mean(b)
+    denom = np.sqrt(np.sum(a * a) * np.sum(b * b))
+    return float(np.sum(a * b) / denom) if denom > 0 else 0.0
+
+
+def pcc_delta(pred: np.ndarray, true: np.ndarray, ctrl: np.ndarray, idx: Index = None) -> float:
+    """Pearson delta = Pearson(ŷ_D − μ_D, y_D − μ_D)."""
+    c = _sel(ctrl, idx)
+    return pearson(_sel(pred, idx) - c, _sel(true, idx) - c)
+
+
+def dac(pred: np.ndarray, true: np.ndarray, ctrl: np.ndarray, idx: Index = None) -> float:
+    """DAC = (1/|D|) Σ_{g∈D} 1[sign(ŷ_g − μ_g) = sign(y_g − μ_g)] (0 = 0 counts as a match)."""
+    c = _sel(ctrl, idx)
+    same = np.sign(_sel(pred, idx) - c) == np.sign(_sel(true, idx) - c)
+    return float(np.mean(same)) if same.size else float("nan")
+
+
+def dac_nonzero(pred: np.ndarray, true: np.ndarray, ctrl: np.ndarray, idx: Index = None) -> float:
+    """DAC over D' = {g ∈ D : y_g ≠ μ_g}: (1/|D'|) Σ_{g∈D'} 1[sign(ŷ_g − μ_g) = sign(y_g − μ_g)];
+    NaN when D' is empty."""
+    c = _sel(ctrl, idx)
+    t = _sel(true, idx) - c
+    keep = t != 0
+    if not keep.any():
+        return float("nan")
+    return float(np.mean(np.sign(_sel(pred, idx) - c)[keep] == np.sign(t[keep])))
+
+
+def frac_opposite_direction(pred: np.ndarray, true: np.ndarray, ctrl: np.ndarray,
+                            idx: Index) -> float:
+    """#{g ∈ D : |sign(ŷ_g − μ_g) − sign(y_g − μ_g)| = 2} / |D| (strictly opposite signs)."""
+    c = _sel(ctrl, idx)
+    d = np.abs(np.sign(_sel(pred, idx) - c) - np.sign(_sel(true, idx) - c))
+    return float(np.mean(d == 2)) if d.size else float("nan")
+
+
+def frac_within(pred: np.ndarray, true: np.ndarray, idx: Index = None,
+                tolerance: float = 0.05) -> float:
+    """(1/|D|) Σ_{g∈D} 1[|ŷ_g − y_g| ≤ tolerance · |y_g|] (BioDSNN's ±5 % of the truth)."""
+    p, t = _sel(pred, idx), _sel(true, idx)
+    ok = np.abs(p - t) <= tolerance * np.abs(t)
+    return float(np.mean(ok)) if ok.size else float("nan")
+
+
+def gi_coefficients(delta_ab: np.ndarray, delta_a: np.ndarray, delta_b: np.ndarray,
+                    *, seed: int = 0) -> tuple[float, float, float]:
+    """Genetic-interaction fit of a double (Norman et al., as GEARS does it):
+    Theil-Sen regression without intercept δ_AB ≈ c_A δ_A + c_B δ_B over genes; returns
+    (c_A, c_B, magnitude = sqrt(c_A² + c_B²)). Uses scikit-learn's multivariate
+    ``TheilSenRegressor`` (``scipy.stats.theilslopes`` fits one regressor only); seeded."""
+    from sklearn.linear_model import TheilSenRegressor
+
+    x = np.column_stack([delta_a, delta_b]).astype(np.float64)
+    model = TheilSenRegressor(fit_intercept=False, max_subpopulation=2000, random_state=seed)
+    model.fit(x, np.asarray(delta_ab, dtype=np.float64))
+    c_a, c_b = (float(v) for v in model.coef_)
+    return c_a, c_b, float(np.hypot(c_a, c_b))
+
+
+def _top_overlap(true: np.ndarray, pred: np.ndarray, k: int, largest: bool) -> float:
+    sign = -1.0 if largest else 1.0
+    t = set(np.argsort(sign * true, kind="stable")[:k].tolist())
+    p = set(np.argsort(sign * pred, kind="stable")[:k].tolist())
+    return len(t & p) / k
+
+
+def gi_metrics(pred: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
+               ctrl: np.ndarray, *, k: int = 20, seed: int = 0) -> pd.DataFrame:
+    """GI magnitudes of every double A+B whose singles A+ctrl and B+ctrl are in ``truth``:
+    m_true from the true double delta, m_pred from the predicted double delta, both regressed
+    on the TRUE single deltas (:func:`gi_coefficients`). Returns tidy rows: per double
+    ``gi_magnitude_true`` / ``gi_magnitude_pred``, and for condition ``__all__``:
+    ``gi_magnitude_pearson`` = Pearson(m_pred, m_true) over doubles, ``gi_synergy_overlap``
+    / ``gi_suppressor_overlap`` = |top-k_true ∩ top-k_pred| / k by largest / smallest
+    magnitude, with k = min(k, ⌊n_doubles / 2⌋) so the overlap is not trivially 1."""
+    ctrl = np.asarray(ctrl, dtype=np.float64)
+    rows, m_true, m_pred = [], [], []
+    for cond, y in truth.items():
+        genes = parse_condition(cond)
+        singles = [f"{g}+ctrl" for g in genes]
+        if len(genes) != 2 or cond not in pred or any(s not in truth for s in singles):
+            continue
+        da, db = (np.asarray(truth[s]) - ctrl for s in singles)
+        mt = gi_coefficients(np.asarray(y) - ctrl, da, db, seed=seed)[2]
+        mp = gi_coefficients(np.asarray(pred[cond]) - ctrl, da, db, seed=seed)[2]
+        m_true.append(mt)
+        m_pred.append(mp)
+        rows += [(cond, "gi_magnitude_true", mt), (cond, "gi_magnitude_pred", mp)]
+    n = len(m_true)
+    if n >= 2:
+        mt_a, mp_a = np.array(m_true), np.array(m_pred)
+        k_eff = max(1, min(k, n // 2))
+        rows += [("__all__", "gi_magnitude_pearson", pearson(mp_a, mt_a)),
+                 ("__all__", "gi_synergy_overlap", _top_overlap(mt_a, mp_a, k_eff, True)),
+                 ("__all__", "gi_suppressor_overlap", _top_overlap(mt_a, mp_a, k_eff, False))]
+    return pd.DataFrame(rows, columns=["condition", "metric", "value"])
+
+
+def condition_metrics(pred: np.ndarray, true: np.ndarray, ctrl: np.ndarray,
+                      de_ranking: Sequence[int] | np.ndarray,
+                      non_dropout_20: Sequence[int] | np.ndarray | None = None) -> dict[str, float]:
+    """All per-condition metrics of the three families for one condition (names and
+    formulas in the module docstring); DE20/DE40 = first 20/40 of ``de_ranking``;
+    N20 = ``non_dropout_20`` (defaults to DE20)."""
+    de20, de40 = np.asarray(de_ranking)[:20], np.asarray(de_ranking)[:40]
+    n20 = de20 if non_dropout_20 is None else np.asarray(non_dropout_20)
+    out = {"rmse": rmse(pred, true), "dac": dac(pred, true, ctrl),
+           "dac_nonzero": dac_nonzero(pred, true, ctrl), "pcc_delta": pcc_delta(pred, true, ctrl)}
+    for name, idx in (("de20", de20), ("de40", de40)):
+        out |= {f"rmse_{name}": rmse(pred, true, idx), f"dac_{name}": dac(pred, true, ctrl, idx),
+                f"dac_nonzero_{name}": dac_nonzero(pred, true, ctrl, idx),
+                f"pcc_delta_{name}": pcc_delta(pred, true, ctrl, idx)}
+    out |= {"pearson_delta": out["pcc_delta"], "mse": mse(pred, true),
+            "mse_de": mse(pred, true, de20), "pearson_de_delta": out["pcc_delta_de20"],
+            "frac_opposite_direction_top20_non_dropout":
+                frac_opposite_direction(pred, true, ctrl, n20),
+            "mse_top20_de": mse(pred, true, de20),
+            "frac_within_5pct_de": frac_within(pred, true, de20)}
+    return out
+
+
+def evaluate(pred: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
+             ctrl: np.ndarray, de_rankings: Mapping[str, Sequence[int] | np.ndarray],
+             non_dropout_20: Mapping[str, Sequence[int] | np.ndarray] | None = None,
+             *, conditions: Iterable[str] | None = None, gi: bool = True,
+             seed: int = 0) -> pd.DataFrame:
+    """Evaluate a dict of predicted mean profiles against the true ones.
+
+    Returns a tidy DataFrame (columns condition, metric, value): one row per condition and
+    metric of :func:`condition_metrics`, plus the genetic-interaction rows of
+    :func:`gi_metrics` when ``gi`` (doubles only; aggregate rows use condition ``__all__``).
+    ``conditions`` defaults to every predicted condition; a condition missing from
+    ``truth`` or ``de_rankings`` raises KeyError naming it.
+    """
+    chosen = list(pred) if conditions is None else list(conditions)
+    rows = []
+    for cond in chosen:
+        for key, table in (("truth", truth), ("de_rankings", de_rankings)):
+            if cond not in table:
+                raise KeyError(f"condition {cond!r} missing from {key}")
+        n20 = None if non_dropout_20 is None else non_dropout_20.get(cond)
+        values = condition_metrics(pred[cond], truth[cond], ctrl, de_rankings[cond], n20)
+        rows += [(cond, k, v) for k, v in values.items()]
+    table = pd.DataFrame(rows, columns=["condition", "metric", "value"])
+    if gi:
+        sub = {c: pred[c] for c in chosen}
+        table = pd.concat([table, gi_metrics(sub, truth, ctrl, seed=seed)], ignore_index=True)
+    return table
+
+
+def summarise(table: pd.DataFrame) -> pd.Series:
+    """Mean of each metric over conditions (NaN ignored), as GEARS / GRAPE report."""
+    return table.groupby("metric")["value"].mean()

@@ -1,0 +1,9 @@
+"""Perturbation data layer: condition strings, streaming condition summaries,
+differential-expression genes, synthetic Perturb-seq-like data, splits and downloads.
+
+Everything here is pure Python (numpy / scipy / anndata); no database is needed.
+"""
+
+from grapekg.model.perturbation.errors import DataError, DownloadError
+
+__all__ = ["DataError", "DownloadError"]

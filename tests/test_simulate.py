@@ -1,0 +1,113 @@
+"""The SYNTHETIC data simulator: format, determinism, planted structure."""
+
+from pathlib import Path
+
+import anndata as ad
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from grapekg.model.perturbation.errors import DataError
+from grapekg.model.perturbation.simulate import simulate, synthetic_genes
+from grapekg.model.perturbation.summaries import summarise_h5ad
+
+SMALL = {"n_conditions": 30, "cells_per_condition": 20, "n_control_cells": 60}
+
+
+@pytest.fixture(scope="module")
+def genes() -> pd.DataFrame:
+    return synthetic_genes(300, seed=1)
+
+
+def test_gears_format(genes: pd.DataFrame, tmp_path: Path) -> None:
+    sim = simulate(genes, seed=5, **SMALL)
+    a = sim.adata
+    assert a.uns["synthetic"] is True and a.uns["grapekg"]["seed"] == 5
+    assert a.uns["grapekg"]["params"]["n_conditions"] == 30
+    assert sp.isspmatrix_csr(a.X) and a.X.dtype == np.float32
+    assert a.X.min() >= 0 and a.X.max() < 15 and not np.all(a.X.data == np.round(a.X.data))
+    assert list(a.var.index) == list(genes["ensembl_id"])
+    assert list(a.var["gene_name"]) == list(genes["symbol"])
+    cond = a.obs["condition"].astype(str)
+    assert (cond == "ctrl").sum() == 60
+    assert cond.nunique() == 31
+    n_doubles = sum(1 for c in cond.unique() if "ctrl" not in c)
+    assert n_doubles == round(0.4 * 30)
+    assert set(a.obs["cell_type"]) == {"synthetic"}
+    assert "synthetic_ctrl_1" in set(a.obs["condition_name"])
+    assert "rank_genes_groups_cov_all" in a.uns
+    a.write_h5ad(tmp_path / "sim.h5ad")
+    back = ad.read_h5ad(tmp_path / "sim.h5ad")
+    assert bool(back.uns["synthetic"]) and summarise_h5ad(tmp_path / "sim.h5ad").mean.shape == (
+        31, 300)
+
+
+def test_seeded(genes: pd.DataFrame) -> None:
+    a1, e1 = simulate(genes, seed=2, **SMALL)
+    a2, e2 = simulate(genes, seed=2, **SMALL)
+    a3, _ = simulate(genes, seed=3, **SMALL)
+    assert (a1.X != a2.X).nnz == 0
+    pd.testing.assert_frame_equal(e1, e2)
+    assert a1.X.shape != a3.X.shape or (a1.X != a3.X).nnz > 0
+
+
+def test_edges_depend_on_biotype_pair_and_shared_terms() -> None:
+    genes = synthetic_genes(600, coding_fraction=0.5, seed=4)
+    edges = simulate(genes, seed=1, add_de=False, **SMALL,
+                     mean_out_degree={"cc": 8.0, "cn": 2.0, "nn": 0.5},
+                     positive_fraction={"cc": 0.9, "cn": 0.1, "nn": 0.5},
+                     shared_term_boost=1.0).edges
+    assert set(edges["relation"]) == {"cc", "cn", "nn"}
+    counts = edges["relation"].value_counts()
+    n_c = int((genes["biotype_class"] == "c").sum())
+    n_n = len(genes) - n_c
+    density = {"cc": counts["cc"] / (n_c * (n_c - 1)), "cn": counts["cn"] / (2 * n_c * n_n),
+               "nn": counts["nn"] / (n_n * (n_n - 1))}
+    # planted per-pair probabilities are deg / G: 8/600, 2/600, 0.5/600 (ratios 4 and 4)
+    assert density["cc"] > 2.5 * density["cn"] > 2.5 * 2 * density["nn"] / 2
+    assert density["cn"] > 2 * density["nn"]
+    assert abs(density["cc"] * 600 - 8.0) < 1.0
+    positive = (edges["weight"] > 0).groupby(edges["relation"]).mean()
+    assert positive["cc"] > 0.8 and positive["cn"] < 0.2
+    assert not (edges["src"] == edges["dst"]).any()
+    assert not edges.duplicated(["src", "dst"]).any()
+    boosted = simulate(genes, seed=1, add_de=False, **SMALL, shared_term_boost=30.0).edges
+    assert boosted["shared_term"].mean() > 2 * edges["shared_term"].mean()
+
+
+def test_knockdown_lowers_target_and_propagates(genes: pd.DataFrame) -> None:
+    a, edges = simulate(genes, seed=0, n_conditions=30, cells_per_condition=200,
+                        n_control_cells=400, add_de=False)
+    x = a.X.toarray()
+    cond = a.obs["condition"].astype(str).to_numpy()
+    ctrl = x[cond == "ctrl"].mean(0)
+    sym = list(a.var["gene_name"])
+    singles = [c for c in np.unique(cond) if c.endswith("+ctrl")]
+    lowered = 0
+    for c in singles:
+        g = sym.index(c.split("+")[0])
+        lowered += x[cond == c, g].mean() < ctrl[g]
+    assert lowered >= 0.9 * len(singles)
+    # downstream targets of a perturbed gene move more than non-targets
+    moved_targets, moved_other = [], []
+    for c in singles:
+        src = c.split("+")[0]
+        dst = set(edges.loc[edges["src_symbol"] == src, "dst_symbol"])
+        delta = np.abs(x[cond == c].mean(0) - ctrl)
+        mask = np.array([s in dst for s in sym])
+        mask[sym.index(src)] = False
+        if mask.any():
+            moved_targets.append(delta[mask].mean())
+            moved_other.append(delta[~mask].mean())
+    assert np.mean(moved_targets) > 2 * np.mean(moved_other)
+
+
+def test_bad_gene_table() -> None:
+    genes = synthetic_genes(50)
+    with pytest.raises(DataError, match=r"genes\['biotype_class'\]"):
+        simulate(genes.assign(biotype_class="protein_coding"), **SMALL)
+    with pytest.raises(DataError, match=r"genes\['symbol'\]"):
+        simulate(genes.drop(columns="symbol"), **SMALL)
+    with pytest.raises(DataError, match="combo_fraction"):
+        simulate(genes, n_conditions=5, combo_fraction=0.95)
