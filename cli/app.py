@@ -1,1 +1,82 @@
-def main():\n    pass
+"""The ``grape`` command. Thin glue: every command delegates to the library, and domain errors
+(:class:`~grapekg.errors.GrapeError`) are printed as one styled line with exit code 1 (the
+traceback only with ``-v``)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from grapekg import __version__
+from grapekg.cli import db as db_cmd
+from grapekg.cli import kg as kg_cmd
+from grapekg.cli import query as query_cmd
+from grapekg.cli.console import err_console
+from grapekg.errors import GrapeError
+
+app = typer.Typer(
+    name="grape",
+    help="grape-kg: a Neo4j gene knowledge graph and GRAPE perturbation models.",
+    rich_markup_mode="rich",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    pretty_exceptions_show_locals=False,  # locals could hold the Neo4j password
+    no_args_is_help=True,
+)
+app.add_typer(db_cmd.app, name="db")
+app.add_typer(kg_cmd.app, name="kg")
+app.command("query")(query_cmd.query)
+
+_state = {"verbose": False}
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"grape-kg {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log details; show tracebacks.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """Build the knowledge graph, import perturbation data, train, evaluate, query."""
+    _state["verbose"] = verbose
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+    )
+
+
+def main() -> None:
+    """Console entry point with the error boundary."""
+    try:
+        app(standalone_mode=False)
+    except GrapeError as exc:
+        if _state["verbose"]:
+            err_console.print_exception(show_locals=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err_console.print("[red]aborted[/]")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err_console.print("[red]interrupted[/]")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -367,6 +367,7 @@ def stop(settings: Settings, timeout: float = STOP_TIMEOUT_S) -> str:
             _state_file(settings).unlink(missing_ok=True)
             return f"killed pid {st.pid} after {timeout:.0f} s without a clean shutdown"
         time.sleep(0.2)
+    _reap(st.pid)
     _state_file(settings).unlink(missing_ok=True)
     return f"stopped (pid {st.pid})"
 

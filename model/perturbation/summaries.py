@@ -34,7 +34,7 @@ __all__ = ["ConditionSummary", "summarise_adata", "summarise_h5ad"]
 
 log = logging.getLogger(__name__)
 
-_TARGET_CHUNK_VALUES = 4_000_000  # non-zeros (CSR) or entries (dense) per chunk
+_TARGET_CHUNK_VALUES = 1_000_000  # non-zeros (CSR) or entries (dense) per chunk
 
 
 @dataclass(frozen=True)

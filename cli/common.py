@@ -1,0 +1,22 @@
+"""Settings and database handles for commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from grapekg.kg.store import Store
+from grapekg.settings import Settings
+
+
+def settings() -> Settings:
+    return Settings.load()
+
+
+@contextmanager
+def open_store(s: Settings | None = None) -> Iterator[Store]:
+    store = Store.connect(s or settings())
+    try:
+        yield store
+    finally:
+        store.close()

@@ -1,0 +1,80 @@
+"""``grape query NAME --param k=v``: run a parameterised query file from cypher/."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from grapekg import cypher
+from grapekg.cli.common import open_store
+from grapekg.cli.console import console, table
+from grapekg.errors import ConfigError
+
+
+def parse_param(item: str) -> tuple[str, Any]:
+    """``k=v`` -> (k, typed v): integers, floats, true/false, JSON lists, else a string."""
+    key, sep, raw = item.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        raise ConfigError(f"--param '{item}': expected NAME=VALUE")
+    value: Any = raw
+    if re.fullmatch(r"-?\d+", raw):
+        value = int(raw)
+    elif re.fullmatch(r"-?\d+\.\d*(e-?\d+)?", raw):
+        value = float(raw)
+    elif raw in ("true", "false"):
+        value = raw == "true"
+    elif raw.startswith("["):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise ConfigError(f"--param '{item}': not a JSON list") from None
+    return key, value
+
+
+def query(
+    name: Annotated[str, typer.Argument(help="Query file name in cypher/ (without .cypher); 'list' shows them.")],
+    param: Annotated[list[str], typer.Option("--param", "-p", help="NAME=VALUE, repeatable.")] = [],  # noqa: B006
+    fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
+) -> None:
+    """Run a parameterised Cypher file and print its rows."""
+    if name == "list":
+        rows = [(n, cypher.load(n).description, ", ".join(cypher.load(n).params)) for n in cypher.names()]
+        console.print(table("Queries (cypher/)", ["name", "answers", "parameters"], rows))
+        return
+    try:
+        qf = cypher.load(name)
+    except KeyError:
+        raise ConfigError(f"no query '{name}' in cypher/; 'grape query list' shows them") from None
+    params = dict(parse_param(p) for p in param)
+    missing = [p for p in qf.params if p not in params]
+    if missing:
+        raise ConfigError(f"query '{name}' needs --param {', '.join(f'{m}=…' for m in missing)}")
+    unknown = [p for p in params if p not in qf.params]
+    if unknown:
+        raise ConfigError(f"query '{name}' takes no parameter(s) {', '.join(unknown)}")
+    with open_store() as store:
+        rows = store.read(qf.text, params)
+    cols = list(rows[0].keys()) if rows else []
+    if fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow([json.dumps(v) if isinstance(v, list | dict) else v for v in r.values()])
+    elif fmt == "table":
+        console.print(table(f"{name}: {qf.description}", cols or ["(no rows)"],
+                            [[_fmt(v) for v in r.values()] for r in rows]))
+    else:
+        raise ConfigError(f"--format '{fmt}': use table or csv")
+
+
+def _fmt(v: Any) -> Any:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    if isinstance(v, list):
+        return ", ".join(map(str, v[:8])) + (" …" if len(v) > 8 else "")
+    return v

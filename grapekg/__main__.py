@@ -1,0 +1,3 @@
+from grapekg.cli.app import main
+
+main()

@@ -1,0 +1,80 @@
+"""The local Neo4j server manager, for real."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+
+import pytest
+
+from grapekg.errors import DatabaseError, ServerError
+from grapekg.kg import server
+from grapekg.kg.store import Store
+from grapekg.settings import Settings
+
+
+def test_session_server_answers(neo4j_settings):
+    st = server.running_state(neo4j_settings)
+    assert st is not None and st.port == neo4j_settings.neo4j_port
+    with Store.connect(neo4j_settings) as store:
+        assert store.server_version().startswith(server.NEO4J_VERSION)
+    pw = server.password_file(neo4j_settings)
+    assert stat.S_IMODE(pw.stat().st_mode) == 0o600
+    conf = (neo4j_settings.neo4j_home / "conf" / "neo4j.conf").read_text()
+    assert f"server.bolt.listen_address=127.0.0.1:{st.port}" in conf
+    assert "dbms.security.auth_enabled=true" in conf
+    cmdline = open(f"/proc/{st.pid}/cmdline", "rb").read().decode()
+    assert server.ENTRY_POINT in cmdline
+    assert pw.read_text().strip() not in cmdline  # the password never appears in arguments
+
+
+def test_wrong_password_is_rejected(neo4j_settings):
+    st = server.running_state(neo4j_settings)
+    assert st is not None
+    with pytest.raises(DatabaseError, match="rejected the credentials"):
+        Store(st.uri, "neo4j", "wrong-password", "neo4j").ping()
+
+
+def test_port_in_use_is_a_clear_error(tmp_path, neo4j_settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        other = Settings.load(env={}, data_dir=tmp_path, cache_dir=neo4j_settings.cache_dir,
+                              neo4j_port=port)
+        with pytest.raises(ServerError, match=f"port {port} .* in use"):
+            server.start(other)
+
+
+def test_no_server_is_a_clear_error(tmp_path):
+    with pytest.raises(DatabaseError, match="grape db start"):
+        Store.connect(Settings.load(env={}, data_dir=tmp_path))
+
+
+def test_stale_pid_then_clean_start_and_stop(tmp_path, neo4j_settings):
+    s = Settings.load(env={}, data_dir=tmp_path, cache_dir=neo4j_settings.cache_dir,
+                      neo4j_port=0, neo4j_heap="512m", neo4j_pagecache="64m")
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    run = s.neo4j_home / "run"
+    run.mkdir(parents=True)
+    (run / "grape-neo4j.json").write_text(json.dumps(
+        {"pid": dead.pid, "port": 1, "version": "x", "started": 0}))
+    assert "stale" in server.stop(s)
+    (run / "grape-neo4j.json").write_text(json.dumps(
+        {"pid": dead.pid, "port": 1, "version": "x", "started": 0}))
+    st, note = server.start(s)
+    try:
+        assert "stale" in note
+        assert st.port != neo4j_settings.neo4j_port
+        again, note2 = server.start(s)
+        assert again.pid == st.pid and note2 == "already running"
+    finally:
+        msg = server.stop(s)
+    assert msg.startswith("stopped")
+    assert server.running_state(s) is None
+    with pytest.raises(ProcessLookupError):
+        os.kill(st.pid, 0)
