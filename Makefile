@@ -1,0 +1,59 @@
+# grape-kg: `make demo` and `make test` do every set-up step themselves on a clean machine.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+GRAPE := $(VENV)/bin/grape
+export GRAPE_DATA_DIR ?= $(CURDIR)/.grape
+export GRAPE_CACHE_DIR ?= $(HOME)/.cache/grape-kg
+export COLUMNS ?= 160
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install system-deps python neo4j data demo test bench db-start db-stop clean
+
+install: python system-deps neo4j data
+
+# Java 17/21 for Neo4j 5.26 LTS and Maven to fetch it (Debian packages; installed when missing)
+system-deps:
+	@if ! $(PY) -c "from grapekg.kg.server import find_java; find_java()" 2>/dev/null; then \
+	  echo "installing a Java 17 runtime (apt)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; \
+	fi
+	@command -v mvn >/dev/null || { echo "installing Maven (apt)"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven; }
+
+python: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -U pip setuptools wheel
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+neo4j: python system-deps
+	$(GRAPE) db install
+
+data: python
+	$(GRAPE) kg fetch
+
+db-start: install
+	$(GRAPE) db start
+
+db-stop:
+	$(GRAPE) db stop
+
+demo: install
+	$(GRAPE) db start
+	$(GRAPE) kg build
+	$(GRAPE) query pathway_genes_by_class --param name=apoptosis --param limit=5
+	$(GRAPE) query gene_go_terms --param symbol=TP53 --param limit=10
+	@echo "Neo4j keeps running: 'grape db status' shows it, 'make db-stop' stops it."
+
+test: install
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) bench/kg_build.py
+
+clean:
+	-$(GRAPE) db stop
+	rm -rf $(VENV) .grape build *.egg-info

@@ -1,0 +1,12 @@
+// Constraints and indexes of the grape-kg graph.
+// GENERATED from kg/schema.yaml by `grape kg schema --write`; do not edit by hand.
+// Parameters: none. Safe to run repeatedly (IF NOT EXISTS).
+CREATE CONSTRAINT gene_ensembl_id_unique IF NOT EXISTS FOR (n:Gene) REQUIRE (n.ensembl_id) IS UNIQUE;
+CREATE INDEX gene_symbol IF NOT EXISTS FOR (n:Gene) ON (n.symbol);
+CREATE INDEX gene_biotype_class IF NOT EXISTS FOR (n:Gene) ON (n.biotype_class);
+CREATE INDEX gene_entrez_id IF NOT EXISTS FOR (n:Gene) ON (n.entrez_id);
+CREATE CONSTRAINT goterm_id_unique IF NOT EXISTS FOR (n:GOTerm) REQUIRE (n.id) IS UNIQUE;
+CREATE INDEX goterm_namespace IF NOT EXISTS FOR (n:GOTerm) ON (n.namespace);
+CREATE CONSTRAINT pathway_id_unique IF NOT EXISTS FOR (n:Pathway) REQUIRE (n.id) IS UNIQUE;
+CREATE INDEX pathway_level IF NOT EXISTS FOR (n:Pathway) ON (n.level);
+CREATE CONSTRAINT source_name_version_unique IF NOT EXISTS FOR (n:Source) REQUIRE (n.name, n.version) IS UNIQUE;
