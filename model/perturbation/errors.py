@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from os import PathLike
 
+from grapekg.errors import GrapeError
+
 __all__ = ["DataError", "DownloadError"]
 
 
-class DataError(ValueError):
+class DataError(GrapeError, ValueError):
     """Invalid or unusable perturbation data.
 
     The message has the form ``"<file>: <parameter>: <problem>"``; the file and
