@@ -9,4 +9,7 @@ CREATE CONSTRAINT goterm_id_unique IF NOT EXISTS FOR (n:GOTerm) REQUIRE (n.id) I
 CREATE INDEX goterm_namespace IF NOT EXISTS FOR (n:GOTerm) ON (n.namespace);
 CREATE CONSTRAINT pathway_id_unique IF NOT EXISTS FOR (n:Pathway) REQUIRE (n.id) IS UNIQUE;
 CREATE INDEX pathway_level IF NOT EXISTS FOR (n:Pathway) ON (n.level);
+CREATE CONSTRAINT dataset_name_unique IF NOT EXISTS FOR (n:Dataset) REQUIRE (n.name) IS UNIQUE;
+CREATE CONSTRAINT condition_id_unique IF NOT EXISTS FOR (n:Condition) REQUIRE (n.id) IS UNIQUE;
+CREATE INDEX condition_dataset IF NOT EXISTS FOR (n:Condition) ON (n.dataset);
 CREATE CONSTRAINT source_name_version_unique IF NOT EXISTS FOR (n:Source) REQUIRE (n.name, n.version) IS UNIQUE;

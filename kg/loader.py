@@ -209,6 +209,8 @@ def kg_counts(store: Store, schema: Schema) -> dict[str, Any]:
     labels = {lb: store.read(f"MATCH (n:{lb}) RETURN count(n) AS n")[0]["n"] for lb in schema.nodes}
     rels = {rt: store.read(f"MATCH ()-[r:{rt}]->() RETURN count(r) AS n")[0]["n"]
             for rt in schema.relationships}
+    labels = {k: v for k, v in labels.items() if v}  # types with no data yet are not shown
+    rels = {k: v for k, v in rels.items() if v}
     classes = {r["cls"]: r["n"] for r in store.read(
         "MATCH (g:Gene) RETURN g.biotype_class AS cls, count(*) AS n ORDER BY cls")}
     sources = store.read(

@@ -154,10 +154,13 @@ def _pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # a zombie child still answers kill(0); look at its state
+    # A zombie still answers kill(0). But a JVM whose main thread has ended while its other
+    # threads shut down also shows 'Z' for the group leader: alive while threads remain.
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.split(")")[-1].split()[0] != "Z"
+        if stat.split(")")[-1].split()[0] != "Z":
+            return True
+        return len(list(Path(f"/proc/{pid}/task").iterdir())) > 1
     except OSError:
         return True
 

@@ -70,7 +70,9 @@ class Store:
     def __init__(self, uri: str, user: str, password: str, database: str) -> None:
         self.uri = uri
         self.database = database
-        self._driver = GraphDatabase.driver(uri, auth=(user, password), max_connection_pool_size=8)
+        # notifications (e.g. "label does not exist yet") are not errors: not logged to users
+        self._driver = GraphDatabase.driver(uri, auth=(user, password), max_connection_pool_size=8,
+                                            notifications_min_severity="OFF")
 
     @classmethod
     def connect(cls, settings: Settings) -> Store:

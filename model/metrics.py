@@ -110,18 +110,45 @@ def frac_within(pred: np.ndarray, true: np.ndarray, idx: Index = None,
     return float(np.mean(ok)) if ok.size else float("nan")
 
 
+def theil_sen_2(x: np.ndarray, y: np.ndarray, *, n_pairs: int = 2000, seed: int = 0,
+                n_iter: int = 200, tol: float = 1e-9) -> np.ndarray:
+    """Multivariate Theil-Sen estimate (no intercept) of y ≈ X c for two regressors, the
+    estimator scikit-learn's ``TheilSenRegressor`` computes, vectorised: for ``n_pairs``
+    random pairs of rows (i, j) solve the 2×2 system [x_i; x_j] c = [y_i, y_j] exactly, then
+    return the spatial median of those solutions (Weiszfeld iterations from the
+    coordinate-wise median). Pairs with a near-singular system are skipped."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    n = x.shape[0]
+    rng = np.random.default_rng(seed)
+    i = rng.integers(0, n, n_pairs)
+    j = (i + rng.integers(1, n, n_pairs)) % n  # j != i
+    a1, a2, b1, b2 = x[i, 0], x[i, 1], x[j, 0], x[j, 1]
+    det = a1 * b2 - a2 * b1
+    ok = np.abs(det) > 1e-12 * (np.abs(a1 * b2) + np.abs(a2 * b1) + 1e-300)
+    if not ok.any():
+        return np.zeros(2)
+    c = np.column_stack([(y[i] * b2 - a2 * y[j])[ok] / det[ok],
+                         (a1 * y[j] - y[i] * b1)[ok] / det[ok]])
+    m = np.median(c, axis=0)
+    for _ in range(n_iter):
+        d = np.linalg.norm(c - m, axis=1)
+        w = 1.0 / np.maximum(d, 1e-12)
+        new = (c * w[:, None]).sum(axis=0) / w.sum()
+        if np.linalg.norm(new - m) < tol:
+            m = new
+            break
+        m = new
+    return m
+
+
 def gi_coefficients(delta_ab: np.ndarray, delta_a: np.ndarray, delta_b: np.ndarray,
                     *, seed: int = 0) -> tuple[float, float, float]:
     """Genetic-interaction fit of a double (Norman et al., as GEARS does it):
-    Theil-Sen regression without intercept δ_AB ≈ c_A δ_A + c_B δ_B over genes; returns
-    (c_A, c_B, magnitude = sqrt(c_A² + c_B²)). Uses scikit-learn's multivariate
-    ``TheilSenRegressor`` (``scipy.stats.theilslopes`` fits one regressor only); seeded."""
-    from sklearn.linear_model import TheilSenRegressor
-
+    Theil-Sen regression without intercept δ_AB ≈ c_A δ_A + c_B δ_B over genes
+    (:func:`theil_sen_2`, seeded); returns (c_A, c_B, magnitude = sqrt(c_A² + c_B²))."""
     x = np.column_stack([delta_a, delta_b]).astype(np.float64)
-    model = TheilSenRegressor(fit_intercept=False, max_subpopulation=2000, random_state=seed)
-    model.fit(x, np.asarray(delta_ab, dtype=np.float64))
-    c_a, c_b = (float(v) for v in model.coef_)
+    c_a, c_b = (float(v) for v in theil_sen_2(x, np.asarray(delta_ab, dtype=np.float64), seed=seed))
     return c_a, c_b, float(np.hypot(c_a, c_b))
 
 

@@ -165,3 +165,20 @@ def test_agrees_with_cell_eval(tmp_path: Path) -> None:
         assert m.mse(pred[cond], truth[cond]) == pytest.approx(ce.loc[cond, "mse"], abs=1e-6)
     # and our values are not trivially equal to each other (the check can fail)
     assert ce["pearson_delta"].nunique() == 3
+
+
+def test_theil_sen_matches_scikit_learn_and_resists_outliers():
+    from sklearn.linear_model import TheilSenRegressor
+
+    from grapekg.model.metrics import theil_sen_2
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(400, 2))
+    y = x @ np.array([0.7, 1.3]) + rng.normal(scale=0.05, size=400)
+    y[:40] += 8.0  # 10 % gross outliers
+    ours = theil_sen_2(x, y, seed=0)
+    ref = TheilSenRegressor(fit_intercept=False, random_state=0).fit(x, y).coef_
+    assert np.allclose(ours, [0.7, 1.3], atol=0.08)
+    assert np.allclose(ours, ref, atol=0.08)
+    ols = np.linalg.lstsq(x, y, rcond=None)[0]
+    assert np.linalg.norm(ours - [0.7, 1.3]) < np.linalg.norm(ols - [0.7, 1.3])

@@ -30,7 +30,7 @@ import scipy.sparse as sp
 from grapekg.model.perturbation.conditions import CONTROL, normalise_condition
 from grapekg.model.perturbation.errors import DataError
 
-__all__ = ["ConditionSummary", "summarise_adata", "summarise_h5ad"]
+__all__ = ["ConditionSummary", "normalise_log1p", "summarise_adata", "summarise_h5ad"]
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def _summarise(
     chunks: Iterator[tuple[int, object]], n_rows: int, labels: np.ndarray,
     gene_ids: np.ndarray, gene_names: np.ndarray, path: str, pert_col: str,
     control_labels: str | Iterable[str], sep: str, min_cells: int, count_max: float,
-    progress: bool,
+    progress: bool, normalise: bool = False,
 ) -> ConditionSummary:
     if labels.shape[0] != n_rows:
         raise DataError(f"has {labels.shape[0]} labels for {n_rows} cells", path=path,
@@ -273,11 +273,29 @@ def _summarise(
         for start, block in chunks:
             rows = block.shape[0]  # type: ignore[attr-defined]
             _check_finite(block, start, path)
+            if normalise:
+                block = normalise_log1p(block)
             acc.add(block, codes[start:start + rows])  # type: ignore[arg-type]
             bar.update(task, advance=rows)
     _validate_conditions(conditions, acc.n, raw_labels, path, pert_col, control_labels,
                          min_cells)
     return _finish(acc, conditions, gene_ids, gene_names, path, raw_labels, count_max)
+
+
+def normalise_log1p(block: object, target_sum: float = 1e4) -> object:
+    """Per-cell library-size normalisation then log: x' = log1p(x / Σ_g x · target_sum),
+    as scanpy's normalize_total + log1p; row-local, so it runs chunk by chunk."""
+    if sp.issparse(block):
+        b = sp.csr_matrix(block, dtype=np.float64)
+        sums = np.asarray(b.sum(axis=1)).ravel()
+        scale = np.divide(target_sum, sums, out=np.zeros_like(sums), where=sums > 0)
+        b = sp.diags(scale) @ b
+        b.data = np.log1p(b.data)
+        return b.tocsr()
+    d = np.asarray(block, dtype=np.float64)
+    sums = d.sum(axis=1, keepdims=True)
+    scale = np.divide(target_sum, sums, out=np.zeros_like(sums), where=sums > 0)
+    return np.log1p(d * scale)
 
 
 def summarise_h5ad(
@@ -290,6 +308,7 @@ def summarise_h5ad(
     min_cells: int = 2,
     count_max: float = 50.0,
     progress: bool = False,
+    normalise: bool = False,
 ) -> ConditionSummary:
     """Stream an .h5ad file and return per-condition mean, variance, n and fraction non-zero.
 
@@ -300,7 +319,8 @@ def summarise_h5ad(
     Raises:
         DataError: missing file / pert column, no control cells, a condition with fewer
             than ``min_cells`` cells, NaN/inf in X, or integer data with max > ``count_max``
-            (raw counts rather than log-normalised values).
+            (raw counts rather than log-normalised values; ``normalise=True`` applies
+            :func:`normalise_log1p` to every chunk instead).
     """
     where = str(path)
     if not Path(where).is_file():
@@ -322,7 +342,8 @@ def summarise_h5ad(
         x = f["X"]
         n_rows = int(x.shape[0]) if isinstance(x, h5py.Dataset) else int(x.attrs["shape"][0])
         return _summarise(_iter_h5_chunks(x, where), n_rows, labels, gene_ids, gene_names,
-                          where, pert_col, control_labels, sep, min_cells, count_max, progress)
+                          where, pert_col, control_labels, sep, min_cells, count_max, progress,
+                          normalise)
 
 
 def summarise_adata(

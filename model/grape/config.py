@@ -1,0 +1,126 @@
+"""Typed GRAPE configuration, saved as JSON beside the ``state_dict``."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from os import PathLike
+from pathlib import Path
+from typing import Any, Literal
+
+__all__ = ["GrapeConfig"]
+
+
+@dataclass
+class GrapeConfig:
+    """Every hyper-parameter of :class:`~grapekg.model.grape.model.GrapeModel` and training.
+
+    Model (paper section 4; defaults from section 5.1 where it gives them):
+        hidden: q_m, the width of aligned, fused and HGAT features.
+        text_dim, dna_dim: input widths d_text, d_seq (0 = modality absent; set from the
+            :class:`GeneGraph` by :func:`~grapekg.model.grape.train.train_grape`).
+        gaussian_sigma: σ of the projection heads' elementwise Gaussian transform
+            exp(−x²/2σ²) (the authors' code uses 0.1; None = no transform).
+        temperature: 𝒯 of the alignment loss (Eq. 1).
+        sim_heads: T, heads of the multi-head similarity (Eq. 4; paper: 4).
+        sim_top_k: neighbours kept per gene when building each modality graph (Eq. 3).
+        eps_text, eps_dna, eps_fus: sparsity thresholds ε^m (Eq. 3).
+        gsl_hops: K of the K-hop GCN structure learning (Eq. 6-8).
+        gsl_threshold: ε of Eq. 9 (edges of the learned graph kept when 𝔾 ≥ ε).
+        gat_heads: H of Eq. 11 (paper: 4). gat_layers: L of Eq. 11.
+        dropout: dropout on HGAT layer outputs and attention.
+        graph_source: edges used by the HGAT: the learned graph, the prior (KG) edges, or
+            their union.
+        edge_weight_in_gat: pass learned edge weights to GATv2 as a 1-d edge feature (so
+            the reconstruction loss also trains the structure learner; paper: edge set only).
+        mask_mode: how a perturbed gene's fused feature is masked (same in training and
+            prediction): ``learned`` replaces it by a learned mask vector, ``zero`` by 0.
+        block_budget: largest number of similarity entries materialised at once.
+    Loss (Eq. 14-18): huber_delta δ, dir_weight, reg_weight, align_weight.
+    Ablations: only_seq, only_desc (one modality), only_fusion (graphs from Z_fus only),
+        no_gsl (HGAT on G_agg), no_biotype (one node type, homogeneous GATv2).
+    Training: lr, weight_decay (AdamW), epochs, batch_size (conditions per step),
+        align_epochs (Eq. 1 pre-training), patience (early stopping on validation MSE),
+        seed, incremental (exact L-hop propagation, see
+        :mod:`~grapekg.model.grape.incremental`), mode (``condition`` or ``cell``),
+        cells_per_step (cell mode), grad_clip.
+    """
+
+    hidden: int = 64
+    text_dim: int = 0
+    dna_dim: int = 0
+    gaussian_sigma: float | None = 0.1
+    temperature: float = 0.1
+    sim_heads: int = 4
+    sim_top_k: int = 8
+    eps_text: float = 0.5
+    eps_dna: float = 0.5
+    eps_fus: float = 0.5
+    gsl_hops: int = 2
+    gsl_threshold: float = 0.3
+    gat_heads: int = 4
+    gat_layers: int = 2
+    dropout: float = 0.1
+    graph_source: Literal["learned", "prior", "union"] = "union"
+    edge_weight_in_gat: bool = True
+    mask_mode: Literal["learned", "zero"] = "learned"
+    block_budget: int = 4_000_000
+    huber_delta: float = 0.7
+    dir_weight: float = 1.0
+    reg_weight: float = 1.0
+    align_weight: float = 1.0
+    only_seq: bool = False
+    only_desc: bool = False
+    only_fusion: bool = False
+    no_gsl: bool = False
+    no_biotype: bool = False
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    epochs: int = 20
+    batch_size: int = 16
+    align_epochs: int = 10
+    patience: int = 5
+    seed: int = 0
+    incremental: bool = True
+    mode: Literal["condition", "cell"] = "condition"
+    cells_per_step: int = 64
+    grad_clip: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.only_seq and self.only_desc:
+            raise ValueError("only_seq and only_desc exclude each other")
+        if self.graph_source not in ("learned", "prior", "union"):
+            raise ValueError(f"graph_source must be learned, prior or union, "
+                             f"got {self.graph_source!r}")
+        if self.mask_mode not in ("learned", "zero"):
+            raise ValueError(f"mask_mode must be learned or zero, got {self.mask_mode!r}")
+        if self.mode not in ("condition", "cell"):
+            raise ValueError(f"mode must be condition or cell, got {self.mode!r}")
+        if self.gat_layers < 1 or self.gsl_hops < 1 or self.sim_heads < 1:
+            raise ValueError("gat_layers, gsl_hops and sim_heads must be >= 1")
+
+    @property
+    def use_text(self) -> bool:
+        return self.text_dim > 0 and not self.only_seq
+
+    @property
+    def use_dna(self) -> bool:
+        return self.dna_dim > 0 and not self.only_desc
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GrapeConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown GrapeConfig fields: {unknown}")
+        return cls(**d)
+
+    def to_json(self, path: str | PathLike[str]) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def from_json(cls, path: str | PathLike[str]) -> GrapeConfig:
+        return cls.from_dict(json.loads(Path(path).read_text()))

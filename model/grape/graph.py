@@ -1,0 +1,268 @@
+"""The model's input graph: genes, biotype classes, modality features and prior edges.
+
+Definition 1 of the paper: an undirected heterogeneous graph with node types
+T = {c-gene, nc-gene} and edge types {r_cc, r_cn, r_nn}. In PyG terms node types are
+``'c'`` and ``'nc'`` and the edge types are
+
+* ``('c', 'cc', 'c')``, ``('nc', 'nn', 'nc')``: within one class (stored in both directions);
+* ``('c', 'cn', 'nc')`` and its reverse ``('nc', 'rev_cn', 'c')``.
+
+Genes also have one *global* index 0..N-1: coding genes first (in their ``HeteroData``
+order), then non-coding ones. Feature matrices are in global order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+from torch_geometric.data import HeteroData
+
+__all__ = ["EDGE_TYPES", "NODE_TYPES", "GeneGraph", "synthetic_features"]
+
+NODE_TYPES = ("c", "nc")
+EDGE_TYPES = (("c", "cc", "c"), ("c", "cn", "nc"), ("nc", "rev_cn", "c"), ("nc", "nn", "nc"))
+
+
+@dataclass
+class GeneGraph:
+    """Genes of the model, their modality features and prior edges.
+
+    Attributes:
+        gene_ids: Ensembl ids, global order (coding genes first).
+        symbols: gene symbols, global order.
+        biotype: ``'c'`` or ``'nc'`` per gene.
+        text: text-description features ``[N, d_text]`` or None.
+        dna: DNA features ``[N, d_dna]`` or None (rows without sequence are ignored).
+        dna_mask: bool ``[N]``, True where the gene has a DNA feature (None: all present).
+        prior: ``HeteroData`` with node types ``'c'``/``'nc'`` and the four edge types of
+            the module docstring (local indices per node type).
+    """
+
+    gene_ids: list[str]
+    symbols: list[str]
+    biotype: list[str]
+    text: Tensor | None = None
+    dna: Tensor | None = None
+    dna_mask: Tensor | None = None
+    prior: HeteroData = field(default_factory=HeteroData)
+
+    def __post_init__(self) -> None:
+        n = len(self.gene_ids)
+        if len(self.symbols) != n or len(self.biotype) != n:
+            raise ValueError("gene_ids, symbols and biotype must have the same length")
+        bad = sorted(set(self.biotype) - set(NODE_TYPES))
+        if bad:
+            raise ValueError(f"biotype values must be 'c' or 'nc', got {bad[:5]}")
+        cls = np.asarray(self.biotype)
+        if n and not np.all(cls[:-1] <= cls[1:]):  # 'c' < 'nc'
+            raise ValueError("genes must be ordered coding ('c') first, then 'nc'")
+        for name in ("text", "dna"):
+            value = getattr(self, name)
+            if value is not None and value.shape[0] != n:
+                raise ValueError(f"{name} has {value.shape[0]} rows for {n} genes")
+        if self.dna is not None and self.dna_mask is None:
+            self.dna_mask = torch.ones(n, dtype=torch.bool)
+        self._index = {g: i for i, g in enumerate(self.gene_ids)}
+        self._index.update({s: i for i, s in enumerate(self.symbols)})
+
+    # -- index maps ---------------------------------------------------------------------
+    @property
+    def num_genes(self) -> int:
+        return len(self.gene_ids)
+
+    @property
+    def num_coding(self) -> int:
+        return sum(1 for b in self.biotype if b == "c")
+
+    def type_nodes(self, node_type: str) -> Tensor:
+        """Global indices of the genes of one node type (``'c'`` or ``'nc'``)."""
+        nc = self.num_coding
+        lo, hi = (0, nc) if node_type == "c" else (nc, self.num_genes)
+        return torch.arange(lo, hi)
+
+    def index_of(self, gene: str) -> int:
+        """Global index of a gene given by symbol or Ensembl id (KeyError if absent)."""
+        try:
+            return self._index[gene]
+        except KeyError:
+            raise KeyError(f"gene {gene!r} is not in the graph") from None
+
+    def indices(self, genes: Sequence[str]) -> list[int]:
+        return [self.index_of(g) for g in genes]
+
+    def prior_edges_global(self) -> dict[tuple[str, str, str], Tensor]:
+        """Prior edges per edge type in global indices (``[2, E]`` each, possibly empty)."""
+        offset = {"c": 0, "nc": self.num_coding}
+        out = {}
+        for et in EDGE_TYPES:
+            src, _, dst = et
+            if et in self.prior.edge_types:
+                ei = self.prior[et].edge_index.long()
+                ei = torch.stack([ei[0] + offset[src], ei[1] + offset[dst]])
+            else:
+                ei = torch.empty(2, 0, dtype=torch.long)
+            out[et] = ei
+        return out
+
+    def prior_edge_index(self) -> Tensor:
+        """All prior edges as one global ``[2, E]`` tensor, made undirected, no duplicates."""
+        ei = torch.cat(list(self.prior_edges_global().values()), dim=1)
+        ei = torch.cat([ei, ei.flip(0)], dim=1)
+        ei = ei[:, ei[0] != ei[1]]
+        if ei.numel() == 0:
+            return ei
+        key = torch.unique(ei[0] * self.num_genes + ei[1])
+        return torch.stack([key // self.num_genes, key % self.num_genes])
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_heterodata(cls, data: HeteroData, *, text: Tensor | None = None,
+                        dna: Tensor | None = None, dna_mask: Tensor | None = None) -> GeneGraph:
+        """Build from an exporter's ``HeteroData``.
+
+        ``data[t].gene_id`` and ``data[t].symbol`` (lists of str) name the nodes of each
+        type; features come from the arguments (global order: all ``'c'`` then ``'nc'``)
+        or, when those are None, from ``data[t].text`` / ``data[t].dna`` /
+        ``data[t].dna_mask`` where present.
+        """
+        ids: list[str] = []
+        syms: list[str] = []
+        bio: list[str] = []
+        feats: dict[str, list[Tensor]] = {"text": [], "dna": [], "dna_mask": []}
+        for t in NODE_TYPES:
+            if t not in data.node_types:
+                continue
+            store = data[t]
+            gid = [str(g) for g in store.gene_id]
+            ids += gid
+            syms += [str(s) for s in getattr(store, "symbol", gid)]
+            bio += [t] * len(gid)
+            for key in feats:
+                if key in store:
+                    feats[key].append(torch.as_tensor(store[key]))
+
+        def stacked(key: str, given: Tensor | None) -> Tensor | None:
+            if given is not None:
+                return given
+            parts = feats[key]
+            return torch.cat(parts) if parts and sum(len(p) for p in parts) == len(ids) else None
+
+        return cls(ids, syms, bio, stacked("text", text), stacked("dna", dna),
+                   stacked("dna_mask", dna_mask), data)
+
+    @classmethod
+    def from_gene_table(cls, genes: pd.DataFrame, edges: pd.DataFrame | None = None, *,
+                        text: np.ndarray | None = None, dna: np.ndarray | None = None,
+                        dna_mask: np.ndarray | None = None, synthetic: bool = True,
+                        text_dim: int = 32, dna_dim: int = 16, dna_missing: float = 0.1,
+                        seed: int = 0) -> GeneGraph:
+        """Build from a gene table (``ensembl_id``, ``symbol``, ``biotype_class``; e.g. the
+        simulator's :func:`synthetic_genes`) and optional prior edges (``src``, ``dst``
+        Ensembl ids; e.g. the simulator's planted edges, or a subset of them).
+
+        Missing features are replaced by SYNTHETIC ones from :func:`synthetic_features`
+        when ``synthetic`` (for tests and benchmarks only). Rows are reordered coding-first.
+        """
+        order = np.argsort((genes["biotype_class"].to_numpy() != "c").astype(int), kind="stable")
+        table = genes.iloc[order].reset_index(drop=True)
+        if synthetic and (text is None or dna is None):
+            t_syn, d_syn, m_syn = synthetic_features(genes, text_dim, dna_dim, dna_missing, seed)
+            text = t_syn if text is None else text
+            if dna is None:
+                dna, dna_mask = d_syn, m_syn
+        tx = None if text is None else torch.as_tensor(np.asarray(text)[order], dtype=torch.float32)
+        dn = None if dna is None else torch.as_tensor(np.asarray(dna)[order], dtype=torch.float32)
+        dm = None if dna_mask is None else torch.as_tensor(np.asarray(dna_mask)[order],
+                                                           dtype=torch.bool)
+        ids = table["ensembl_id"].astype(str).tolist()
+        cls_ = table["biotype_class"].astype(str).tolist()
+        data = HeteroData()
+        local: dict[str, tuple[str, int]] = {}
+        for t in NODE_TYPES:
+            members = [g for g, b in zip(ids, cls_, strict=True) if b == t]
+            data[t].gene_id = members
+            data[t].symbol = table.loc[table["biotype_class"] == t, "symbol"].astype(str).tolist()
+            data[t].num_nodes = len(members)
+            local.update({g: (t, i) for i, g in enumerate(members)})
+        pairs: dict[tuple[str, str, str], list[tuple[int, int]]] = {et: [] for et in EDGE_TYPES}
+        if edges is not None:
+            for s, d in zip(edges["src"].astype(str), edges["dst"].astype(str), strict=True):
+                if s not in local or d not in local or s == d:
+                    continue
+                (ts, i), (td, j) = local[s], local[d]
+                for (a, ia), (b, ib) in (((ts, i), (td, j)), ((td, j), (ts, i))):
+                    rel = {("c", "c"): "cc", ("c", "nc"): "cn", ("nc", "c"): "rev_cn",
+                           ("nc", "nc"): "nn"}[(a, b)]
+                    pairs[(a, rel, b)].append((ia, ib))
+        for et, lst in pairs.items():
+            ei = torch.tensor(sorted(set(lst)), dtype=torch.long).reshape(-1, 2).t()
+            data[et].edge_index = ei.contiguous()
+        return cls(ids, table["symbol"].astype(str).tolist(), cls_, tx, dn, dm, data)
+
+    # -- persistence --------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (tensors, lists of str) loadable with ``torch.load(weights_only=True)``."""
+        edges = {"__".join(et): ei for et, ei in self.prior_edges_global().items()}
+        return {"gene_ids": self.gene_ids, "symbols": self.symbols, "biotype": self.biotype,
+                "text": self.text, "dna": self.dna, "dna_mask": self.dna_mask,
+                "prior_edges": edges}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GeneGraph:
+        nc = sum(1 for b in d["biotype"] if b == "c")
+        offset = {"c": 0, "nc": nc}
+        data = HeteroData()
+        for t in NODE_TYPES:
+            sel = [i for i, b in enumerate(d["biotype"]) if b == t]
+            data[t].gene_id = [d["gene_ids"][i] for i in sel]
+            data[t].symbol = [d["symbols"][i] for i in sel]
+            data[t].num_nodes = len(sel)
+        for et in EDGE_TYPES:
+            ei = d["prior_edges"]["__".join(et)]
+            data[et].edge_index = torch.stack([ei[0] - offset[et[0]], ei[1] - offset[et[2]]])
+        return cls(list(d["gene_ids"]), list(d["symbols"]), list(d["biotype"]), d["text"],
+                   d["dna"], d["dna_mask"], data)
+
+
+def synthetic_features(genes: pd.DataFrame, text_dim: int = 32, dna_dim: int = 16,
+                       dna_missing: float = 0.1,
+                       seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """SYNTHETIC text / DNA features for a gene table (tests and benchmarks only).
+
+    text_g = normalise(A m_g + 0.5 ε_g), m_g the 0/1 membership of gene g in the table's
+    ``pathways`` and ``go_terms`` (so genes sharing terms have similar "descriptions"),
+    A ~ N(0, 1), ε ~ N(0, I); dna_g = normalise(B text_g + ε'_g + biotype offset), with a
+    random fraction ``dna_missing`` of genes marked as having no sequence (mask False, row 0).
+    Rows are L2-normalised (entries of order 1/sqrt(d), like sentence embeddings).
+    """
+    rng = np.random.default_rng(seed)
+    n = len(genes)
+    terms: dict[str, int] = {}
+    rows, cols = [], []
+    for col in ("pathways", "go_terms"):
+        if col not in genes.columns:
+            continue
+        for i, values in enumerate(genes[col]):
+            for t in ([] if values is None else list(values)):
+                rows.append(i)
+                cols.append(terms.setdefault(f"{col}:{t}", len(terms)))
+    member = np.zeros((n, max(len(terms), 1)))
+    member[rows, cols] = 1.0
+    text = member @ rng.normal(size=(member.shape[1], text_dim)) + 0.5 * rng.normal(
+        size=(n, text_dim))
+    coding = (genes["biotype_class"].to_numpy() == "c").astype(float)[:, None]
+    dna = text @ rng.normal(size=(text_dim, dna_dim)) / np.sqrt(text_dim) + rng.normal(
+        size=(n, dna_dim)) + coding * rng.normal(size=(1, dna_dim))
+
+    def unit(x: np.ndarray) -> np.ndarray:
+        return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+    mask = rng.random(n) >= dna_missing
+    dna = unit(dna) * mask[:, None]
+    return unit(text).astype(np.float32), dna.astype(np.float32), mask

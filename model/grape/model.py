@@ -1,0 +1,213 @@
+"""GRAPE: the full model of the paper's section 4, composed from this package's parts.
+
+Forward pass for a batch of conditions c (each a set S_c of perturbed genes, global ids):
+
+1. Z_text, Z_seq = projection heads, Z_fus = Ψ(Z_seq ‖ Z_text)   (Eq. 2; Eq. 1 pre-trains)
+2. G_m on the candidate edges (Eq. 3-4) for m ∈ M, G_agg = mean_m G_m (Eq. 5)
+3. 𝔾 = Φ(𝔾^1..𝔾^K) from K GCN hops on G_agg (Eq. 6-8), 𝔼 = {𝔾 ≥ ε} (Eq. 9),
+   ℒ_reg = mean (𝔾 − G_agg)² (Eq. 10); optionally 𝔼 ∪ prior (KG) edges
+4. P_c^(0) = Z_fus with the rows of S_c masked, P_c^(L) = HGAT(𝔼, P_c^(0)) (Eq. 11)
+5. g̃_c = per-gene linear(P_c^(L)) + ctrl (Eq. 12-13)
+
+**Perturbation masking** is identical in training and prediction: row v ∈ S_c of Z_fus is
+*replaced* by a learned mask vector (``mask_mode='learned'``, default) or by zeros
+(``'zero'``). (The authors' code zeroes in training and writes −1 at prediction; that
+mismatch is not reproduced.) Any gene of the graph can be perturbed, alone or with
+others, whether or not it was perturbed in training.
+
+Candidate edges (where Eq. 3-9 are evaluated) are chosen by block-wise top-k similarity
+(:func:`~grapekg.model.grape.similarity.topk_edges`) in :meth:`GrapeModel.refresh_candidates`,
+called once per epoch and stored as a buffer (so a checkpoint predicts with the same
+graph); edge *values* are recomputed with gradients at every step.
+
+Ablations (config flags): ``only_seq`` / ``only_desc`` (one modality), ``only_fusion``
+(M = {fus}), ``no_gsl`` (𝔼 = support of G_agg, no ℒ_reg), ``no_biotype`` (homogeneous GATv2).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from grapekg.model.grape.align import ModalityEncoder
+from grapekg.model.grape.config import GrapeConfig
+from grapekg.model.grape.graph import GeneGraph
+from grapekg.model.grape.gsl import KHopStructureLearner, structure_regulariser
+from grapekg.model.grape.head import GeneHead
+from grapekg.model.grape.hetero import HeteroGAT, RelationEdges, split_relations
+from grapekg.model.grape.incremental import incremental_forward
+from grapekg.model.grape.similarity import MultiHeadSimilarity, topk_edges
+
+__all__ = ["GrapeModel", "GraphState"]
+
+
+class GraphState:
+    """Relations used by the HGAT in one step, the ℒ_reg value and edge counts."""
+
+    def __init__(self, relations: dict[tuple[str, str, str], RelationEdges], reg: Tensor,
+                 n_learned: int, n_edges: int) -> None:
+        self.relations = relations
+        self.reg = reg
+        self.n_learned = n_learned
+        self.n_edges = n_edges
+
+
+class GrapeModel(nn.Module):
+    """GRAPE (module docstring).
+
+    Args:
+        config: hyper-parameters (``text_dim`` / ``dna_dim`` must match the graph).
+        graph: genes, features and prior edges.
+        out_index: ``[G]`` graph indices of the output genes (the expression genes).
+        ctrl: ``[G]`` control mean of the output genes.
+
+    Shapes:
+        forward(list of B perturbed-gene index lists) → (predictions ``[B, G]``, ℒ_reg).
+    """
+
+    def __init__(self, config: GrapeConfig, graph: GeneGraph, out_index: Tensor,
+                 ctrl: Tensor) -> None:
+        super().__init__()
+        self.config = config
+        c = config
+        n = graph.num_genes
+        text_dim = c.text_dim if c.use_text else 0
+        dna_dim = c.dna_dim if c.use_dna else 0
+        self.encoder = ModalityEncoder(text_dim, dna_dim, c.hidden, c.gaussian_sigma)
+        mods = ["fus"] if c.only_fusion else [m for m, d in (("seq", dna_dim), ("text", text_dim))
+                                              if d > 0] + ["fus"]
+        self.modalities = mods
+        self.eps = {"seq": c.eps_dna, "text": c.eps_text, "fus": c.eps_fus}
+        self.sims = nn.ModuleDict({m: MultiHeadSimilarity(c.hidden, c.sim_heads) for m in mods})
+        self.gsl = None if c.no_gsl else KHopStructureLearner(c.hidden, c.gsl_hops, c.sim_heads)
+        self.mask_token = nn.Parameter(torch.zeros(c.hidden)) if c.mask_mode == "learned" else None
+        self.hgat = HeteroGAT(c.hidden, c.gat_heads, c.gat_layers, c.dropout,
+                              edge_dim=1 if c.edge_weight_in_gat else None,
+                              homogeneous=c.no_biotype)
+        self.head = GeneHead(int(out_index.shape[0]), c.hidden)
+        is_coding = torch.tensor([b == "c" for b in graph.biotype], dtype=torch.bool)
+        self.register_buffer("is_coding", is_coding)
+        self.register_buffer("out_index", out_index.long().clone())
+        self.register_buffer("ctrl", ctrl.float().clone())
+        out_pos = torch.full((n,), -1, dtype=torch.long)
+        out_pos[out_index.long()] = torch.arange(out_index.shape[0])
+        self.register_buffer("out_pos", out_pos)
+        self.register_buffer("prior_edges", graph.prior_edge_index())
+        self.register_buffer("candidates", torch.empty(2, 0, dtype=torch.long))
+        self.register_buffer("text", None if graph.text is None else graph.text.float(),
+                             persistent=False)
+        self.register_buffer("dna", None if graph.dna is None else graph.dna.float(),
+                             persistent=False)
+        self.register_buffer("dna_mask", graph.dna_mask, persistent=False)
+        self.num_genes = n
+
+    # -- Eq. 1-2 ------------------------------------------------------------------------
+    def encode(self) -> dict[str, Tensor]:
+        return self.encoder(self.text if self.config.use_text else None,
+                            self.dna if self.config.use_dna else None,
+                            self.dna_mask if self.config.use_dna else None)
+
+    def align_loss(self) -> Tensor:
+        """Eq. 1 on the current features."""
+        return self.encoder.align_loss(self.encode(), self.dna_mask, self.config.temperature)
+
+    # -- Eq. 3-10 -----------------------------------------------------------------------
+    @torch.no_grad()
+    def refresh_candidates(self) -> Tensor:
+        """Choose the candidate edges: top-k per gene of every modality similarity (Eq. 3)
+        and, unless ``no_gsl``, of every hop similarity (Eq. 7). Stored and returned."""
+        c = self.config
+        if c.graph_source == "prior":
+            self.candidates = torch.empty(2, 0, dtype=torch.long, device=self.ctrl.device)
+            return self.candidates
+        z = self.encode()
+        parts = [topk_edges(self.sims[m].project(z[m]), c.sim_top_k, self.eps[m],
+                            c.block_budget) for m in self.modalities]
+        cand = _union(parts, self.num_genes)
+        if self.gsl is not None:
+            g_agg = self._aggregate(z, cand)
+            hs = self.gsl.hop_features(z["fus"], cand, g_agg)
+            hop = [topk_edges(sim.project(h), c.sim_top_k, c.gsl_threshold, c.block_budget)
+                   for sim, h in zip(self.gsl.sims, hs, strict=True)]
+            cand = _union([cand, *hop], self.num_genes)
+        self.candidates = cand
+        return cand
+
+    def _aggregate(self, z: dict[str, Tensor], cand: Tensor) -> Tensor:
+        vals = []
+        for m in self.modalities:
+            s = self.sims[m](z[m], cand)
+            vals.append(torch.where(s >= self.eps[m], s, torch.zeros_like(s)))
+        return torch.stack(vals).mean(0) if vals else cand.new_zeros(0, dtype=torch.float)
+
+    def graph_state(self, z: dict[str, Tensor]) -> GraphState:
+        """Edges 𝔼 of this step split into relations, and ℒ_reg (Eq. 3-10)."""
+        c = self.config
+        n = self.num_genes
+        reg = z["fus"].new_zeros(())
+        ei = torch.empty(2, 0, dtype=torch.long, device=z["fus"].device)
+        w = z["fus"].new_zeros(0)
+        if c.graph_source != "prior" and self.candidates.shape[1] > 0:
+            cand = self.candidates
+            g_agg = self._aggregate(z, cand)
+            if self.gsl is None:
+                g, keep = g_agg, g_agg > 0
+            else:
+                g, _, _ = self.gsl(z["fus"], cand, g_agg)
+                reg = structure_regulariser(g, g_agg)
+                keep = g >= c.gsl_threshold
+            ei, w = cand[:, keep], g[keep]
+        n_learned = int(ei.shape[1])
+        if c.graph_source in ("prior", "union") and self.prior_edges.shape[1] > 0:
+            prior = self.prior_edges
+            new = ~torch.isin(prior[0] * n + prior[1], ei[0] * n + ei[1])
+            ei = torch.cat([ei, prior[:, new]], dim=1)
+            w = torch.cat([w, w.new_ones(int(new.sum()))])
+        rel = split_relations(ei, w if c.edge_weight_in_gat else None, self.is_coding,
+                              homogeneous=c.no_biotype)
+        return GraphState(rel, reg, n_learned, int(ei.shape[1]))
+
+    # -- Eq. 11-13 ----------------------------------------------------------------------
+    def mask_value(self, like: Tensor) -> Tensor:
+        if self.mask_token is None:
+            return like.new_zeros(like.shape[-1])
+        return self.mask_token.to(like.dtype)
+
+    def forward(self, perturbed: list[list[int]],
+                incremental: bool | None = None) -> tuple[Tensor, Tensor]:
+        """Predicted mean profiles ``[B, G]`` of the conditions and ℒ_reg of this step."""
+        inc = self.config.incremental if incremental is None else incremental
+        z = self.encode()
+        state = self.graph_state(z)
+        x0 = z["fus"]
+        if inc:
+            return self._forward_incremental(x0, state, perturbed), state.reg
+        b = len(perturbed)
+        mask = torch.zeros(b, self.num_genes, dtype=torch.bool, device=x0.device)
+        for i, genes in enumerate(perturbed):
+            mask[i, torch.as_tensor(genes, dtype=torch.long, device=x0.device)] = True
+        x = torch.where(mask[..., None], self.mask_value(x0), x0[None].expand(b, -1, -1))
+        out = self.hgat(x, state.relations, self.is_coding)[-1]
+        return self.head(out[:, self.out_index]) + self.ctrl, state.reg
+
+    def _forward_incremental(self, x0: Tensor, state: GraphState,
+                             perturbed: list[list[int]]) -> Tensor:
+        base = [h[0] for h in self.hgat(x0[None], state.relations, self.is_coding)]
+        base_pred = self.head(base[-1][self.out_index]) + self.ctrl
+        changed = incremental_forward(self.hgat, base, state.relations, self.is_coding,
+                                      perturbed, self.mask_value(x0))
+        preds = []
+        for nodes, vals in changed:
+            pos = self.out_pos[nodes]
+            keep = pos >= 0
+            upd = self.head(vals[keep], pos[keep]) + self.ctrl[pos[keep]]
+            preds.append(base_pred.index_put((pos[keep],), upd.to(base_pred.dtype)))
+        return torch.stack(preds) if preds else base_pred[None][:0]
+
+
+def _union(parts: list[Tensor], n: int) -> Tensor:
+    parts = [p for p in parts if p.numel()]
+    if not parts:
+        return torch.empty(2, 0, dtype=torch.long)
+    key = torch.unique(torch.cat([p[0] * n + p[1] for p in parts]))
+    return torch.stack([key // n, key % n])
