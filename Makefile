@@ -46,6 +46,8 @@ demo: install
 	$(GRAPE) kg build
 	$(GRAPE) query pathway_genes_by_class --param name=apoptosis --param limit=5
 	$(GRAPE) query gene_go_terms --param symbol=TP53 --param limit=10
+	$(GRAPE) data simulate --genes 5000 --conditions 150 --cells-per-condition 50 --combos 0.4 --seed 0 --name sim5k
+	$(GRAPE) evaluate --dataset sim5k --split simulation --seeds 1..5
 	@echo "Neo4j keeps running: 'grape db status' shows it, 'make db-stop' stops it."
 
 test: install

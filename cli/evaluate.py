@@ -55,6 +55,7 @@ def evaluate(
     tab = res.table()
     tag = " — SYNTHETIC data" if res.synthetic else ""
     title = f"{dataset}, {split} split, seeds {seeds}: mean ± sd over seeds{tag}"
-    console.print(table(title, ["model", *tab.columns], [[m, *row] for m, row in tab.iterrows()]))
+    # metrics as rows, models as columns: stays readable with many models
+    console.print(table(title, ["metric", *tab.index], [[m, *tab[m]] for m in tab.columns]))
     for k, p in files.items():
         console.print(f"{k:<14} {p}")

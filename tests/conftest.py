@@ -58,6 +58,7 @@ def cli_env(neo4j_settings: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEO4J_")}
     env["GRAPE_DATA_DIR"] = str(neo4j_settings.data_dir)
     env["GRAPE_CACHE_DIR"] = str(neo4j_settings.cache_dir)
+    env["COLUMNS"] = "200"
     return env
 
 
