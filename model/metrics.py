@@ -160,14 +160,20 @@ def _top_overlap(true: np.ndarray, pred: np.ndarray, k: int, largest: bool) -> f
 
 
 def gi_metrics(pred: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
-               ctrl: np.ndarray, *, k: int = 20, seed: int = 0) -> pd.DataFrame:
+               ctrl: np.ndarray, *, k: int = 20, seed: int = 0,
+               de_rankings: Mapping[str, Sequence[int] | np.ndarray] | None = None,
+               n_de: int = 20) -> pd.DataFrame:
     """GI magnitudes of every double A+B whose singles A+ctrl and B+ctrl are in ``truth``:
     m_true from the true double delta, m_pred from the predicted double delta, both regressed
     on the TRUE single deltas (:func:`gi_coefficients`). Returns tidy rows: per double
     ``gi_magnitude_true`` / ``gi_magnitude_pred``, and for condition ``__all__``:
     ``gi_magnitude_pearson`` = Pearson(m_pred, m_true) over doubles, ``gi_synergy_overlap``
     / ``gi_suppressor_overlap`` = |top-k_true ∩ top-k_pred| / k by largest / smallest
-    magnitude, with k = min(k, ⌊n_doubles / 2⌋) so the overlap is not trivially 1."""
+    magnitude, with k = min(k, ⌊n_doubles / 2⌋) so the overlap is not trivially 1.
+
+    With ``de_rankings`` the regression runs on the genes that respond: the union of the
+    top-``n_de`` DE genes of A+B, A+ctrl and B+ctrl. Over all genes, the many unaffected
+    genes (pure noise in δ_A, δ_B) drag both coefficients toward 0 (regression dilution)."""
     ctrl = np.asarray(ctrl, dtype=np.float64)
     rows, m_true, m_pred = [], [], []
     for cond, y in truth.items():
@@ -176,8 +182,13 @@ def gi_metrics(pred: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
         if len(genes) != 2 or cond not in pred or any(s not in truth for s in singles):
             continue
         da, db = (np.asarray(truth[s]) - ctrl for s in singles)
-        mt = gi_coefficients(np.asarray(y) - ctrl, da, db, seed=seed)[2]
-        mp = gi_coefficients(np.asarray(pred[cond]) - ctrl, da, db, seed=seed)[2]
+        dy, dp = np.asarray(y) - ctrl, np.asarray(pred[cond]) - ctrl
+        if de_rankings is not None and all(c in de_rankings for c in (cond, *singles)):
+            idx = np.unique(np.concatenate([np.asarray(de_rankings[c])[:n_de]
+                                            for c in (cond, *singles)]))
+            da, db, dy, dp = da[idx], db[idx], dy[idx], dp[idx]
+        mt = gi_coefficients(dy, da, db, seed=seed)[2]
+        mp = gi_coefficients(dp, da, db, seed=seed)[2]
         m_true.append(mt)
         m_pred.append(mp)
         rows += [(cond, "gi_magnitude_true", mt), (cond, "gi_magnitude_pred", mp)]
@@ -239,7 +250,8 @@ def evaluate(pred: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
     table = pd.DataFrame(rows, columns=["condition", "metric", "value"])
     if gi:
         sub = {c: pred[c] for c in chosen}
-        table = pd.concat([table, gi_metrics(sub, truth, ctrl, seed=seed)], ignore_index=True)
+        table = pd.concat([table, gi_metrics(sub, truth, ctrl, seed=seed, de_rankings=de_rankings)],
+                          ignore_index=True)
     return table
 
 
