@@ -14,6 +14,7 @@ from grapekg import __version__
 from grapekg.cli import data as data_cmd
 from grapekg.cli import db as db_cmd
 from grapekg.cli import evaluate as evaluate_cmd
+from grapekg.cli import features as features_cmd
 from grapekg.cli import kg as kg_cmd
 from grapekg.cli import query as query_cmd
 from grapekg.cli.console import err_console
@@ -30,6 +31,7 @@ app = typer.Typer(
 app.add_typer(db_cmd.app, name="db")
 app.add_typer(kg_cmd.app, name="kg")
 app.add_typer(data_cmd.app, name="data")
+app.add_typer(features_cmd.app, name="features")
 app.command("query")(query_cmd.query)
 app.command("evaluate")(evaluate_cmd.evaluate)
 

@@ -130,3 +130,48 @@ def nearest(store: Store, modality: str, ensembl_id: str, k: int = 10) -> list[d
 def iter_pages(seq: Sequence[str], size: int = PAGE) -> Iterator[Sequence[str]]:
     for i in range(0, len(seq), size):
         yield seq[i:i + size]
+
+
+def gene_ids_for(store: Store, spec: str) -> list[str]:
+    """Gene set by spec: ``all``, ``dataset:NAME`` (genes measured in it), or a file of
+    Ensembl ids / symbols (one a line)."""
+    from pathlib import Path
+
+    if spec == "all":
+        return [r["id"] for r in store.read("MATCH (g:Gene) RETURN g.ensembl_id AS id ORDER BY id")]
+    if spec.startswith("dataset:"):
+        name = spec.split(":", 1)[1]
+        rows = store.read("MATCH (g:Gene)-[m:MEASURED_IN]->(:Dataset {name: $n}) "
+                          "RETURN g.ensembl_id AS id ORDER BY m.position", {"n": name})
+        if not rows:
+            raise ConfigError(f"--genes {spec}: no dataset '{name}' with KG genes")
+        return [r["id"] for r in rows]
+    p = Path(spec)
+    if not p.exists():
+        raise ConfigError(f"--genes '{spec}': use all, dataset:NAME or an existing file")
+    wanted = [ln.strip() for ln in p.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+    rows = store.read("UNWIND $w AS x MATCH (g:Gene) WHERE g.ensembl_id = x OR g.symbol = x "
+                      "RETURN x, g.ensembl_id AS id", {"w": wanted})
+    found = {r["x"]: r["id"] for r in rows}
+    missing = [w for w in wanted if w not in found]
+    if missing:
+        raise ConfigError(f"{p}: {len(missing)} gene(s) not in the KG, e.g. {', '.join(missing[:5])}")
+    return [found[w] for w in wanted]
+
+
+def gene_sequences(store: Store, ids: Sequence[str], fasta: str | None) -> list[str | None]:
+    """Each gene's sequence: a ``sequence`` property when present, else cut from an indexed
+    genome FASTA by the KG's 1-based coordinates and strand (None when neither exists)."""
+    from grapekg.model.features.dna import Region, fasta_sequences
+
+    rows = {r["id"]: r for page in iter_pages(ids) for r in store.read(
+        "UNWIND $ids AS id MATCH (g:Gene {ensembl_id: id}) RETURN id, g.sequence AS seq, "
+        "g.chrom AS chrom, g.start AS start, g.end AS end, g.strand AS strand", {"ids": list(page)})}
+    seqs: list[str | None] = [rows[i]["seq"] if i in rows else None for i in ids]
+    if fasta:
+        regions = [None if (r := rows.get(i)) is None or r["start"] is None else
+                   Region(str(r["chrom"]), int(r["start"]) - 1, int(r["end"]),
+                          "-" if r["strand"] == -1 else "+") for i in ids]
+        cut = fasta_sequences(fasta, regions)
+        seqs = [s or c for s, c in zip(seqs, cut, strict=True)]
+    return seqs
