@@ -14,7 +14,9 @@ from grapekg import __version__
 from grapekg.cli import data as data_cmd
 from grapekg.cli import db as db_cmd
 from grapekg.cli import evaluate as evaluate_cmd
+from grapekg.cli import export as export_cmd
 from grapekg.cli import features as features_cmd
+from grapekg.cli import runs as runs_cmd
 from grapekg.cli import kg as kg_cmd
 from grapekg.cli import query as query_cmd
 from grapekg.cli.console import err_console
@@ -34,6 +36,10 @@ app.add_typer(data_cmd.app, name="data")
 app.add_typer(features_cmd.app, name="features")
 app.command("query")(query_cmd.query)
 app.command("evaluate")(evaluate_cmd.evaluate)
+app.command("export")(export_cmd.export)
+app.add_typer(export_cmd.priors_app, name="priors")
+app.command("writeback")(export_cmd.writeback)
+app.add_typer(runs_cmd.app, name="runs")
 
 _state = {"verbose": False}
 

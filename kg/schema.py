@@ -38,6 +38,7 @@ class RelType:
     dst: str
     properties: dict[str, str] = field(default_factory=dict)
     pyg: str | None = None
+    indexes: tuple[str, ...] = ()
 
     def pyg_edge_type(self, schema: Schema) -> tuple[str, str, str]:
         """PyG ``(src, rel, dst)`` triple, e.g. ``('gene', 'in_pathway', 'pathway')``."""
@@ -89,6 +90,10 @@ class Schema:
                 out.append(
                     f"CREATE INDEX {nt.label.lower()}_{prop} IF NOT EXISTS FOR (n:{nt.label}) ON (n.{prop})"
                 )
+        for rt in self.relationships.values():
+            for prop in rt.indexes:
+                out.append(f"CREATE INDEX {rt.type.lower()}_{prop} IF NOT EXISTS "
+                           f"FOR ()-[r:{rt.type}]-() ON (r.{prop})")
         return out
 
     def pyg_metadata(self) -> tuple[list[str], list[tuple[str, str, str]]]:
@@ -125,7 +130,12 @@ def parse(data: dict[str, Any], origin: str = "schema.yaml") -> Schema:
             _check_rel(rtype)
             if spec["from"] not in nodes or spec["to"] not in nodes:
                 raise ConfigError(f"{origin}: {rtype} links unknown labels")
-            rels[rtype] = RelType(rtype, spec["from"], spec["to"], dict(spec.get("properties", {})), spec.get("pyg"))
+            rprops = dict(spec.get("properties", {}))
+            for k in spec.get("indexes", []):
+                if k not in rprops:
+                    raise ConfigError(f"{origin}: {rtype}.{k} is indexed but not a property")
+            rels[rtype] = RelType(rtype, spec["from"], spec["to"], rprops, spec.get("pyg"),
+                                  tuple(spec.get("indexes", [])))
         bc = data["biotype_classes"]
         gene_rel = tuple(tuple(x) for x in data.get("gene_relations", []))
         return Schema(nodes, rels, bc["default"], dict(bc.get("map", {})), gene_rel)  # type: ignore[arg-type]

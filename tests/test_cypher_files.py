@@ -9,13 +9,17 @@ from grapekg.cli.query import parse_param
 from grapekg.errors import ConfigError
 from grapekg.kg import schema as schema_mod
 from grapekg.kg.build import build
+from tests.test_learned_queries import seed_learned
 from tests.test_loader import mini_paths
 
-SAMPLE = {"symbol": "TP53", "limit": 5, "name": "repair", "a": "TP53", "b": "BRCA2"}
+SAMPLE = {"symbol": "TP53", "limit": 5, "name": "repair", "a": "TP53", "b": "BRCA2",
+          "run": "run-1", "run_a": "run-1", "run_b": "run-2", "min_score": 0.0,
+          "go_id": "GO:0006281", "min_hits": 1}
 
 
 def test_every_file_has_a_header_and_runs(store, neo4j_settings, kg_fixtures):
     build(store, neo4j_settings, ["ensembl", "go", "reactome"], mini_paths(kg_fixtures))
+    seed_learned(store)
     names = cypher.names()
     assert {"gene_go_terms", "pathway_genes_by_class", "shared_go_terms", "schema"} <= set(names)
     for name in names:

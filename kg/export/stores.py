@@ -221,9 +221,8 @@ class Neo4jGraphStore(GraphStore):
             attr = EdgeAttr(rel, EdgeLayout.COO, is_sorted=True, size=self._size(rel))
             cache[rel] = (attr, self._read_coo(rel))
         stored_attr, ei = cache[rel]
-        if stored_attr.layout != EdgeAttr.cast(edge_attr).layout and edge_attr.layout is not None:
-            if EdgeLayout(edge_attr.layout) != EdgeLayout.COO:
-                return None
+        if EdgeLayout(edge_attr.layout) != stored_attr.layout:
+            return None
         return ei
 
     def _remove_edge_index(self, edge_attr: EdgeAttr) -> bool:

@@ -88,7 +88,8 @@ class DnaEncoder:
             raise ValueError(f"pooling must be 'first' or 'mean', got {pooling!r}")
         self.model_name, self.window, self.pooling = str(model), window, pooling
         self.batch_size, self.max_length = batch_size, max_length
-        self.trust_remote_code, self.device, self.dtype = trust_remote_code, torch.device(device), dtype
+        self.trust_remote_code, self.dtype = trust_remote_code, dtype
+        self.device = torch.device(device)
         self.local_files_only = local_files_only
         self.cache = None if cache_dir is None else EmbeddingCache(cache_dir, self.model_id)
         self._model: Any = None

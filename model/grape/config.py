@@ -52,7 +52,7 @@ class GrapeConfig:
     gaussian_sigma: float | None = 0.1
     temperature: float = 0.1
     sim_heads: int = 4
-    sim_top_k: int = 8
+    sim_top_k: int = 4
     eps_text: float = 0.5
     eps_dna: float = 0.5
     eps_fus: float = 0.5

@@ -39,7 +39,8 @@ class ChannelAttention(nn.Module):
 
     def __init__(self, channels: int, hidden: int = 16) -> None:
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels))
+        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(),
+                                 nn.Linear(hidden, channels))
 
     def forward(self, graphs: Tensor) -> tuple[Tensor, Tensor]:
         summary = graphs.mean(dim=1) if graphs.shape[1] else graphs.new_zeros(graphs.shape[0])

@@ -1,7 +1,8 @@
 """Heterogeneous multi-head graph attention (Eq. 11).
 
 .. math::
-    P^{(l+1)}_v = \\mathrm{LN}\\Big(P^{(l)}_v + \\mathrm{ELU}\\big(\\frac{1}{|E_v|}\\sum_{r \\in E_v}
+    P^{(l+1)}_v = \\mathrm{LN}\\Big(P^{(l)}_v + \\mathrm{ELU}\\big(
+    \\frac{1}{|E_v|}\\sum_{r \\in E_v}
     \\frac{1}{H}\\sum_{h=1}^{H} \\mathrm{GATv2}^h_r(\\mathbb{E}_r, P^{(l)})_v\\big)\\Big)
 
 E_v = relations whose destination type is v's type ('c': cc and rev_cn; 'nc': cn and nn),

@@ -1,0 +1,155 @@
+"""Benchmark of the DB -> GPU export and the model write-back round trip.
+
+Starts its own throw-away Neo4j (temporary data dir, free port; as bench/kg_build.py does),
+builds the full offline KG (Ensembl 100, GO, Reactome R85), materialises the priors (GO
+Jaccard on biological_process, GEARS threshold 0.1 / top 20; Reactome level 5, chosen to keep
+the prior build short on 2 cores: level 1 would be ~16M pairs), then:
+
+- export of a fixed 5,000-gene typed subgraph (4,000 coding genes with GO annotations and
+  1,000 non-coding genes, first by Ensembl id) with GO and Reactome edges: median of 3;
+- baseline, same run: a naive export sending one query per gene (its prior edges), same output;
+- round trip: write-back of 100k learned PREDICTED_REGULATES edges among the exported genes,
+  then a query (top regulators of a gene) and an export including ``learned:RUN``.
+Prints node and edge counts per type; ``--json FILE`` writes the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from grapekg import cypher
+from grapekg.kg import build as build_mod
+from grapekg.kg import server
+from grapekg.kg.export.paging import assign_gene_index
+from grapekg.kg.export.priors import GoJaccardParams, ReactomeParams, build_prior
+from grapekg.kg.export.reader import export_graph
+from grapekg.kg.store import Store
+from grapekg.kg.writeback import RunInfo, write_run
+from grapekg.settings import Settings
+
+NAIVE_Q = ("MATCH (g:Gene {ensembl_id: $id})-[r:PRIOR]->(h:Gene) WHERE r.params_hash IN $hashes "
+           "RETURN h.ensembl_id AS dst, r.kind AS kind, r.weight AS w")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _pick_genes(store: Store) -> list[str]:
+    c = store.read("MATCH (g:Gene {biotype_class: 'c'}) WHERE EXISTS { (g)-[:ANNOTATED_WITH]->() } "
+                   "RETURN g.ensembl_id AS id ORDER BY id LIMIT 4000")
+    nc = store.read("MATCH (g:Gene {biotype_class: 'nc'}) RETURN g.ensembl_id AS id "
+                    "ORDER BY id LIMIT 1000")
+    return [r["id"] for r in c + nc]
+
+
+def _naive(store: Store, ids: list[str], hashes: list[str]) -> int:
+    members = set(ids)
+    n = 0
+    for i in ids:  # one query (and one round trip) per gene
+        n += sum(1 for r in store.read(NAIVE_Q, {"id": i, "hashes": hashes}) if r["dst"] in members)
+    return n
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--learned", type=int, default=100_000)
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    res: dict[str, object] = {"machine": f"{platform.machine()} {os.cpu_count()} cores"}
+    with tempfile.TemporaryDirectory(prefix="grape-bench-") as tmp:
+        s = Settings.load(env={k: v for k, v in os.environ.items() if k.startswith("GRAPE_CACHE")},
+                          data_dir=Path(tmp), neo4j_port=_free_port())
+        server.start(s)
+        try:
+            with Store.connect(s) as store:
+                t = time.perf_counter()
+                build_mod.build(store, s)
+                res["kg_build_s"] = time.perf_counter() - t
+                t = time.perf_counter()
+                assign_gene_index(store)
+                go = build_prior(store, GoJaccardParams(namespace="biological_process"))
+                re_ = build_prior(store, ReactomeParams(level=5))
+                res["priors_build_s"] = time.perf_counter() - t
+                res["prior_edges"] = {"go_jaccard": go.edges, "reactome": re_.edges}
+                print(f"KG {res['kg_build_s']:.0f} s, priors {res['priors_build_s']:.0f} s "
+                      f"({go.edges:,} GO, {re_.edges:,} Reactome edges)", flush=True)
+                ids = _pick_genes(store)
+                gene_file = Path(tmp) / "genes.txt"
+                gene_file.write_text("\n".join(ids) + "\n")
+                times, g = [], None
+                for i in range(args.runs):
+                    t = time.perf_counter()
+                    g = export_graph(store, str(gene_file), "go,reactome")
+                    times.append(time.perf_counter() - t)
+                    print(f"export {i + 1}: {times[-1]:.2f} s", flush=True)
+                assert g is not None
+                res["export_s"] = times
+                res["export_median_s"] = statistics.median(times)
+                res["counts"] = g.counts()
+                t = time.perf_counter()
+                naive_edges = _naive(store, ids, [go.params_hash, re_.params_hash])
+                res["naive_s"] = time.perf_counter() - t
+                res["naive_directed_edges"] = naive_edges
+                res["ratio_naive_vs_export"] = res["naive_s"] / res["export_median_s"]
+                print(f"naive one-query-per-gene: {res['naive_s']:.2f} s", flush=True)
+                # round trip: learned edges among the exported genes -> write-back -> query
+                rng = np.random.default_rng(0)
+                all_ids = np.array(g.node_ids["c"] + g.node_ids["nc"])
+                src = rng.integers(0, len(all_ids), args.learned * 2)
+                dst = rng.integers(0, len(all_ids), args.learned * 2)
+                pairs = {(a, b) for a, b in zip(src.tolist(), dst.tolist()) if a != b}
+                pairs_l = sorted(pairs)[: args.learned]
+                edges = [{"src": all_ids[a], "dst": all_ids[b], "type": "predicted_regulates",
+                          "score": float(rng.random()), "attention": float(rng.random())}
+                         for a, b in pairs_l]
+                t = time.perf_counter()
+                rep = write_run(store, RunInfo("bench-run", "grape", snapshot_id=g.snapshot_id), edges)
+                res["writeback_s"] = time.perf_counter() - t
+                res["writeback_edges"] = rep.written
+                target = store.read("MATCH (g:Gene {ensembl_id: $id}) RETURN g.symbol AS s",
+                                    {"id": all_ids[0]})[0]["s"]
+                t = time.perf_counter()
+                rows = store.read(cypher.load("learned_top_regulators").text,
+                                  {"run": "bench-run", "symbol": target, "limit": 10})
+                res["query_top_regulators_s"] = time.perf_counter() - t
+                res["query_rows"] = len(rows)
+                t = time.perf_counter()
+                g2 = export_graph(store, str(gene_file), "go,reactome,learned:bench-run")
+                res["export_with_learned_s"] = time.perf_counter() - t
+                res["counts_with_learned"] = g2.counts()
+        finally:
+            server.stop(s)
+    c = res["counts"]
+    print()
+    print(f"{'metric':<52}{'value':>14}")
+    for t, n in c["nodes"].items():  # type: ignore[index]
+        print(f"{'nodes ' + t:<52}{n:>14,}")
+    for r, n in c["edges"].items():  # type: ignore[index]
+        print(f"{'edges ' + r:<52}{n:>14,}")
+    print(f"{'export 5k genes, GO+Reactome, median of ' + str(args.runs) + ' (s)':<52}{res['export_median_s']:>14.2f}")
+    print(f"{'baseline: one query per gene (s)':<52}{res['naive_s']:>14.2f}")
+    print(f"{'ratio baseline / export':<52}{res['ratio_naive_vs_export']:>13.1f}x")
+    print(f"{'write-back of learned edges (s)':<52}{res['writeback_s']:>14.2f}")
+    print(f"{'query: top regulators of a gene (s)':<52}{res['query_top_regulators_s']:>14.3f}")
+    print(f"{'export incl. learned:RUN (s)':<52}{res['export_with_learned_s']:>14.2f}")
+    print(f"{'target: export under 5 s':<52}{'met' if res['export_median_s'] < 5 else 'NOT met':>14}")
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

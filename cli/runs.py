@@ -1,0 +1,49 @@
+"""``grape runs list|show|delete``: model runs written back into the graph."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from grapekg.cli.common import open_store
+from grapekg.cli.console import console, kv_table, table
+
+app = typer.Typer(help="Model runs written back into the graph.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None) -> None:
+    """Model runs, newest first."""
+    from grapekg.kg.writeback import list_runs
+
+    with open_store() as store:
+        rows = list_runs(store, status)
+    console.print(table("Model runs", ["id", "model", "dataset", "split", "seed", "status", "created", "edges"],
+                        [(r["id"], r["model"], r["dataset"], r["split"], r["seed"], r["status"],
+                          r["created"], r["counts"] or "") for r in rows]))
+
+
+@app.command("show")
+def show(run: Annotated[str, typer.Argument(help="Run id.")]) -> None:
+    """One run's record, metrics and edge counts."""
+    from grapekg.kg.writeback import show_run
+
+    with open_store() as store:
+        rec = show_run(store, run)
+    console.print(kv_table(f"run {run}", {k: json.dumps(v) if isinstance(v, dict) else v
+                                          for k, v in rec.items()}))
+
+
+@app.command("delete")
+def delete(run: Annotated[str, typer.Argument(help="Run id.")],
+           yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False) -> None:
+    """Delete a run and all its learned edges."""
+    from grapekg.kg.writeback import delete_run
+
+    if not yes:
+        typer.confirm(f"delete run {run} and its learned edges?", abort=True)
+    with open_store() as store:
+        n = delete_run(store, run)
+    console.print(f"deleted run {run} ({n:,} edges)")
