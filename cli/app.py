@@ -17,6 +17,7 @@ from grapekg.cli import evaluate as evaluate_cmd
 from grapekg.cli import export as export_cmd
 from grapekg.cli import features as features_cmd
 from grapekg.cli import runs as runs_cmd
+from grapekg.cli import train as train_cmd
 from grapekg.cli import kg as kg_cmd
 from grapekg.cli import query as query_cmd
 from grapekg.cli.console import err_console
@@ -40,6 +41,9 @@ app.command("export")(export_cmd.export)
 app.add_typer(export_cmd.priors_app, name="priors")
 app.command("writeback")(export_cmd.writeback)
 app.add_typer(runs_cmd.app, name="runs")
+app.command("train")(train_cmd.train)
+app.command("predict")(train_cmd.predict_cmd)
+app.command("report")(train_cmd.report)
 
 _state = {"verbose": False}
 
