@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from typing import Annotated
 
 import typer
@@ -62,6 +63,9 @@ def root(
 ) -> None:
     """Build the knowledge graph, import perturbation data, train, evaluate, query."""
     _state["verbose"] = verbose
+    if not verbose:  # library deprecation chatter is not for users of the command
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,

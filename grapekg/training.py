@@ -145,7 +145,7 @@ def train_seed(store: Store, settings: Settings, dataset: str, split_name: str, 
             seed=seed, snapshot_id=snapshot,
             metrics={"best_val_mse": res.best_val, "best_epoch": res.best_epoch},
             config=asdict(cfg))
-        edges_written = writeback.write_run(store, info, edges).counts
+        edges_written = writeback.write_run(store, info, edges).written
     return RunOutcome(run_id, run_dir, seed, res.best_epoch, res.best_val, len(test), snapshot,
                       edges_written)
 

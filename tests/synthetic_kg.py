@@ -15,20 +15,24 @@ def load_synthetic_kg(store: Store, n_genes: int = 300, seed: int = 0):
     ensure_schema(store, sc)
     genes = synthetic_genes(n_genes, seed=seed)
     genes["ensembl_id"] = [f"ENSG{90000000000 + i:011d}" for i in range(n_genes)]
-    src = SourceInfo("synthetic", "1", "CC0")
-    recs = []
     terms = sorted({t for ts in genes["go_terms"] for t in ts})
     pws = sorted({p for ps in genes["pathways"] for p in ps})
-    recs += [Node("GOTerm", t.replace("SYN-GO:", "GO:9"), {"name": t, "namespace": "biological_process"}, src.key) for t in terms]
-    recs += [Node("Pathway", p.replace("SYN-PW-", "R-HSA-9"), {"name": p, "level": 1}, src.key) for p in pws]
-    for r in genes.itertuples():
-        recs.append(Node("Gene", r.ensembl_id, {"symbol": r.symbol, "biotype_class": r.biotype_class,
-                                                "biotype": "protein_coding" if r.biotype_class == "c" else "lncRNA"},
-                         src.key))
-    for r in genes.itertuples():
-        recs += [Edge("ANNOTATED_WITH", "Gene", r.ensembl_id, "GOTerm", t.replace("SYN-GO:", "GO:9"),
-                      {"evidence": ["IEA"]}, src.key) for t in r.go_terms]
-        recs += [Edge("IN_PATHWAY", "Gene", r.ensembl_id, "Pathway", p.replace("SYN-PW-", "R-HSA-9"), {}, src.key)
-                 for p in r.pathways]
-    Loader(store, sc).load(src, iter(recs))
+    go_id = {t: t.replace("SYN-GO:", "GO:9") for t in terms}
+    pw_id = {p: p.replace("SYN-PW-", "R-HSA-9") for p in pws}
+    # three SYNTHETIC sources named like the real ones, so priors and exports accept them
+    ens = SourceInfo("ensembl", "synthetic", "CC0")
+    go = SourceInfo("go", "synthetic", "CC0")
+    rea = SourceInfo("reactome", "synthetic", "CC0")
+    gene_recs = [Node("Gene", r.ensembl_id, {"symbol": r.symbol, "biotype_class": r.biotype_class,
+                                             "biotype": "protein_coding" if r.biotype_class == "c" else "lncRNA"},
+                      ens.key) for r in genes.itertuples()]
+    go_recs = [Node("GOTerm", go_id[t], {"name": t, "namespace": "biological_process"}, go.key) for t in terms]
+    go_recs += [Edge("ANNOTATED_WITH", "Gene", r.ensembl_id, "GOTerm", go_id[t], {"evidence": ["IEA"]}, go.key)
+                for r in genes.itertuples() for t in r.go_terms]
+    pw_recs = [Node("Pathway", pw_id[p], {"name": p, "level": 1}, rea.key) for p in pws]
+    pw_recs += [Edge("IN_PATHWAY", "Gene", r.ensembl_id, "Pathway", pw_id[p], {}, rea.key)
+                for r in genes.itertuples() for p in r.pathways]
+    for src, recs in ((ens, gene_recs), (go, go_recs), (rea, pw_recs)):
+        loader = Loader(store, sc)
+        loader.finish(loader.load(src, iter(recs)), {"synthetic": 1})
     return genes
