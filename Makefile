@@ -48,6 +48,15 @@ demo: install
 	$(GRAPE) query gene_go_terms --param symbol=TP53 --param limit=10
 	$(GRAPE) data simulate --genes 5000 --conditions 150 --cells-per-condition 50 --combos 0.4 --seed 0 --name sim5k
 	$(GRAPE) evaluate --dataset sim5k --split simulation --seeds 1..5
+	$(GRAPE) features compute --modality text --genes dataset:sim5k
+	$(GRAPE) priors build --kind go --namespace biological_process
+	$(GRAPE) priors build --kind reactome
+	$(GRAPE) export --genes dataset:sim5k --edges go,reactome --format pyg --out $(GRAPE_DATA_DIR)/exports/sim5k.pt
+	$(GRAPE) train --dataset sim5k --split simulation --seeds 1 --epochs 10 --align-epochs 3 --hidden 32 --heads 2 --top-k 2
+	$(GRAPE) query learned_attention_by_relation --param run=@latest
+	$(GRAPE) query learned_nc_c_reactome_support --param run=@latest --param limit=10
+	$(GRAPE) query learned_novel_edges --param run=@latest --param min_score=0.0 --param limit=10
+	$(GRAPE) report @latest
 	@echo "Neo4j keeps running: 'grape db status' shows it, 'make db-stop' stops it."
 
 test: install

@@ -41,7 +41,8 @@ def query(
     param: Annotated[list[str], typer.Option("--param", "-p", help="NAME=VALUE, repeatable.")] = [],  # noqa: B006
     fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
 ) -> None:
-    """Run a parameterised Cypher file and print its rows."""
+    """Run a parameterised Cypher file and print its rows (a value '@latest' stands for the
+    newest complete model run)."""
     if name == "list":
         rows = [(n, cypher.load(n).description, ", ".join(cypher.load(n).params)) for n in cypher.names()]
         console.print(table("Queries (cypher/)", ["name", "answers", "parameters"], rows))
@@ -58,6 +59,12 @@ def query(
     if unknown:
         raise ConfigError(f"query '{name}' takes no parameter(s) {', '.join(unknown)}")
     with open_store() as store:
+        if "@latest" in params.values():
+            latest = store.read("MATCH (m:ModelRun {status: 'complete'}) RETURN m.id AS id "
+                                "ORDER BY m.created DESC LIMIT 1")
+            if not latest:
+                raise ConfigError("@latest: no complete model run in the graph (grape train first)")
+            params = {k: latest[0]["id"] if v == "@latest" else v for k, v in params.items()}
         rows = store.read(qf.text, params)
     cols = list(rows[0].keys()) if rows else []
     if fmt == "csv":

@@ -155,6 +155,11 @@ def report(
     from grapekg.model.grape.report import make_report
 
     s = settings()
+    if run == "@latest":
+        runs = sorted((s.data_dir / "runs").glob("*/run.json"), key=lambda p: p.stat().st_mtime)
+        if not runs:
+            raise ConfigError("@latest: no run folder yet (grape train first)")
+        run = str(runs[-1].parent)
     run_dir = Path(run) if Path(run).is_dir() else s.data_dir / "runs" / run
     if not (run_dir / "config.json").exists():
         raise ConfigError(f"run '{run}': no run folder at {run_dir}")
