@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -72,6 +74,47 @@ def _edge_query(rtype: str, src: str, skey: str, dst: str, dkey: str, list_keys:
     )
 
 
+class _Writer:
+    """One background thread sending batches in order, so parsing the next batch overlaps
+    with Neo4j writing the previous one. At most ``depth`` batches wait; the first error is
+    re-raised in the caller at the next submit or at :meth:`drain`."""
+
+    def __init__(self, depth: int = 2) -> None:
+        self._q: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="grape-kg-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._q.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None:
+                    job()
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                self._error = exc
+            finally:
+                self._q.task_done()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(job)
+
+    def drain(self) -> None:
+        """Wait for every submitted batch; re-raise the first error."""
+        self._q.join()
+        if self._error is not None:
+            err, self._error = self._error, None
+            raise err
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._thread.join()
+
+
 class Loader:
     """Batches records of one source into Neo4j."""
 
@@ -82,6 +125,7 @@ class Loader:
         self._nodes: dict[str, list[dict[str, Any]]] = {}
         self._edges: dict[tuple[str, str, str, tuple[str, ...]], list[dict[str, Any]]] = {}
         self._report: SourceReport | None = None
+        self._writer: _Writer | None = None
 
     # ------------------------------------------------------------------ source node
     def _mark_source(self, src: SourceInfo, status: str, stats: dict[str, int] | None = None) -> None:
@@ -105,18 +149,28 @@ class Loader:
         self._edges.clear()
         self._mark_source(src, "loading")
         n_seen = 0
-        for rec in records:
-            n_seen += 1
-            if isinstance(rec, Node):
-                self._add_node(rec)
-            elif isinstance(rec, Edge):
-                self._add_edge(rec)
-            else:  # pragma: no cover - adapter bug
-                raise TypeError(f"adapter yielded {type(rec).__name__}, not Node/Edge")
-            if advance and n_seen % 1000 == 0:
-                advance(1000)
-        self._flush_nodes()
-        self._flush_edges()
+        self._writer = _Writer()
+        try:
+            for rec in records:
+                n_seen += 1
+                if isinstance(rec, Node):
+                    self._add_node(rec)
+                elif isinstance(rec, Edge):
+                    self._add_edge(rec)
+                else:  # pragma: no cover - adapter bug
+                    raise TypeError(f"adapter yielded {type(rec).__name__}, not Node/Edge")
+                if advance and n_seen % 1000 == 0:
+                    advance(1000)
+            self._flush_nodes()
+            self._flush_edges()
+        finally:
+            # batches already handed over complete (or fail) before anything is raised;
+            # the batch holding a bad input line was never handed over
+            try:
+                self._writer.drain()
+            finally:
+                self._writer.close()
+                self._writer = None
         if advance:
             advance(n_seen % 1000)
         rep.seconds = time.perf_counter() - t0
@@ -172,9 +226,15 @@ class Loader:
         if not rows:
             return
         nt = self.schema.nodes[label]
-        self.store.write(_node_query(label, nt.key[0]), {"rows": rows})
-        assert self._report is not None
-        self._report.nodes[label] += len(rows)
+        rep = self._report
+        assert rep is not None and self._writer is not None
+        q = _node_query(label, nt.key[0])
+
+        def job() -> None:
+            self.store.write(q, {"rows": rows})
+            rep.nodes[label] += len(rows)
+
+        self._writer.submit(job)
 
     def _flush_edges(self) -> None:
         for key in list(self._edges):
@@ -187,12 +247,17 @@ class Loader:
         rtype, src, dst, list_keys = key
         q = _edge_query(rtype, src, self.schema.nodes[src].key[0], dst,
                         self.schema.nodes[dst].key[0], list_keys)
-        rows_out = self.store.read_write(q, {"rows": rows})
-        matched = int(rows_out[0]["n"]) if rows_out else 0
-        assert self._report is not None
-        self._report.edges[rtype] += matched
-        if matched < len(rows):
-            self._report.edges_missing_end[rtype] += len(rows) - matched
+        rep = self._report
+        assert rep is not None and self._writer is not None
+
+        def job() -> None:
+            rows_out = self.store.read_write(q, {"rows": rows})
+            matched = int(rows_out[0]["n"]) if rows_out else 0
+            rep.edges[rtype] += matched
+            if matched < len(rows):
+                rep.edges_missing_end[rtype] += len(rows) - matched
+
+        self._writer.submit(job)
 
 
 def gene_index_from_store(store: Store) -> GeneIndex:
