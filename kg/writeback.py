@@ -1,9 +1,9 @@
 """Write a model run's results back into the graph, all or nothing.
 
 A run is a ``(:ModelRun {id, model, config_hash, dataset, split, seed, snapshot_id, metrics
-(JSON), config (JSON), created, status, counts (JSON), attempt, heartbeat})`` node. Its learned edges are
-relationships between genes that carry the run id in a ``run`` property (indexed per type,
-so "all edges of run R" is an index seek, and deleting a run is cheap):
+(JSON), config (JSON), created, status, counts (JSON), attempt, heartbeat})`` node. Its
+learned edges are relationships between genes that carry the run id in a ``run`` property
+(indexed per type, so "all edges of run R" is an index seek, and deleting a run is cheap):
 
 - ``(:Gene)-[:SIMILAR_TO {modality, score, run}]->(:Gene)`` learned similarity, undirected
   (stored from the smaller Ensembl id), one per (pair, modality, run);
@@ -34,11 +34,12 @@ file and the line (CSV/TSV, header = line 1) or row (parquet) and column.
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,12 +116,17 @@ def read_edges_file(path: Path) -> pd.DataFrame:
     modality, k, relation, attention. Validated (see :func:`normalise_edges`)."""
     path = Path(path)
     is_parquet = path.suffix == ".parquet"
+    sep = "\t" if path.suffix in (".tsv", ".txt") else ","
+    lines: list[int] | None = None
     try:
         if is_parquet:
             df = pd.read_parquet(path)
         else:
-            df = pd.read_csv(path, sep="\t" if path.suffix in (".tsv", ".txt") else ",",
+            lines = _data_lines(path, sep)
+            df = pd.read_csv(path, sep=sep, index_col=False,
                              dtype={"src": str, "dst": str, "type": str})
+    except InputError:
+        raise
     except OSError as exc:
         raise InputError(path, f"cannot read edges: {exc.strerror or exc}") from None
     except ValueError as exc:  # pandas ParserError / EmptyDataError, pyarrow errors
@@ -130,28 +136,53 @@ def read_edges_file(path: Path) -> pd.DataFrame:
                          line=int(m.group(1)) if m and not is_parquet else None) from None
     except Exception as exc:  # pyarrow.ArrowInvalid etc. are not ValueErrors in every version
         raise InputError(path, f"cannot read edges: {type(exc).__name__}: {exc}") from None
-    return normalise_edges(df, path, lines=not is_parquet)
+    if lines is not None and len(lines) != len(df):
+        raise InputError(path, f"cannot read edges: {len(df)} rows parsed from "
+                         f"{len(lines)} data lines")
+    return normalise_edges(df, path, lines=lines)
 
 
-def _bad(source: str | Path, lines: bool, i: int, col: str, msg: str) -> InputError:
+def _data_lines(path: Path, sep: str) -> list[int]:
+    """Line numbers of the data rows of a CSV/TSV (blank lines skipped, as pandas does),
+    after checking every row has as many fields as the header (pandas would otherwise take a
+    first column as the index, or drop fields)."""
+    out = []
+    with path.open(newline="") as fh:
+        reader = csv.reader(fh, delimiter=sep)
+        header = next(reader, None)
+        if not header:
+            raise InputError(path, "no header line (need src, dst, type, score)", line=1)
+        for row in reader:
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise InputError(path, f"expected {len(header)} fields as in the header, "
+                                 f"saw {len(row)}", line=reader.line_num)
+            out.append(reader.line_num)
+    return out
+
+
+def _bad(source: str | Path, lines: Sequence[int] | None, i: int, col: str,
+         msg: str) -> InputError:
     """An error at data row ``i`` (0-based) and column ``col``."""
-    if lines:
-        return InputError(source, f"column '{col}': {msg}", line=i + 2)  # line 1 = header
+    if lines is not None:
+        return InputError(source, f"column '{col}': {msg}", line=lines[i])
     return InputError(source, f"row {i + 1}, column '{col}': {msg}")
 
 
 def normalise_edges(edges: pd.DataFrame | Iterable[Mapping[str, Any]],
-                    source: str | Path = "edges", *, lines: bool = False) -> pd.DataFrame:
+                    source: str | Path = "edges", *,
+                    lines: Sequence[int] | None = None) -> pd.DataFrame:
     """Validated edges in canonical form: ``type`` as the relationship type, undirected types
     stored from the smaller Ensembl id, default ``modality`` 'fus', and duplicate
     (src, dst, type[, modality]) rows collapsed to the last one. ``source`` names the input in
-    errors; ``lines``: rows are lines of a text file with a header line."""
+    errors, with the line of each row when given (text files), else the row number."""
     df = edges.copy() if isinstance(edges, pd.DataFrame) else pd.DataFrame(list(edges))
     df = df.reset_index(drop=True)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
         raise InputError(source, f"missing column(s) {', '.join(missing)} "
-                         f"(need {', '.join(REQUIRED)})", line=1 if lines else None)
+                         f"(need {', '.join(REQUIRED)})", line=1 if lines is not None else None)
     for col in ("src", "dst"):
         bad = df[col].isna() | (df[col].astype(str).str.strip() == "")
         if bad.any():

@@ -128,7 +128,8 @@ def _epoch(loader, graph, input_type, expected_seeds):
             assert torch.equal(batch[t].x, want.view(-1, 3)), t  # features = the DB values
         for rel in batch.edge_types:
             ei = batch[rel].edge_index
-            for s, d in zip(n_id[rel[0]][ei[0]].tolist(), n_id[rel[2]][ei[1]].tolist(), strict=True):
+            src, dst = n_id[rel[0]][ei[0]].tolist(), n_id[rel[2]][ei[1]].tolist()
+            for s, d in zip(src, dst, strict=True):
                 assert (rel[0], s, rel[2], d) in edges  # every sampled edge is in the DB
                 sampled.append((rel, s, d, bs, seeds))
         yield batch, sampled
@@ -153,7 +154,8 @@ def test_neighbor_loader_on_neo4j(featured, neo4j_settings):
         # all neighbours at hop 1: exactly the DB edges into the seeds
         into_seeds = {(rel, s, d) for rel, s, d, _, _ in sampled if rel[2] == "c" and d in seeds}
         assert into_seeds == {(rel, s, d) for rel in RELATIONS if rel[2] == "c"
-                              for (a, s, b, d) in edges if (a, b) == (rel[0], rel[2]) and d in seeds}
+                              for (a, s, b, d) in edges
+                              if (a, b) == (rel[0], rel[2]) and d in seeds}
         assert sum(batch["c"].num_sampled_nodes) == batch["c"].num_nodes
     assert batches == -(-counts["c"] // 2)
 

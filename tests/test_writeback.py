@@ -14,11 +14,12 @@ import pandas as pd
 import pytest
 
 from grapekg import cypher
-from grapekg.errors import ConfigError, InputError
+from grapekg.errors import ConfigError, DatabaseError, InputError
 from grapekg.kg.build import build
 from grapekg.kg.export.reader import export_graph
 from grapekg.kg.writeback import (
-    RunInfo, delete_run, edge_counts, get_run, list_runs, show_run, write_run, write_run_file,
+    RunInfo, delete_run, edge_counts, get_run, list_runs, read_edges_file, show_run, write_run,
+    write_run_file,
 )
 from tests.test_learned_queries import RUN1_EDGES, SAMPLE, TP53, XIST, learned_files
 from tests.test_loader import mini_paths
@@ -144,3 +145,132 @@ def test_killed_writer_leaves_nothing_visible_and_retry_completes(mini, neo4j_se
     assert edge_counts(mini, "killed") == {"PREDICTED_REGULATES": 56, "SIMILAR_TO": 28}
     assert mini.read(cypher.load("learned_top_regulators").text,
                      {"run": "killed", "symbol": "TP53", "limit": 50}).__len__() == 7
+
+
+def test_duplicates_collapse_last_wins(mini):
+    edges = [
+        {"src": TP53, "dst": XIST, "type": "predicted_regulates", "score": 0.1},
+        {"src": TP53, "dst": XIST, "type": "PREDICTED_REGULATES", "score": 0.9, "attention": 0.3},
+        {"src": XIST, "dst": TP53, "type": "similar_to", "score": 0.3, "modality": "text"},
+        {"src": TP53, "dst": XIST, "type": "similar_to", "score": 0.4, "modality": "text"},
+        {"src": TP53, "dst": XIST, "type": "similar_to", "score": 0.5, "modality": "seq"},
+        {"src": XIST, "dst": TP53, "type": "khop_link", "score": 0.2, "k": 2},
+        {"src": TP53, "dst": XIST, "type": "khop_link", "score": 0.6, "k": 3},
+    ]
+    rep = write_run(mini, RunInfo("d", "grape"), edges)
+    assert rep.written == {"PREDICTED_REGULATES": 1, "SIMILAR_TO": 2, "KHOP_LINK": 1}
+    assert rep.missing_genes == 0
+    rows = mini.read("MATCH (a:Gene)-[r {run: 'd'}]->(b:Gene) RETURN type(r) AS t, "
+                     "a.ensembl_id AS a, b.ensembl_id AS b, r.score AS s, r.modality AS m, "
+                     "r.k AS k, r.relation AS rel, r.attention AS att ORDER BY t, m")
+    none = {"m": None, "k": None, "rel": None, "att": None}
+    assert rows == [
+        {**none, "t": "KHOP_LINK", "a": TP53, "b": XIST, "s": 0.6, "k": 3},
+        {**none, "t": "PREDICTED_REGULATES", "a": TP53, "b": XIST, "s": 0.9, "rel": "cn",
+         "att": 0.3},
+        {**none, "t": "SIMILAR_TO", "a": TP53, "b": XIST, "s": 0.5, "m": "seq"},
+        {**none, "t": "SIMILAR_TO", "a": TP53, "b": XIST, "s": 0.4, "m": "text"},
+    ]
+    # writing the run again gives the same graph
+    write_run(mini, RunInfo("d", "grape"), edges)
+    assert edge_counts(mini, "d") == rep.written
+
+
+def _plan_operators(store, query, params):
+    with store.session() as s:
+        plan = s.run("EXPLAIN " + query, params).consume().plan
+    ops, todo = [], [plan]
+    while todo:
+        p = todo.pop()
+        ops.append(p["operatorType"].split("@")[0])
+        todo.extend(p.get("children", []))
+    return ops
+
+
+@pytest.mark.parametrize("rtype", ["predicted_regulates", "similar_to", "khop_link"])
+def test_write_queries_are_linear(mini, rtype):
+    """The write of a batch finds genes by the unique index and never scans the run's edges
+    (a MERGE on {run: $run} was planned as a relationship-index seek per row: quadratic)."""
+    from grapekg.kg import queries
+    from grapekg.kg.export.paging import ensure_indexes
+
+    ensure_indexes(mini)
+    q = queries.text(f"run_write_{rtype}")
+    ops = _plan_operators(mini, q, {"run": "r", "attempt": "a", "rows": []})
+    assert "Create" in ops and "NodeUniqueIndexSeek(Locking)" in ops, ops
+    assert not any("Relationship" in o or "Merge" in o or "Expand" in o for o in ops), ops
+
+
+def test_superseded_writer_stops_and_the_new_one_wins(mini):
+    """A second write of the same run id while the first is under way: the first stops with an
+    error at its next batch, the second completes with exactly its own edges."""
+    edges = all_pairs("predicted_regulates")
+    newer = [dict(e, score=0.9) for e in edges[:10]]
+    calls = []
+
+    def second_writer(rtype, n):
+        if not calls:
+            calls.append(write_run(mini, RunInfo("race", "grape", seed=2), newer))
+
+    with pytest.raises(DatabaseError, match="another writer"):
+        write_run(mini, RunInfo("race", "grape", seed=1), edges, batch=8, on_batch=second_writer)
+    run = show_run(mini, "race")
+    assert run["status"] == "complete" and run["seed"] == 2
+    assert edge_counts(mini, "race") == {"PREDICTED_REGULATES": 10}
+    scores = mini.read("MATCH ()-[r:PREDICTED_REGULATES {run: 'race'}]->() "
+                       "RETURN collect(DISTINCT r.score) AS s")
+    assert scores[0]["s"] == [0.9]
+
+
+def test_foreign_edges_keep_the_run_invisible(mini):
+    def intruder(rtype, n):
+        mini.write("MATCH (a:Gene {ensembl_id: $a}), (b:Gene {ensembl_id: $b}) "
+                   "CREATE (a)-[:KHOP_LINK {run: 'x', score: 1.0}]->(b)", {"a": TP53, "b": XIST})
+
+    with pytest.raises(DatabaseError, match="another writer"):
+        write_run(mini, RunInfo("x", "grape"), RUN1_EDGES, on_batch=intruder)
+    assert get_run(mini, "x")["status"] == "writing"
+    assert list_runs(mini, "complete") == []
+    # a retry clears everything of the run, the foreign edges included
+    rep = write_run(mini, RunInfo("x", "grape"), RUN1_EDGES)
+    assert rep.cleared > 0 and sum(rep.written.values()) == len(RUN1_EDGES)
+
+
+@pytest.mark.parametrize("content, where, what", [
+    ("src,dst,type,score\nA,B,similar_to,0.5\nA,B,likes,0.5\n", ":3:", "type"),
+    ("src,dst,type,score\nA,B,similar_to,0.5\nA,B,similar_to,high\n", ":3:", "score"),
+    ("src,dst,type,score\nA,,similar_to,0.5\n", ":2:", "dst"),
+    ("src,dst,kind,score\nA,B,similar_to,0.5\n", ":1:", "type"),
+    ("src,dst,type,score\nA,B,similar_to,0.5,extra\n", ":2:", "expected 4 fields"),
+    ("src,dst\n", ":1:", "missing column(s) type, score"),
+    ("src,dst,type,score,relation\nA,B,predicted_regulates,0.5,cx\n", ":2:", "relation"),
+])
+def test_bad_edge_files_name_file_line_and_column(tmp_path, content, where, what):
+    f = tmp_path / "edges.csv"
+    f.write_text(content)
+    with pytest.raises(InputError) as exc:
+        read_edges_file(f)
+    msg = str(exc.value)
+    assert msg.startswith(f"{f}{where}") and what in msg and "\n" not in msg, msg
+
+
+def test_bad_parquet_rows_are_named(tmp_path):
+    f = tmp_path / "edges.parquet"
+    pd.DataFrame({"src": ["A", "B"], "dst": ["B", "C"], "type": ["similar_to", "nope"],
+                  "score": [0.1, 0.2]}).to_parquet(f)
+    with pytest.raises(InputError, match=r"edges\.parquet: row 2, column 'type'"):
+        read_edges_file(f)
+    (tmp_path / "junk.parquet").write_bytes(b"not parquet")
+    with pytest.raises(InputError, match="junk.parquet: cannot read edges"):
+        read_edges_file(tmp_path / "junk.parquet")
+
+
+def test_blank_lines_and_tsv_keep_line_numbers(tmp_path):
+    f = tmp_path / "edges.tsv"
+    f.write_text("src\tdst\ttype\tscore\n\nA\tB\tsimilar_to\t0.5\n\n\nA\tC\tsimilar_to\t-\n")
+    with pytest.raises(InputError, match=r"edges\.tsv:6: column 'score': not a number"):
+        read_edges_file(f)
+    f.write_text("src\tdst\ttype\tscore\nB\tA\tsimilar_to\t0.5\nA\tB\tSIMILAR_TO\t0.7\n")
+    df = read_edges_file(f)
+    assert df[["src", "dst", "type", "score"]].to_dict("records") == [
+        {"src": "A", "dst": "B", "type": "SIMILAR_TO", "score": 0.7}]

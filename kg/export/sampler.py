@@ -65,7 +65,8 @@ class TorchNeighborSampler(NeighborSampler):
         if disjoint:
             raise NotImplementedError("TorchNeighborSampler: disjoint=True is not supported")
         if SubgraphType(subgraph_type) == SubgraphType.induced:
-            raise NotImplementedError("TorchNeighborSampler: subgraph_type='induced' is not supported")
+            raise NotImplementedError(
+                "TorchNeighborSampler: subgraph_type='induced' is not supported")
         with warnings.catch_warnings():  # the "install pyg-lib" notice does not apply here
             warnings.filterwarnings("ignore", message=".*pyg-lib.*")
             super().__init__(data, num_neighbors, subgraph_type=subgraph_type, replace=replace,
@@ -162,8 +163,9 @@ def _choose(colptr: Tensor, nodes: Tensor, k: int, replace: bool,
             continue
         j = d - k + step  # Floyd: draw t in [0, j]; if taken already, take j itself
         t = _randint(j + 1, gen)
-        dup = (chosen[:, :step] == t.unsqueeze(1)).any(1) if step else torch.zeros_like(t, dtype=torch.bool)
-        chosen[:, step] = torch.where(dup, j, t)
+        if step:
+            t = torch.where((chosen[:, :step] == t.unsqueeze(1)).any(1), j, t)
+        chosen[:, step] = t
     chosen = torch.sort(chosen, dim=1).values
     row_of = torch.full((nodes.numel(),), -1, dtype=torch.long)
     row_of[rows] = torch.arange(rows.numel(), dtype=torch.long)
