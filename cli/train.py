@@ -17,7 +17,6 @@ from grapekg.cli.evaluate import parse_seeds
 from grapekg.errors import ConfigError
 from grapekg.kg.datasets import bundle_path
 from grapekg.model import evaluation as ev
-from grapekg.model.grape.config import GrapeConfig
 from grapekg.model.perturbation import bundle as bundle_mod
 
 
@@ -50,6 +49,7 @@ def train(
 ) -> None:
     """Train GRAPE (and ablations) per seed on a dataset's KG graph; write back; evaluate."""
     from grapekg import training
+    from grapekg.model.grape.config import GrapeConfig
 
     if model != "grape":
         raise ConfigError(f"--model '{model}': only 'grape' is implemented")
