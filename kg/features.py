@@ -66,7 +66,16 @@ def genes_missing(store: Store, ids: Sequence[str], modality: str, model_id: str
 
 
 def ensure_vector_index(store: Store, modality: str, dim: int) -> None:
+    """A cosine vector index on ``feat_<modality>`` of width ``dim``; an index of another
+    width (vectors of an earlier encoder) is dropped and rebuilt."""
     prop = _prop(modality)
+    name = f"gene_{prop}"
+    rows = store.read("SHOW VECTOR INDEXES YIELD name, options WHERE name = $n RETURN options",
+                      {"n": name})
+    if rows:
+        have = (rows[0]["options"] or {}).get("indexConfig", {}).get("vector.dimensions")
+        if have is not None and int(have) != int(dim):
+            store.run_auto(f"DROP INDEX {name} IF EXISTS")
     store.run_auto(
         f"CREATE VECTOR INDEX gene_{prop} IF NOT EXISTS FOR (g:Gene) ON (g.{prop}) "
         "OPTIONS {indexConfig: {`vector.dimensions`: $dim, `vector.similarity_function`: 'cosine'}}",
