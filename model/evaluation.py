@@ -53,7 +53,8 @@ class EvalResult:
         cols = [m for m in metrics if f"{m}_mean" in self.summary.columns]
         out = pd.DataFrame(index=self.summary.index)
         for m in cols:
-            out[m] = [f"{a:.4f} ± {b:.4f}" if np.isfinite(a) else "-"
+            out[m] = [("-" if not np.isfinite(a) else f"{a:.4f} ± {b:.4f}" if np.isfinite(b)
+                       else f"{a:.4f}")  # one seed: no sd
                       for a, b in zip(self.summary[f"{m}_mean"], self.summary[f"{m}_sd"], strict=True)]
         return out
 
