@@ -49,6 +49,9 @@ def main() -> None:
                     help="time only this many per-cell steps per epoch and extrapolate")
     ap.add_argument("--batch-size", type=int, default=16, help="conditions per step")
     ap.add_argument("--cells-per-step", type=int, default=64)
+    ap.add_argument("--hidden", type=int, default=64, help="q (paper: 64)")
+    ap.add_argument("--heads", type=int, default=4, help="H and T (paper: 4)")
+    ap.add_argument("--top-k", type=int, default=4, help="learned neighbours per gene")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--json", type=Path)
@@ -73,6 +76,8 @@ def main() -> None:
     for name in ("per_cell", "condition", "condition_incremental"):
         seed_everything(0)
         cfg = GrapeConfig(seed=0, incremental=name == "condition_incremental",
+                          hidden=args.hidden, gat_heads=args.heads, sim_heads=args.heads,
+                          sim_top_k=args.top_k,
                           batch_size=args.batch_size, cells_per_step=args.cells_per_step,
                           mode="cell" if name == "per_cell" else "condition")
         model, cfg = build_model(graph, cfg, summary.gene_ids, summary.ctrl_mean)
@@ -122,7 +127,8 @@ def main() -> None:
             "device": str(dev), "threads": torch.get_num_threads(),
             "machine": platform.processor() or platform.machine(), "setup_s": setup_s,
             "synthetic": True, "max_cell_steps": args.max_cell_steps,
-            "batch_size": args.batch_size, "cells_per_step": args.cells_per_step}
+            "batch_size": args.batch_size, "cells_per_step": args.cells_per_step,
+            "hidden": args.hidden, "heads": args.heads, "top_k": args.top_k}
     print(f"GRAPE training benchmark (SYNTHETIC data): {meta}")
     print(f"{'scheme':<24}{'s/epoch':>10}{'refresh s':>11}{'x per-cell':>12}{'mem MiB':>10}")
     for name, r in rows.items():

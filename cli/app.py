@@ -21,6 +21,7 @@ from grapekg.cli import runs as runs_cmd
 from grapekg.cli import train as train_cmd
 from grapekg.cli import kg as kg_cmd
 from grapekg.cli import query as query_cmd
+from grapekg.cli import recovery as recovery_cmd
 from grapekg.cli.console import err_console
 from grapekg.errors import GrapeError
 
@@ -45,6 +46,7 @@ app.add_typer(runs_cmd.app, name="runs")
 app.command("train")(train_cmd.train)
 app.command("predict")(train_cmd.predict_cmd)
 app.command("report")(train_cmd.report)
+app.command("recovery")(recovery_cmd.recovery)
 
 _state = {"verbose": False}
 

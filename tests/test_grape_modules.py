@@ -103,9 +103,19 @@ def test_khop_shapes() -> None:
 
 
 def test_head_and_losses_by_hand() -> None:
-    head = GeneHead(2, 3)
+    head = GeneHead(2, 3, shared=False)
+    assert not head.weight.any() and not head.bias.any()  # zero init: output = bias
+    torch.nn.init.normal_(head.weight)
+    head.init_from_mean_delta(torch.tensor([0.5, -1.0]))
     p = torch.randn(4, 2, 3)
-    assert torch.allclose(head(p), (p * head.weight).sum(-1) + head.bias)
+    assert torch.allclose(head(p), (p * head.weight).sum(-1) + torch.tensor([0.5, -1.0]))
+    shared = GeneHead(2, 3, shared=True)
+    torch.nn.init.normal_(shared.weight)
+    torch.nn.init.normal_(shared.shared)
+    expect = (p * (shared.weight + shared.shared)).sum(-1) + shared.bias
+    assert torch.allclose(shared(p), expect, atol=1e-6)
+    rows = torch.tensor([1, 0, 1])  # row form used by the incremental pass
+    assert torch.allclose(shared(p[0, rows], rows), expect[0, rows], atol=1e-6)
     pred, target, ctrl = torch.tensor([0.0, 2.0]), torch.tensor([1.0, 0.0]), torch.zeros(2)
     a, b = math.tanh(1.0), math.tanh(2.0)  # |tanh diffs| = a (≤ δ=0.9) and b (> δ)
     huber = (0.5 * a ** 2 + 0.9 * (b - 0.45)) / 2

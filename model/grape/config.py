@@ -36,6 +36,10 @@ class GrapeConfig:
         mask_mode: how a perturbed gene's fused feature is masked (same in training and
             prediction): ``learned`` replaces it by a learned mask vector, ``zero`` by 0.
         block_budget: largest number of similarity entries materialised at once.
+        shared_head: Eq. 12 weights W_i = W_0 + V_i with a shared W_0 (see
+            :mod:`~grapekg.model.grape.head`); False = the paper's independent W_i.
+        init_mean_delta: start the head's biases at the mean training delta (training
+            starts from the mean baseline); False = zero biases.
     Loss (Eq. 14-18): huber_delta δ, dir_weight, reg_weight, align_weight.
     Ablations: only_seq, only_desc (one modality), only_fusion (graphs from Z_fus only),
         no_gsl (HGAT on G_agg), no_biotype (one node type, homogeneous GATv2).
@@ -65,6 +69,8 @@ class GrapeConfig:
     edge_weight_in_gat: bool = True
     mask_mode: Literal["learned", "zero"] = "learned"
     block_budget: int = 4_000_000
+    shared_head: bool = True
+    init_mean_delta: bool = True
     huber_delta: float = 0.7
     dir_weight: float = 1.0
     reg_weight: float = 1.0

@@ -3,6 +3,18 @@
 Eq. 12: ĝ_c^i = Σ_d (W_i ⊙ p_c^i)_d + b_i (one weight vector and bias per gene);
 Eq. 13: g̃_c = ĝ_c + ctrl, ctrl the control-cell mean.
 
+Two choices the paper leaves open, made here and switchable:
+
+* Initialisation: W_i = 0 and b_i = the mean training delta of gene i
+  (:meth:`GeneHead.init_from_mean_delta`), so training starts from the *mean* baseline and
+  learns what the graph adds to it. (A uniform init gives outputs of size ~0.5 on every gene
+  at step 0, far larger than real deltas, and the first epochs are spent undoing that noise.)
+* ``shared``: W_i = W_0 + V_i, a weight vector shared by all genes plus a per-gene part (a
+  re-parametrisation of Eq. 12 that weight decay shrinks towards W_0). Without W_0 the head of
+  a gene never perturbed in training has never seen the masked state (Eq. 11 input of a
+  perturbed gene), so it cannot respond to its own knock-down; W_0 is learned from every
+  perturbed gene and carries that response to unseen ones.
+
 Eq. 14: ℒ_mse = mean_i (g_c^i − g̃_c^i)²;
 Eq. 15-16: ℒ_dir = mean_i Huber_δ(tanh(g_c^i − ctrl_i), tanh(g̃_c^i − ctrl_i)) with
 Huber_δ(a, b) = ½(a − b)² if |a − b| ≤ δ else δ(|a − b| − ½δ) (δ = 0.7, the authors' value);
@@ -16,8 +28,6 @@ not linear in y, so against the mean it is the Huber of the mean delta (document
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -26,27 +36,40 @@ __all__ = ["GeneHead", "direction_loss", "recon_loss"]
 
 
 class GeneHead(nn.Module):
-    """Eq. 12: an independent linear map ℝ^q → ℝ per output gene.
+    """Eq. 12: an independent linear map ℝ^q → ℝ per output gene (plus a shared part).
+
+    Args:
+        n_genes: G output genes. hidden: q.
+        shared: add the shared weight vector W_0 (module docstring).
 
     Shapes:
         ``[..., G, q]`` → ``[..., G]`` (or rows ``[M, q]`` with gene indices ``[M]``).
     """
 
-    def __init__(self, n_genes: int, hidden: int) -> None:
+    def __init__(self, n_genes: int, hidden: int, shared: bool = True) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.empty(n_genes, hidden))
         self.bias = nn.Parameter(torch.zeros(n_genes))
+        self.shared = nn.Parameter(torch.zeros(hidden)) if shared else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.weight.shape[1])
-        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.zeros_(self.weight)
         nn.init.zeros_(self.bias)
+        if self.shared is not None:
+            nn.init.zeros_(self.shared)
+
+    @torch.no_grad()
+    def init_from_mean_delta(self, delta: Tensor) -> None:
+        """b_i = mean training delta of gene i (``[G]``): step 0 predicts the mean baseline."""
+        self.bias.copy_(delta.to(self.bias))
 
     def forward(self, p: Tensor, genes: Tensor | None = None) -> Tensor:
-        if genes is None:
-            return (p * self.weight).sum(-1) + self.bias
-        return (p * self.weight[genes]).sum(-1) + self.bias[genes]
+        w = self.weight if genes is None else self.weight[genes]
+        b = self.bias if genes is None else self.bias[genes]
+        if self.shared is not None:
+            w = w + self.shared
+        return (p * w).sum(-1) + b
 
 
 def direction_loss(pred: Tensor, target: Tensor, ctrl: Tensor, delta: float = 0.7) -> Tensor:

@@ -84,7 +84,7 @@ class GrapeModel(nn.Module):
         self.hgat = HeteroGAT(c.hidden, c.gat_heads, c.gat_layers, c.dropout,
                               edge_dim=1 if c.edge_weight_in_gat else None,
                               homogeneous=c.no_biotype)
-        self.head = GeneHead(int(out_index.shape[0]), c.hidden)
+        self.head = GeneHead(int(out_index.shape[0]), c.hidden, shared=c.shared_head)
         is_coding = torch.tensor([b == "c" for b in graph.biotype], dtype=torch.bool)
         self.register_buffer("is_coding", is_coding)
         self.register_buffer("out_index", out_index.long().clone())

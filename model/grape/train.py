@@ -253,6 +253,9 @@ def train_grape(graph: GeneGraph, summary: ConditionSummary, split: Split,
                                               state["best_epoch"], state["stale"])
         history = state["history"]
     else:
+        rows = [i for i, c in enumerate(train_conds) if c != CONTROL]
+        if config.init_mean_delta and rows:  # the mean baseline's profile (ctrl left out)
+            model.head.init_from_mean_delta(targets[rows].mean(0).to(dev) - model.ctrl)
         align = align_pretrain(model, config.align_epochs, config.lr, seed=config.seed)
         if align:
             log.info("alignment pre-training: loss %.4f -> %.4f", align[0], align[-1])
