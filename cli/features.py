@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import numpy as np
@@ -24,6 +25,8 @@ def compute(
     pooling: Annotated[str, typer.Option(help="text: mean|cls; dna: first|mean")] = "mean",
     enrich: Annotated[bool, typer.Option(help="text: append GO BP term and Reactome pathway names")] = False,
     fasta: Annotated[str | None, typer.Option(help="dna/kmer: indexed genome FASTA cut by KG coordinates")] = None,
+    sequences: Annotated[str | None, typer.Option(help="dna/kmer: FASTA of gene sequences named by Ensembl id or symbol (e.g. transcripts, miRNA hairpins)")] = None,
+    names: Annotated[str, typer.Option(help="--sequences record names: plain (id or symbol) or mirbase (hsa-mir-21 -> MIR21)")] = "plain",
     k: Annotated[int, typer.Option(min=1, max=8, help="kmer: k")] = 4,
     window: Annotated[int, typer.Option(min=16, help="dna: nucleotides per window")] = 6000,
     trust_remote_code: Annotated[bool, typer.Option(help="dna: HyenaDNA checkpoints need it")] = False,
@@ -62,11 +65,19 @@ def compute(
                 from grapekg.model.features.kmer import kmer_matrix
 
                 model_id = f"kmer|k={k}"
+            named = None
+            if sequences:
+                if names not in ("plain", "mirbase"):
+                    raise ConfigError(f"--names '{names}': use plain or mirbase")
+                from grapekg.model.features.named_fasta import read_named_fasta
+
+                named = read_named_fasta(sequences, names)  # type: ignore[arg-type]
+                model_id += f"|seqs={Path(sequences).name}"
             todo = kgf.genes_missing(store, ids, modality, model_id)
             n_seq = 0
             with progress_counter(f"{modality} features", len(todo)) as advance:
                 for page in kgf.iter_pages(todo, CHUNK):
-                    seqs = kgf.gene_sequences(store, page, fasta)
+                    seqs = kgf.gene_sequences(store, page, fasta, named)
                     if modality == "dna":
                         vec, mask = dna.encode(seqs)
                     else:
@@ -79,8 +90,8 @@ def compute(
                     else:
                         advance(len(page))
             if todo and n_seq == 0:
-                raise ConfigError("no gene had a sequence: give --fasta GENOME.fa (indexed) or "
-                                  "store a 'sequence' property on Gene nodes")
+                raise ConfigError("no gene had a sequence: give --fasta GENOME.fa (indexed), "
+                                  "--sequences GENES.fa, or store a 'sequence' property on Gene nodes")
         else:
             raise ConfigError(f"--modality '{modality}': use text, dna or kmer")
         mat, mask = kgf.read_vectors(store, modality, ids)

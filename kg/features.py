@@ -10,7 +10,7 @@ model (resumable).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -168,13 +168,15 @@ def gene_ids_for(store: Store, spec: str) -> list[str]:
     return [found[w] for w in wanted]
 
 
-def gene_sequences(store: Store, ids: Sequence[str], fasta: str | None) -> list[str | None]:
+def gene_sequences(store: Store, ids: Sequence[str], fasta: str | None,
+                   named: Mapping[str, str] | None = None) -> list[str | None]:
     """Each gene's sequence: a ``sequence`` property when present, else cut from an indexed
-    genome FASTA by the KG's 1-based coordinates and strand (None when neither exists)."""
+    genome FASTA by the KG's 1-based coordinates and strand, else from ``named`` (Ensembl id
+    or symbol → sequence, see :mod:`~grapekg.model.features.named_fasta`); None otherwise."""
     from grapekg.model.features.dna import Region, fasta_sequences
 
     rows = {r["id"]: r for page in iter_pages(ids) for r in store.read(
-        "UNWIND $ids AS id MATCH (g:Gene {ensembl_id: id}) RETURN id, g.sequence AS seq, "
+        "UNWIND $ids AS id MATCH (g:Gene {ensembl_id: id}) RETURN id, g.sequence AS seq, g.symbol AS symbol, "
         "g.chrom AS chrom, g.start AS start, g.end AS end, g.strand AS strand", {"ids": list(page)})}
     seqs: list[str | None] = [rows[i]["seq"] if i in rows else None for i in ids]
     if fasta:
@@ -183,4 +185,7 @@ def gene_sequences(store: Store, ids: Sequence[str], fasta: str | None) -> list[
                           "-" if r["strand"] == -1 else "+") for i in ids]
         cut = fasta_sequences(fasta, regions)
         seqs = [s or c for s, c in zip(seqs, cut, strict=True)]
+    if named:
+        seqs = [s or named.get(i) or (named.get(rows[i]["symbol"] or "") if i in rows else None)
+                for s, i in zip(seqs, ids, strict=True)]
     return seqs

@@ -88,3 +88,32 @@ def test_fasta_regions(tmp_path: Path) -> None:
                                 Region("chrX", 0, 3), None, Region("chr2", 3, 3)])
     assert seqs == ["CCGG", "CCGG", None, None, None]
     assert fasta_sequences(fa, [Region("chr1", 0, 3, "-")]) == ["GTT"]
+
+
+def test_named_fasta_mirbase_names_and_errors(tmp_path) -> None:
+    import gzip
+
+    from grapekg.errors import InputError
+    from grapekg.model.features.named_fasta import mirbase_symbol, read_named_fasta
+
+    assert mirbase_symbol("hsa-mir-21") == "MIR21"
+    assert mirbase_symbol("hsa-let-7a-1") == "MIRLET7A1"
+    assert mirbase_symbol("hsa-mir-516a-1") == "MIR516A1"
+    assert mirbase_symbol("mmu-mir-21a") is None
+    fa = tmp_path / "hairpin.fa.gz"
+    with gzip.open(fa, "wt") as fh:
+        fh.write(">cel-let-7 MI0000001 C. elegans\nUACGU\n>hsa-mir-21 MI0000077 Homo sapiens\n"
+                 "ugucgggUAG\nCUUAUC\n>hsa-let-7a-1 MI0000060\nUGAGGUAG\n")
+    seqs = read_named_fasta(fa, "mirbase")
+    assert seqs == {"MIR21": "TGTCGGGTAGCTTATC", "MIRLET7A1": "TGAGGTAG"}
+    plain = tmp_path / "genes.fa"
+    plain.write_text(">ENSG00000141510 TP53\nACGT\nNN\n>BRCA1\nGGYC\n")
+    assert read_named_fasta(plain) == {"ENSG00000141510": "ACGTNN", "BRCA1": "GGNC"}
+    bad = tmp_path / "bad.fa"
+    bad.write_text(">A\nACGT\nAC#GT\n")
+    with pytest.raises(InputError, match=r"bad\.fa:3: unexpected sequence letters"):
+        read_named_fasta(bad)
+    notfa = tmp_path / "x.fa"
+    notfa.write_text("ACGT\n")
+    with pytest.raises(InputError, match=r"x\.fa:1: not a FASTA"):
+        read_named_fasta(notfa)

@@ -153,3 +153,15 @@ def test_gene_graph_from_table_and_dict() -> None:
     round2 = GeneGraph.from_heterodata(gg.prior, text=gg.text, dna=gg.dna, dna_mask=gg.dna_mask)
     assert round2.symbols == gg.symbols
     assert gg.index_of(gg.symbols[4]) == gg.index_of(gg.gene_ids[4]) == 4
+
+
+def test_topk_edges_skip_genes_without_the_modality() -> None:
+    """Genes without a sequence share one 'missing' vector: they must not become seq-similar."""
+    torch.manual_seed(0)
+    p = F.normalize(torch.randn(30, 2, 4), dim=-1)
+    p[10:] = p[10]  # 20 identical 'missing' rows: cosine 1 with each other
+    valid = torch.zeros(30, dtype=torch.bool)
+    valid[:10] = True
+    ei = topk_edges(p, 3, -1.0, budget=50, valid=valid)
+    assert ei.shape[1] > 0 and valid[ei[0]].all() and valid[ei[1]].all()
+    assert (topk_edges(p, 3, -1.0, budget=50)[0] >= 10).any()  # without the mask they would

@@ -46,6 +46,13 @@ def test_grape_end_to_end(store, cli_env, tmp_path):
     # report figures
     rep = grape(env, "report", run).stdout
     assert "umap" in rep and "ablation" in rep
+    # planted-edge recovery beside GO-Jaccard and random rankings
+    rec = grape(env, "recovery", run, "--all-regulators", "--out", str(tmp_path / "rec")).stdout
+    for name in ("grape_insilico", "grape_khop", "go_jaccard", "random", "SYNTHETIC"):
+        assert name in rec, rec
+    table = pd.read_csv(tmp_path / "rec" / "recovery.csv")
+    assert table["auprc"].between(0, 1).all() and (table["positives"] > 0).all()
+    assert (tmp_path / "rec" / "pr_curves.png").stat().st_size > 0
     # learned regulation is queryable with the shipped Cypher
     target = store.read("MATCH ()-[r:PREDICTED_REGULATES {run: $r}]->(t:Gene) RETURN t.symbol AS s LIMIT 1",
                         {"r": run})[0]["s"]

@@ -72,7 +72,7 @@ def learned_edges(model: GrapeModel, graph: GeneGraph, regulators: Sequence[str]
         cand = model.refresh_candidates()
     if cand.shape[1]:
         for m in model.modalities:
-            s = model.sims[m](z[m], cand)
+            s = model.modality_scores(z, m, cand)
             keep = (s >= model.eps[m]) & (cand[0] != cand[1])
             for a, b, v in zip(cand[0][keep].tolist(), cand[1][keep].tolist(), s[keep].tolist(), strict=True):
                 rows.append({"src": ids[a], "dst": ids[b], "type": "similar_to", "score": v, "modality": m})

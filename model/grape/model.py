@@ -122,7 +122,8 @@ class GrapeModel(nn.Module):
             return self.candidates
         z = self.encode()
         parts = [topk_edges(self.sims[m].project(z[m]), c.sim_top_k, self.eps[m],
-                            c.block_budget) for m in self.modalities]
+                            c.block_budget, valid=self.has_modality(m))
+                 for m in self.modalities]
         cand = _union(parts, self.num_genes)
         if self.gsl is not None:
             g_agg = self._aggregate(z, cand)
@@ -133,10 +134,22 @@ class GrapeModel(nn.Module):
         self.candidates = cand
         return cand
 
+    def has_modality(self, m: str) -> Tensor | None:
+        """``[N]`` bool: genes with modality m (None = all). Only ``seq`` can be missing:
+        genes without a sequence share the "missing" vector, which is no similarity."""
+        return self.dna_mask if m == "seq" else None
+
+    def modality_scores(self, z: dict[str, Tensor], m: str, edges: Tensor) -> Tensor:
+        """S^m on ``edges`` (Eq. 4-5), 0 where an end lacks the modality."""
+        s = self.sims[m](z[m], edges)
+        has = self.has_modality(m)
+        return s if has is None else torch.where(has[edges[0]] & has[edges[1]], s,
+                                                 torch.zeros_like(s))
+
     def _aggregate(self, z: dict[str, Tensor], cand: Tensor) -> Tensor:
         vals = []
         for m in self.modalities:
-            s = self.sims[m](z[m], cand)
+            s = self.modality_scores(z, m, cand)
             vals.append(torch.where(s >= self.eps[m], s, torch.zeros_like(s)))
         return torch.stack(vals).mean(0) if vals else cand.new_zeros(0, dtype=torch.float)
 

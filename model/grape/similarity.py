@@ -54,10 +54,11 @@ class MultiHeadSimilarity(nn.Module):
 
 @torch.no_grad()
 def topk_edges(p: Tensor, top_k: int, eps: float, budget: int = 4_000_000,
-               exclude_self: bool = True) -> Tensor:
+               exclude_self: bool = True, valid: Tensor | None = None) -> Tensor:
     """Edges of Eq. 3 from unit projections ``p [N, T, d]``: for each row i the ``top_k``
     columns j with the largest 𝕊(i, j) ≥ ``eps``, computed in row blocks holding at most
-    ``budget`` similarity entries; returned symmetric and without duplicates, ``[2, E]``."""
+    ``budget`` similarity entries; returned symmetric and without duplicates, ``[2, E]``.
+    ``valid`` ``[N]`` bool: genes that have this modality (others get no edge of it)."""
     n = p.shape[0]
     k = min(top_k, n - 1 if exclude_self else n)
     if n == 0 or k <= 0:
@@ -71,8 +72,12 @@ def topk_edges(p: Tensor, top_k: int, eps: float, budget: int = 4_000_000,
         if exclude_self:
             ar = torch.arange(lo, hi, device=p.device)
             block[ar - lo, ar] = -float("inf")
+        if valid is not None:
+            block[:, ~valid] = -float("inf")
         val, idx = block.topk(k, dim=1)
         keep = val >= eps
+        if valid is not None:
+            keep &= valid[lo:hi, None]
         src = torch.arange(lo, hi, device=p.device)[:, None].expand_as(idx)
         srcs.append(src[keep])
         dsts.append(idx[keep])
