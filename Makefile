@@ -57,6 +57,7 @@ demo: install
 	$(GRAPE) query learned_nc_c_reactome_support --param run=@latest --param limit=10
 	$(GRAPE) query learned_novel_edges --param run=@latest --param min_score=0.0 --param limit=10
 	$(GRAPE) report @latest
+	$(GRAPE) recovery @latest
 	@echo "Neo4j keeps running: 'grape db status' shows it, 'make db-stop' stops it."
 
 test: install

@@ -143,29 +143,15 @@ def iter_pages(seq: Sequence[str], size: int = PAGE) -> Iterator[Sequence[str]]:
 
 def gene_ids_for(store: Store, spec: str) -> list[str]:
     """Gene set by spec: ``all``, ``dataset:NAME`` (genes measured in it), or a file of
-    Ensembl ids / symbols (one a line)."""
-    from pathlib import Path
+    Ensembl ids / symbols (one a line); every line of a file must name a KG gene. The
+    resolution is the exporter's (:func:`~grapekg.kg.export.reader.resolve_gene_set`)."""
+    from grapekg.kg.export.reader import resolve_gene_set
 
-    if spec == "all":
-        return [r["id"] for r in store.read("MATCH (g:Gene) RETURN g.ensembl_id AS id ORDER BY id")]
-    if spec.startswith("dataset:"):
-        name = spec.split(":", 1)[1]
-        rows = store.read("MATCH (g:Gene)-[m:MEASURED_IN]->(:Dataset {name: $n}) "
-                          "RETURN g.ensembl_id AS id ORDER BY m.position", {"n": name})
-        if not rows:
-            raise ConfigError(f"--genes {spec}: no dataset '{name}' with KG genes")
-        return [r["id"] for r in rows]
-    p = Path(spec)
-    if not p.exists():
-        raise ConfigError(f"--genes '{spec}': use all, dataset:NAME or an existing file")
-    wanted = [ln.strip() for ln in p.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
-    rows = store.read("UNWIND $w AS x MATCH (g:Gene) WHERE g.ensembl_id = x OR g.symbol = x "
-                      "RETURN x, g.ensembl_id AS id", {"w": wanted})
-    found = {r["x"]: r["id"] for r in rows}
-    missing = [w for w in wanted if w not in found]
-    if missing:
-        raise ConfigError(f"{p}: {len(missing)} gene(s) not in the KG, e.g. {', '.join(missing[:5])}")
-    return [found[w] for w in wanted]
+    ids, desc = resolve_gene_set(store, spec)
+    if desc.get("unresolved"):
+        raise ConfigError(f"{spec}: {desc['unresolved']} gene(s) not in the KG, e.g. "
+                          f"{', '.join(desc['unresolved_examples'][:5])}")
+    return ids
 
 
 def gene_sequences(store: Store, ids: Sequence[str], fasta: str | None,
