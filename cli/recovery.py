@@ -61,6 +61,7 @@ def recovery(
     ax.axhline(results[0].table.positive_rate.iloc[0], color="grey", ls="--", label="random")
     ax.set(xlabel="recall", ylabel="precision", yscale="log",
            title=f"Planted-edge recovery, {results[0].run_id}\n(SYNTHETIC data)")
+    ax.title.set_fontsize(9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(folder / "pr_curves.png", dpi=120)

@@ -23,7 +23,7 @@ from grapekg.kg.store import Store
 from grapekg.model.perturbation.conditions import CONTROL, parse_condition
 from grapekg.settings import Settings
 
-__all__ = ["RunRecovery", "go_terms", "planted_edges_path", "recover_run", "resolve_runs"]
+__all__ = ["RunRecovery", "attention_scores", "go_terms", "planted_edges_path", "recover_run", "resolve_runs"]
 
 PAGE = 2000
 
@@ -76,6 +76,22 @@ def go_terms(store: Store, ids: list[str], namespace: str | None = "biological_p
     return out
 
 
+def attention_scores(universe: object, model: object, graph: object) -> np.ndarray:
+    """``[R, T]`` GATv2 attention of the message r → t (Eq. 11, mean over heads and layers of
+    the unperturbed pass; 0 where r → t is no edge of the graph the HGAT used)."""
+    from grapekg.model.grape.learned import attention_map
+
+    out = np.zeros(universe.valid.shape, dtype=np.float64)  # type: ignore[attr-defined]
+    row = {g: i for i, g in enumerate(universe.regulators)}  # type: ignore[attr-defined]
+    col = {g: j for j, g in enumerate(universe.targets)}  # type: ignore[attr-defined]
+    ids = graph.gene_ids  # type: ignore[attr-defined]
+    for (s, d), a in attention_map(model).items():  # type: ignore[arg-type]
+        i, j = row.get(ids[s]), col.get(ids[d])
+        if i is not None and j is not None:
+            out[i, j] = a
+    return out
+
+
 def recover_run(store: Store, settings: Settings, run_dir: Path, *, unseen_only: bool = True,
                 terms: dict[str, list[str]] | None = None) -> RunRecovery:
     """AUPRC of the run's rankings against the planted edges (module docstring)."""
@@ -101,6 +117,7 @@ def recover_run(store: Store, settings: Settings, run_dir: Path, *, unseen_only:
     universe = PairUniverse([sym2id[r] for r in regs], targets, planted)
     pred = predict_with(model, perturbed_indices(graph, [f"{r}+ctrl" for r in regs]))
     rankings = {"grape_insilico": np.abs(pred - model.ctrl.cpu().numpy()[None])}
+    rankings["grape_attention"] = attention_scores(universe, model, graph)
     edges_file = run_dir / "learned_edges.parquet"
     if model.gsl is not None and edges_file.exists():
         rankings["grape_khop"] = khop_scores(universe, pd.read_parquet(edges_file))

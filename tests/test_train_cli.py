@@ -48,7 +48,8 @@ def test_grape_end_to_end(store, cli_env, tmp_path):
     assert "umap" in rep and "ablation" in rep
     # planted-edge recovery beside GO-Jaccard and random rankings
     rec = grape(env, "recovery", run, "--all-regulators", "--out", str(tmp_path / "rec")).stdout
-    for name in ("grape_insilico", "grape_khop", "go_jaccard", "random", "SYNTHETIC"):
+    for name in ("grape_insilico", "grape_attention", "grape_khop", "go_jaccard", "random",
+                 "SYNTHETIC"):
         assert name in rec, rec
     table = pd.read_csv(tmp_path / "rec" / "recovery.csv")
     assert table["auprc"].between(0, 1).all() and (table["positives"] > 0).all()

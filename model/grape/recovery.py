@@ -8,6 +8,7 @@ gene, t ≠ r; the positives are the planted pairs. Rankings scored (higher = mo
 
 * ``grape_insilico``: |Δ_rt| = |ŷ_t(r) − μ_t|, GRAPE's predicted change of t when r alone is
   knocked down (Eq. 13; the ``PREDICTED_REGULATES`` score over all targets, not just the top);
+* ``grape_attention``: the HGAT's attention on the message r → t (Eq. 11), 0 off the graph;
 * ``grape_khop``: the structure learner's 𝔾_rt (Eq. 9), symmetric, 0 where not a candidate;
 * ``go_jaccard``: |GO(r) ∩ GO(t)| / |GO(r) ∪ GO(t)| from the KG (GEARS' GO graph weight,
   without its threshold and top-k, so every pair is ranked);
