@@ -154,15 +154,10 @@ def report(
     (GRAPE Fig. 3), per-condition violins (Fig. 4), ablation bars (Fig. 5)."""
     from grapekg.model.grape.report import make_report
 
+    from grapekg.edge_recovery import resolve_runs
+
     s = settings()
-    if run == "@latest":
-        runs = sorted((s.data_dir / "runs").glob("*/run.json"), key=lambda p: p.stat().st_mtime)
-        if not runs:
-            raise ConfigError("@latest: no run folder yet (grape train first)")
-        run = str(runs[-1].parent)
-    run_dir = Path(run) if Path(run).is_dir() else s.data_dir / "runs" / run
-    if not (run_dir / "config.json").exists():
-        raise ConfigError(f"run '{run}': no run folder at {run_dir}")
+    run_dir = resolve_runs(s, [run])[0]
     files = make_report(run_dir, out or run_dir / "report", s.data_dir)
     for k, p in files.items():
         console.print(f"{k:<10} {p}")

@@ -19,11 +19,14 @@ import pandas as pd
 
 from grapekg.errors import ConfigError
 from grapekg.kg import queries
+from grapekg.kg.datasets import bundle_path
 from grapekg.kg.store import Store
+from grapekg.model.perturbation import bundle as bundle_mod
 from grapekg.model.perturbation.conditions import CONTROL, parse_condition
 from grapekg.settings import Settings
 
-__all__ = ["RunRecovery", "attention_scores", "go_terms", "planted_edges_path", "recover_run", "resolve_runs"]
+__all__ = ["RunRecovery", "attention_scores", "go_terms", "planted_edges_path", "recover_run",
+           "resolve_runs"]
 
 PAGE = 2000
 
@@ -104,9 +107,6 @@ def recover_run(store: Store, settings: Settings, run_dir: Path, *, unseen_only:
     planted = pd.read_parquet(planted_edges_path(settings, info["dataset"]))
     model, graph = load_model(run_dir)
     sym2id = dict(zip(graph.symbols, graph.gene_ids, strict=True))
-    from grapekg.kg.datasets import bundle_path
-    from grapekg.model.perturbation import bundle as bundle_mod
-
     summary = bundle_mod.load(bundle_path(store, settings, info["dataset"])).summary
     perturbed = {x for c in summary.conditions if c != CONTROL for x in parse_condition(c)}
     seen = {x for c in meta["train"] if c != CONTROL for x in parse_condition(c)}
