@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -29,15 +30,14 @@ def recovery(
     s = settings()
     dirs = er.resolve_runs(s, runs)
     results = []
-    terms: dict[str, list[str]] | None = None
+    terms: dict[str, dict[str, list[str]]] = {}  # GO terms per dataset, read once each
     with open_store(s) as store:
         for d in dirs:
-            if terms is None:  # GO terms of the dataset's genes, read once
-                import json
-
-                meta = json.loads((d / "meta.json").read_text())
-                terms = er.go_terms(store, [str(g) for g in meta["gene_ids"]])
-            r = er.recover_run(store, s, d, unseen_only=not all_regulators, terms=terms)
+            dataset = json.loads((d / "run.json").read_text())["dataset"]
+            if dataset not in terms:
+                genes = json.loads((d / "meta.json").read_text())["gene_ids"]
+                terms[dataset] = er.go_terms(store, [str(g) for g in genes])
+            r = er.recover_run(store, s, d, unseen_only=not all_regulators, terms=terms[dataset])
             console.print(f"[green]✓[/] {r.run_id}: {int(r.table.positives.iloc[0]):,} planted "
                           f"of {int(r.table.pairs.iloc[0]):,} pairs")
             results.append(r)
@@ -59,9 +59,8 @@ def recovery(
     for name, (rec, prec) in results[0].curves.items():
         ax.plot(rec, prec, label=name)
     ax.axhline(results[0].table.positive_rate.iloc[0], color="grey", ls="--", label="random")
-    ax.set(xlabel="recall", ylabel="precision", yscale="log",
-           title=f"Planted-edge recovery, {results[0].run_id}\n(SYNTHETIC data)")
-    ax.title.set_fontsize(9)
+    ax.set(xlabel="recall", ylabel="precision", yscale="log")
+    ax.set_title(f"Planted-edge recovery, {results[0].run_id}\n(SYNTHETIC data)", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(folder / "pr_curves.png", dpi=120)

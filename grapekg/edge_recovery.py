@@ -25,7 +25,7 @@ from grapekg.model.perturbation import bundle as bundle_mod
 from grapekg.model.perturbation.conditions import CONTROL, parse_condition
 from grapekg.settings import Settings
 
-__all__ = ["RunRecovery", "attention_scores", "go_terms", "planted_edges_path", "recover_run",
+__all__ = ["RunRecovery", "go_terms", "planted_edges_path", "recover_run",
            "resolve_runs"]
 
 PAGE = 2000
@@ -79,27 +79,11 @@ def go_terms(store: Store, ids: list[str], namespace: str | None = "biological_p
     return out
 
 
-def attention_scores(universe: object, model: object, graph: object) -> np.ndarray:
-    """``[R, T]`` GATv2 attention of the message r → t (Eq. 11, mean over heads and layers of
-    the unperturbed pass; 0 where r → t is no edge of the graph the HGAT used)."""
-    from grapekg.model.grape.learned import attention_map
-
-    out = np.zeros(universe.valid.shape, dtype=np.float64)  # type: ignore[attr-defined]
-    row = {g: i for i, g in enumerate(universe.regulators)}  # type: ignore[attr-defined]
-    col = {g: j for j, g in enumerate(universe.targets)}  # type: ignore[attr-defined]
-    ids = graph.gene_ids  # type: ignore[attr-defined]
-    for (s, d), a in attention_map(model).items():  # type: ignore[arg-type]
-        i, j = row.get(ids[s]), col.get(ids[d])
-        if i is not None and j is not None:
-            out[i, j] = a
-    return out
-
-
 def recover_run(store: Store, settings: Settings, run_dir: Path, *, unseen_only: bool = True,
                 terms: dict[str, list[str]] | None = None) -> RunRecovery:
     """AUPRC of the run's rankings against the planted edges (module docstring)."""
-    from grapekg.model.grape.recovery import (PairUniverse, auprc_table, go_jaccard_scores,
-                                              khop_scores, pr_curves)
+    from grapekg.model.grape.recovery import (PairUniverse, attention_scores, auprc_table,
+                                              go_jaccard_scores, khop_scores, pr_curves)
     from grapekg.model.grape.train import load_model, perturbed_indices, predict_with
 
     info = json.loads((run_dir / "run.json").read_text())

@@ -21,13 +21,19 @@ AUPRC is average precision, AP = Σ_n (R_n − R_{n−1}) P_n over the ranking (
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 from sklearn.metrics import average_precision_score, precision_recall_curve
 
-__all__ = ["PairUniverse", "auprc_table", "go_jaccard_scores", "khop_scores", "pr_curves"]
+if TYPE_CHECKING:
+    from grapekg.model.grape.graph import GeneGraph
+    from grapekg.model.grape.model import GrapeModel
+
+__all__ = ["PairUniverse", "attention_scores", "auprc_table", "go_jaccard_scores", "khop_scores",
+           "pr_curves"]
 
 
 class PairUniverse:
@@ -62,6 +68,20 @@ class PairUniverse:
     def n_positive(self) -> int:
         return int(self.labels[self.valid].sum())
 
+    def scores_from_pairs(self, src: Sequence[str], dst: Sequence[str], values: Sequence[float],
+                          symmetric: bool = False) -> np.ndarray:
+        """``[R, T]`` matrix of pair scores (the largest where a pair repeats, 0 elsewhere);
+        ``symmetric`` also scores (dst, src)."""
+        out = np.zeros(self.valid.shape, dtype=np.float64)
+        row = {g: i for i, g in enumerate(self.regulators)}
+        col = {g: j for j, g in enumerate(self.targets)}
+        for s, d, v in zip(src, dst, values, strict=True):
+            for a, b in ((s, d), (d, s)) if symmetric else ((s, d),):
+                i, j = row.get(a), col.get(b)
+                if i is not None and j is not None:
+                    out[i, j] = max(out[i, j], v)
+        return out
+
     def flat(self, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(labels, scores) over the valid pairs of a ``[R, T]`` score matrix."""
         if scores.shape != self.valid.shape:
@@ -94,17 +114,20 @@ def go_jaccard_scores(universe: PairUniverse,
 
 def khop_scores(universe: PairUniverse, edges: pd.DataFrame) -> np.ndarray:
     """``[R, T]`` learned-graph score 𝔾 of the pair in either direction (0 if absent)."""
-    out = np.zeros(universe.valid.shape, dtype=np.float64)
-    row = {g: i for i, g in enumerate(universe.regulators)}
-    col = {g: j for j, g in enumerate(universe.targets)}
     k = edges[edges["type"] == "khop_link"]
-    for s, d, v in zip(k["src"].astype(str), k["dst"].astype(str), k["score"].astype(float),
-                       strict=True):
-        for a, b in ((s, d), (d, s)):
-            if a in row and b in col:
-                i, j = row[a], col[b]
-                out[i, j] = max(out[i, j], v)
-    return out
+    return universe.scores_from_pairs(k["src"].astype(str).tolist(), k["dst"].astype(str).tolist(),
+                                      k["score"].astype(float).tolist(), symmetric=True)
+
+
+def attention_scores(universe: PairUniverse, model: GrapeModel, graph: GeneGraph) -> np.ndarray:
+    """``[R, T]`` GATv2 attention of the message r → t (Eq. 11, mean over heads and layers of
+    the unperturbed pass; 0 where r → t is no edge of the graph the HGAT used)."""
+    from grapekg.model.grape.learned import attention_map
+
+    att = attention_map(model)
+    ids = graph.gene_ids
+    return universe.scores_from_pairs([ids[s] for s, _ in att], [ids[d] for _, d in att],
+                                      list(att.values()))
 
 
 def auprc_table(universe: PairUniverse, rankings: Mapping[str, np.ndarray],
