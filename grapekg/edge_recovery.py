@@ -23,6 +23,7 @@ from grapekg.kg.datasets import bundle_path
 from grapekg.kg.store import Store
 from grapekg.model.perturbation import bundle as bundle_mod
 from grapekg.model.perturbation.conditions import CONTROL, parse_condition
+from grapekg.parquet import read_parquet
 from grapekg.settings import Settings
 
 __all__ = ["RunRecovery", "go_terms", "planted_edges_path", "recover_run",
@@ -88,7 +89,7 @@ def recover_run(store: Store, settings: Settings, run_dir: Path, *, unseen_only:
 
     info = json.loads((run_dir / "run.json").read_text())
     meta = json.loads((run_dir / "meta.json").read_text())
-    planted = pd.read_parquet(planted_edges_path(settings, info["dataset"]))
+    planted = read_parquet(planted_edges_path(settings, info["dataset"]))
     model, graph = load_model(run_dir)
     sym2id = dict(zip(graph.symbols, graph.gene_ids, strict=True))
     summary = bundle_mod.load(bundle_path(store, settings, info["dataset"])).summary
@@ -104,7 +105,7 @@ def recover_run(store: Store, settings: Settings, run_dir: Path, *, unseen_only:
     rankings["grape_attention"] = attention_scores(universe, model, graph)
     edges_file = run_dir / "learned_edges.parquet"
     if model.gsl is not None and edges_file.exists():
-        rankings["grape_khop"] = khop_scores(universe, pd.read_parquet(edges_file))
+        rankings["grape_khop"] = khop_scores(universe, read_parquet(edges_file))
     if terms is None:
         terms = go_terms(store, list(dict.fromkeys([*universe.regulators, *targets])))
     rankings["go_jaccard"] = go_jaccard_scores(universe, terms)

@@ -31,6 +31,7 @@ from grapekg.model.grape.graph import GeneGraph
 from grapekg.model.perturbation import bundle as bundle_mod
 from grapekg.model.perturbation.conditions import CONTROL, parse_condition
 from grapekg.model.perturbation.splits import make_split
+from grapekg.parquet import read_parquet
 from grapekg.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -155,6 +156,6 @@ def combine_predictions(settings: Settings, dataset: str, split_name: str, label
     """One parquet of every seed's test predictions, for ``grape evaluate``."""
     out = settings.data_dir / "results" / dataset / split_name / f"{label}.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
-    frames = [pd.read_parquet(o.run_dir / "predictions.parquet") for o in outcomes]
+    frames = [read_parquet(o.run_dir / "predictions.parquet") for o in outcomes]
     pd.concat(frames, ignore_index=True).to_parquet(out, index=False)
     return out

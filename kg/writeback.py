@@ -52,6 +52,7 @@ from grapekg.errors import ConfigError, DatabaseError, InputError
 from grapekg.kg import queries
 from grapekg.kg.export.paging import ensure_indexes
 from grapekg.kg.store import Store
+from grapekg.parquet import read_parquet
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def read_edges_file(path: Path) -> pd.DataFrame:
     lines: list[int] | None = None
     try:
         if is_parquet:
-            df = pd.read_parquet(path)
+            df = read_parquet(path)
         else:
             lines = _data_lines(path, sep)
             df = pd.read_csv(path, sep=sep, index_col=False,

@@ -25,6 +25,7 @@ from grapekg.model.perturbation.bundle import Bundle
 from grapekg.model.perturbation.conditions import CONTROL, normalise_condition, parse_condition
 from grapekg.model.perturbation.errors import DataError
 from grapekg.model.perturbation.splits import Split, make_split
+from grapekg.parquet import read_parquet
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def load_predictions(path: Path, bundle: Bundle, pert_col: str = "condition") ->
         wide.insert(0, "condition", a.obs[pert_col].astype(str).to_numpy())
         wide = wide.groupby("condition", sort=False).mean().reset_index()
     elif path.suffix in (".csv", ".tsv", ".parquet"):
-        df = (pd.read_parquet(path) if path.suffix == ".parquet"
+        df = (read_parquet(path) if path.suffix == ".parquet"
               else pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ","))
         if "condition" not in df.columns:
             raise DataError("table has no 'condition' column", path=path, parameter="--predictions")

@@ -7,6 +7,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -187,3 +188,16 @@ def test_bad_edge_file_is_one_line_error(kg, cli_env, tmp_path):
     assert f"{bad}:3: column 'score'" in csv_run.stderr and "high" in csv_run.stderr
     assert f"{pq}: row 2, column 'type'" in pq_run.stderr and "likes" in pq_run.stderr
     assert get_run(kg, "bad-run") is None  # nothing was written
+
+
+def test_parquet_is_read_without_arrow_threads():
+    """Every Parquet read in the package goes through grapekg.parquet.read_parquet: Arrow's pool
+    threads can abort a short ``grape`` process at exit (apache/arrow#34314), which is how
+    test_bad_edge_file_is_one_line_error once died with SIGABRT instead of exit code 1."""
+    root = Path(__file__).resolve().parent.parent
+    offenders = [f"{p.relative_to(root)}:{i}"
+                 for d in ("kg", "model", "cli", "grapekg") for p in sorted((root / d).rglob("*.py"))
+                 if p.name != "parquet.py"
+                 for i, line in enumerate(p.read_text().splitlines(), 1)
+                 if "pd.read_parquet(" in line or ".read_table(" in line]
+    assert offenders == []

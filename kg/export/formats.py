@@ -26,6 +26,7 @@ import numpy as np
 
 from grapekg.errors import ConfigError
 from grapekg.kg.export.hetero import NODE_TYPES, EdgeSet, HeteroGraph
+from grapekg.parquet import read_parquet
 
 FORMATS = ("pyg", "dgl", "npz")
 
@@ -119,10 +120,8 @@ def save_npz(g: HeteroGraph, out: Path) -> Path:
 
 def load_npz(folder: Path) -> HeteroGraph:
     """Read a bundle written by :func:`save_npz` back into a :class:`HeteroGraph`."""
-    import pyarrow.parquet as pq
-
     z = np.load(folder / "graph.npz", allow_pickle=False)
-    nodes = pq.read_table(folder / "nodes.parquet").to_pandas()
+    nodes = read_parquet(folder / "nodes.parquet")
     meta = json.loads((folder / "meta.json").read_text())
     node_ids, symbols, xs, has = {}, {}, {}, {}
     for t in NODE_TYPES:

@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from grapekg.parquet import read_parquet
+
 __all__ = ["EmbeddingCache", "text_key"]
 
 
@@ -49,7 +51,7 @@ class EmbeddingCache:
         if self._index is None:
             self._index = {}
             for part in sorted(self.dir.glob("shard-*.parquet")):
-                keys = pd.read_parquet(part)["sha256"].tolist()
+                keys = read_parquet(part, columns=["sha256"])["sha256"].tolist()
                 arr = part.with_suffix(".npy")
                 self._index.update({k: (arr, i) for i, k in enumerate(keys)})
         return self._index

@@ -24,6 +24,7 @@ import pandas as pd
 from grapekg.model.perturbation.de import DEGenes
 from grapekg.model.perturbation.errors import DataError
 from grapekg.model.perturbation.summaries import ConditionSummary
+from grapekg.parquet import read_parquet
 
 
 #: genes kept of each condition's DE ranking (DE20 / DE40 / top-200 metrics need no more)
@@ -100,5 +101,5 @@ def load(path: Path) -> Bundle:
         path=path, summary=summary,
         de_rank={c: np.asarray(v["rank"], dtype=np.int64) for c, v in de.items()},
         non_dropout_20={c: np.asarray(v["non_dropout_20"], dtype=np.int64) for c, v in de.items()},
-        genes=pd.read_parquet(path / "genes.parquet"),
+        genes=read_parquet(path / "genes.parquet"),
         meta=json.loads((path / "meta.json").read_text()))
