@@ -46,6 +46,7 @@ def train(
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     write_back: Annotated[bool, typer.Option(help="Write learned edges to Neo4j")] = True,
     evaluate: Annotated[bool, typer.Option(help="Print the evaluation table with the baselines")] = True,
+    pert_channel: Annotated[bool, typer.Option(help="Add the direct perturbation channel (not in the paper; runs labelled grape-pc)")] = False,
 ) -> None:
     """Train GRAPE (and ablations) per seed on a dataset's KG graph; write back; evaluate."""
     from grapekg import training
@@ -58,7 +59,7 @@ def train(
     dev = _device(device)
     base = GrapeConfig(epochs=epochs, align_epochs=align_epochs, hidden=hidden,
                        batch_size=batch_size, lr=lr, gat_heads=heads, sim_heads=heads,
-                       sim_top_k=top_k)
+                       sim_top_k=top_k, pert_channel=pert_channel)
     labels: dict[str, Path] = {}
     with open_store(s) as store:
         with progress_counter("prior edges (once)", None) as adv:
@@ -82,7 +83,7 @@ def train(
                               f"val MSE {o.best_val:.5f}, {o.n_test} test conditions"
                               + (f", wrote {o.edges_written}" if o.edges_written else ""))
                 outcomes.append(o)
-            label = training.run_label(abl_)
+            label = training.run_label(abl_, pert_channel)
             labels[label] = training.combine_predictions(s, dataset, split, label, outcomes)
         b = bundle_mod.load(bundle_path(store, s, dataset))
     if evaluate:

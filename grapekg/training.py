@@ -101,8 +101,10 @@ def config_for(base: GrapeConfig, graph: GeneGraph, ablation: str | None, seed: 
     return cfg
 
 
-def run_label(ablation: str | None) -> str:
-    return "grape" if not ablation else f"grape-{ablation.replace('_', '-')}"
+def run_label(ablation: str | None, pert_channel: bool = False) -> str:
+    """``grape``, ``grape-<ablation>``; ``grape-pc…`` with the perturbation channel."""
+    base = "grape-pc" if pert_channel else "grape"
+    return base if not ablation else f"{base}-{ablation.replace('_', '-')}"
 
 
 def train_seed(store: Store, settings: Settings, dataset: str, split_name: str, seed: int,
@@ -121,7 +123,7 @@ def train_seed(store: Store, settings: Settings, dataset: str, split_name: str, 
     if not split.val:  # early stopping needs validation conditions: carve them from train
         split = make_split(split_name, b.summary.conditions, seed=seed, val_fraction=0.15) \
             if split_name == "random" else split
-    label = run_label(ablation)
+    label = run_label(ablation, cfg.pert_channel)
     cfg_hash = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()[:12]
     run_id = f"{dataset}-{split_name}-{label}-s{seed}-{cfg_hash[:8]}"
     run_dir = settings.data_dir / "runs" / run_id

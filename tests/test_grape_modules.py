@@ -14,6 +14,7 @@ from grapekg.model.grape.align import ModalityEncoder, ProjectionHead, info_nce
 from grapekg.model.grape.gsl import ChannelAttention, KHopStructureLearner, structure_regulariser
 from grapekg.model.grape.head import GeneHead, direction_loss, recon_loss
 from grapekg.model.grape.hetero import HeteroGAT, split_relations
+from grapekg.model.grape.pert_channel import PerturbationChannel
 from grapekg.model.grape.similarity import MultiHeadSimilarity, coalesce_undirected, topk_edges
 from grapekg.model.perturbation.simulate import synthetic_genes
 
@@ -165,3 +166,19 @@ def test_topk_edges_skip_genes_without_the_modality() -> None:
     ei = topk_edges(p, 3, -1.0, budget=50, valid=valid)
     assert ei.shape[1] > 0 and valid[ei[0]].all() and valid[ei[1]].all()
     assert (topk_edges(p, 3, -1.0, budget=50)[0] >= 10).any()  # without the mask they would
+
+
+def test_perturbation_channel_by_hand() -> None:
+    """U s_c with s_c = Σ_v φ(z_v): zero at init, additive over a double, zero for control."""
+    torch.manual_seed(0)
+    pc = PerturbationChannel(n_out=5, hidden=3)
+    z = torch.randn(7, 3)
+    assert torch.equal(pc(z, [[1], [2, 4], []]), torch.zeros(3, 5))  # U = 0 at init
+    with torch.no_grad():
+        pc.readout.copy_(torch.randn(5, 3))
+    out = pc(z, [[2], [4], [2, 4], []])
+    assert out.shape == (4, 5)
+    assert torch.allclose(out[2], out[0] + out[1], atol=1e-6)
+    assert torch.equal(out[3], torch.zeros(5))
+    expect = pc.phi(z[2]) @ pc.readout.T
+    assert torch.allclose(out[0], expect, atol=1e-6)

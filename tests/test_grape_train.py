@@ -59,16 +59,43 @@ def test_training_decreases_loss_and_beats_no_change_and_mean(data: dict, run: t
     assert mse["grape"] < mse["mean"] < mse["nochange"]
 
 
-def test_step_zero_predicts_the_mean_baseline(data: dict, tmp_path: Path) -> None:
-    """W_i = 0 and b_i = mean training delta: before any update GRAPE is the mean baseline."""
+@pytest.mark.parametrize("pert_channel", [False, True])
+def test_step_zero_predicts_the_mean_baseline(data: dict, tmp_path: Path,
+                                              pert_channel: bool) -> None:
+    """W_i = 0 and b_i = mean training delta (and U = 0 in the perturbation channel): before
+    any update GRAPE is the mean baseline."""
     summary, split = data["summary"], data["split"]
     train_grape(data["graph"], summary, split, GrapeConfig(**{**FAST, "epochs": 1, "lr": 0.0,
-                                                              "align_epochs": 0}), tmp_path)
+                                                              "align_epochs": 0,
+                                                              "pert_channel": pert_channel}),
+                tmp_path)
     model, graph = load_model(tmp_path)
     train = [c for c in split.train if c in summary.conditions and c != "ctrl"]
     expect = np.mean([summary.mean[summary.index(c)] for c in train], axis=0)
     got = predict_with(model, perturbed_indices(graph, split.test[:3]))
     assert np.abs(got - expect).max() < 1e-5
+
+
+def test_perturbation_channel_reaches_genes_the_graph_does_not(data: dict) -> None:
+    """Without the channel a gene more than L hops from every perturbed gene keeps the
+    unperturbed prediction; with it (readout set non-zero) every output gene can respond.
+    Incremental and full passes still agree."""
+    summary, graph = data["summary"], data["graph"]
+    torch.manual_seed(0)
+    model, _ = build_model(graph, GrapeConfig(**FAST, pert_channel=True, dropout=0.0),
+                           summary.gene_ids, summary.ctrl_mean)
+    model.refresh_candidates()
+    model.eval()
+    pert = perturbed_indices(graph, [f"{graph.symbols[3]}+ctrl", "ctrl"])
+    with torch.no_grad():
+        before, _ = model(pert)
+        untouched = (before[0] == before[1]).sum().item()
+        assert untouched > 0  # some genes lie outside the L-hop neighbourhood of gene 3
+        model.pert_channel.readout.normal_()
+        inc, _ = model(pert, incremental=True)
+        full, _ = model(pert, incremental=False)
+    assert (inc[0] != inc[1]).all()
+    assert torch.allclose(inc, full, atol=1e-5)
 
 
 def test_checkpoint_roundtrip_and_unseen_doubles(data: dict, run: tuple) -> None:

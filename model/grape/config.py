@@ -40,6 +40,8 @@ class GrapeConfig:
             :mod:`~grapekg.model.grape.head`); False = the paper's independent W_i.
         init_mean_delta: start the head's biases at the mean training delta (training
             starts from the mean baseline); False = zero biases.
+        pert_channel: add the direct perturbation channel (not in the paper; see
+            :mod:`~grapekg.model.grape.pert_channel`).
     Loss (Eq. 14-18): huber_delta δ, dir_weight, reg_weight, align_weight.
     Ablations: only_seq, only_desc (one modality), only_fusion (graphs from Z_fus only),
         no_gsl (HGAT on G_agg), no_biotype (one node type, homogeneous GATv2).
@@ -71,6 +73,7 @@ class GrapeConfig:
     block_budget: int = 4_000_000
     shared_head: bool = True
     init_mean_delta: bool = True
+    pert_channel: bool = False
     huber_delta: float = 0.7
     dir_weight: float = 1.0
     reg_weight: float = 1.0

@@ -8,6 +8,8 @@ Forward pass for a batch of conditions c (each a set S_c of perturbed genes, glo
    ℒ_reg = mean (𝔾 − G_agg)² (Eq. 10); optionally 𝔼 ∪ prior (KG) edges
 4. P_c^(0) = Z_fus with the rows of S_c masked, P_c^(L) = HGAT(𝔼, P_c^(0)) (Eq. 11)
 5. g̃_c = per-gene linear(P_c^(L)) + ctrl (Eq. 12-13)
+   [+ U s_c, the optional perturbation channel, not in the paper: see
+   :mod:`~grapekg.model.grape.pert_channel`]
 
 **Perturbation masking** is identical in training and prediction: row v ∈ S_c of Z_fus is
 *replaced* by a learned mask vector (``mask_mode='learned'``, default) or by zeros
@@ -36,6 +38,7 @@ from grapekg.model.grape.gsl import KHopStructureLearner, structure_regulariser
 from grapekg.model.grape.head import GeneHead
 from grapekg.model.grape.hetero import HeteroGAT, RelationEdges, split_relations
 from grapekg.model.grape.incremental import incremental_forward
+from grapekg.model.grape.pert_channel import PerturbationChannel
 from grapekg.model.grape.similarity import MultiHeadSimilarity, topk_edges
 
 __all__ = ["GrapeModel", "GraphState"]
@@ -85,6 +88,8 @@ class GrapeModel(nn.Module):
                               edge_dim=1 if c.edge_weight_in_gat else None,
                               homogeneous=c.no_biotype)
         self.head = GeneHead(int(out_index.shape[0]), c.hidden, shared=c.shared_head)
+        self.pert_channel = (PerturbationChannel(int(out_index.shape[0]), c.hidden)
+                             if c.pert_channel else None)
         is_coding = torch.tensor([b == "c" for b in graph.biotype], dtype=torch.bool)
         self.register_buffer("is_coding", is_coding)
         self.register_buffer("out_index", out_index.long().clone())
@@ -194,14 +199,21 @@ class GrapeModel(nn.Module):
         state = self.graph_state(z)
         x0 = z["fus"]
         if inc:
-            return self._forward_incremental(x0, state, perturbed), state.reg
+            pred = self._forward_incremental(x0, state, perturbed)
+        else:
+            pred = self._forward_full(x0, state, perturbed)
+        if self.pert_channel is not None:
+            pred = pred + self.pert_channel(x0, perturbed).to(pred.dtype)
+        return pred, state.reg
+
+    def _forward_full(self, x0: Tensor, state: GraphState, perturbed: list[list[int]]) -> Tensor:
         b = len(perturbed)
         mask = torch.zeros(b, self.num_genes, dtype=torch.bool, device=x0.device)
         for i, genes in enumerate(perturbed):
             mask[i, torch.as_tensor(genes, dtype=torch.long, device=x0.device)] = True
         x = torch.where(mask[..., None], self.mask_value(x0), x0[None].expand(b, -1, -1))
         out = self.hgat(x, state.relations, self.is_coding)[-1]
-        return self.head(out[:, self.out_index]) + self.ctrl, state.reg
+        return self.head(out[:, self.out_index]) + self.ctrl
 
     def _forward_incremental(self, x0: Tensor, state: GraphState,
                              perturbed: list[list[int]]) -> Tensor:
