@@ -119,6 +119,17 @@ def test_checkpoint_roundtrip_and_unseen_doubles(data: dict, run: tuple) -> None
         predict(out, ["NOT_A_GENE+ctrl"])
 
 
+def test_same_seed_same_run_with_two_threads(data: dict, tmp_path: Path) -> None:
+    """Two runs with one seed are bit-identical on a 2-thread CPU (seed_everything)."""
+    torch.set_num_threads(2)
+    cfg = GrapeConfig(**{**FAST, "epochs": 3, "align_epochs": 1})
+    preds = []
+    for name in ("a", "b"):
+        train_grape(data["graph"], data["summary"], data["split"], cfg, tmp_path / name)
+        preds.append(np.stack(list(predict(tmp_path / name, data["split"].test[:5]).values())))
+    assert np.array_equal(preds[0], preds[1])
+
+
 def test_resume_continues(data: dict, run: tuple, tmp_path: Path) -> None:
     cfg = GrapeConfig(epochs=2, **FAST)
     train_grape(data["graph"], data["summary"], data["split"], cfg, tmp_path)
