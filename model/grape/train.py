@@ -13,8 +13,8 @@ L-hop neighbourhood is recomputed (:mod:`~grapekg.model.grape.incremental`).
 against its own expression) and is kept only as the benchmark baseline.
 
 AdamW (lr 1e-3, as the paper), gradient-norm clipping, bf16 autocast on CUDA, seeded
-(``torch``, ``numpy``, data order; deterministic kernels, see :func:`seed_everything`), early stopping on the validation MSE (Eq. 14 against
-the validation condition means). A run directory holds ``config.json`` (GrapeConfig),
+(``torch``, ``numpy``, data order; deterministic kernels, see :func:`seed_everything`),
+early stopping on the validation MSE (Eq. 14 against the validation condition means). A run directory holds ``config.json`` (GrapeConfig),
 ``model.pt`` (best ``state_dict``), ``graph.pt`` (the GeneGraph as plain tensors / lists),
 ``meta.json`` (output genes, conditions, history) and ``ctrl.npy``; ``last.pt`` holds the
 optimiser and RNG state for ``resume``.
@@ -65,8 +65,8 @@ def seed_everything(seed: int) -> None:
 
     Seeds alone are not enough on a multi-threaded CPU: some scatter-style kernels of the
     HGAT accumulate in thread order, and on this project's 2-core machine two identical runs
-    differed by 2e-7 after 4 epochs of a tiny model and by 1 % of the validation MSE after 20
-    epochs on sim5k. With ``torch.use_deterministic_algorithms`` they are bit-identical
+    differed by 2e-7 after 4 epochs of a tiny model and by 0.7 % of the validation MSE after
+    20 epochs on sim5k. With ``torch.use_deterministic_algorithms`` they are bit-identical
     (tested). ``warn_only``: a kernel with no deterministic version (some CUDA scatters)
     warns once instead of failing.
     """
