@@ -57,9 +57,12 @@ def main() -> None:
     ap.add_argument("--schemes", default="per_cell,condition,condition_incremental",
                     help="comma-separated subset of the three schemes")
     ap.add_argument("--nondeterministic", action="store_true",
-                    help="let torch pick non-deterministic kernels (training seeds them off)")
+                    help="allow torch's non-deterministic kernels (training turns on the deterministic ones), to measure what determinism costs")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
+    schemes = args.schemes.split(",")
+    if not schemes or set(schemes) - {"per_cell", "condition", "condition_incremental"}:
+        ap.error(f"--schemes {args.schemes!r}: use per_cell, condition, condition_incremental")
     if args.threads:
         torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
@@ -77,7 +80,7 @@ def main() -> None:
                               dtype=torch.float32)
     cells, cell_cond = _cell_tensors(sim.adata, train, summary.gene_ids)
     rows: dict[str, dict[str, float]] = {}
-    for name in args.schemes.split(","):
+    for name in schemes:
         seed_everything(0)
         if args.nondeterministic:
             torch.use_deterministic_algorithms(False)
