@@ -16,7 +16,7 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
-from grapekg.model import metrics as m
+from grapekg.evaluation import metrics as m
 
 
 def pair(seed: int, genes: int = 500, n_pert: int = 12):

@@ -28,8 +28,8 @@ from pathlib import Path
 
 
 def _child_stream(path: str) -> dict:
-    from grapekg.model.perturbation.de import compute_de
-    from grapekg.model.perturbation.summaries import summarise_h5ad
+    from grapekg.perturb.de import compute_de
+    from grapekg.perturb.summaries import summarise_h5ad
 
     summary = summarise_h5ad(path)
     de = compute_de(summary)
@@ -41,9 +41,9 @@ def _child_dense(path: str) -> dict:
     import anndata as ad
     import numpy as np
 
-    from grapekg.model.perturbation.conditions import CONTROL, normalise_condition
-    from grapekg.model.perturbation.de import compute_de
-    from grapekg.model.perturbation.summaries import ConditionSummary
+    from grapekg.perturb.conditions import CONTROL, normalise_condition
+    from grapekg.perturb.de import compute_de
+    from grapekg.perturb.summaries import ConditionSummary
 
     adata = ad.read_h5ad(path)
     x = adata.X.toarray()
@@ -79,7 +79,7 @@ def _run_child(mode: str, path: Path, out: Path, extra: list[str] | None = None)
 
 
 def _write_dataset(path: Path, cells: int, genes: int, seed: int) -> dict:
-    from grapekg.model.perturbation.simulate import simulate, synthetic_genes
+    from grapekg.perturb.simulate import simulate, synthetic_genes
 
     per_condition = 500
     n_conditions = max(2, cells // per_condition - 1)

@@ -29,9 +29,9 @@ import torch
 from grapekg.model.grape import GeneGraph, GrapeConfig
 from grapekg.model.grape.train import (_cell_tensors, build_model, cell_epoch, condition_epoch,
                                        perturbed_indices, seed_everything)
-from grapekg.model.perturbation.simulate import simulate, synthetic_genes
-from grapekg.model.perturbation.splits import make_split
-from grapekg.model.perturbation.summaries import summarise_adata
+from grapekg.perturb.simulate import simulate, synthetic_genes
+from grapekg.perturb.splits import make_split
+from grapekg.perturb.summaries import summarise_adata
 
 
 def _sync(device: torch.device) -> None:

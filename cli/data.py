@@ -10,7 +10,7 @@ import typer
 from grapekg.cli.common import open_store, settings
 from grapekg.cli.console import console, table
 from grapekg.kg import datasets
-from grapekg.model.perturbation import download as dl
+from grapekg.perturb import download as dl
 
 app = typer.Typer(help="Perturbation datasets: import, simulate, download, list.", no_args_is_help=True)
 
@@ -62,7 +62,7 @@ def simulate(
 ) -> None:
     """Simulate a SYNTHETIC Perturb-seq-like dataset on real KG genes, write it in GEARS
     format (labelled synthetic) with its planted edges, and import it."""
-    from grapekg.model.perturbation.simulate import simulate as run_sim
+    from grapekg.perturb.simulate import simulate as run_sim
 
     s = settings()
     out = s.data_dir / "raw" / name

@@ -11,8 +11,8 @@ from grapekg.cli.common import open_store, settings
 from grapekg.cli.console import console, progress_counter, table
 from grapekg.errors import ConfigError
 from grapekg.kg.datasets import bundle_path
-from grapekg.model import evaluation as ev
-from grapekg.model.perturbation import bundle as bundle_mod
+from grapekg.evaluation import scoring as ev
+from grapekg.perturb import bundle as bundle_mod
 
 
 def parse_seeds(text: str) -> list[int]:

@@ -25,7 +25,7 @@ def recovery(
     import matplotlib.pyplot as plt
     import pandas as pd
 
-    from grapekg import edge_recovery as er
+    from grapekg.app import recover as er
 
     s = settings()
     dirs = er.resolve_runs(s, runs)

@@ -16,8 +16,8 @@ from grapekg.cli.console import console, progress_counter, table
 from grapekg.cli.evaluate import parse_seeds
 from grapekg.errors import ConfigError
 from grapekg.kg.datasets import bundle_path
-from grapekg.model import evaluation as ev
-from grapekg.model.perturbation import bundle as bundle_mod
+from grapekg.evaluation import scoring as ev
+from grapekg.perturb import bundle as bundle_mod
 
 
 def _device(name: str) -> str:
@@ -49,7 +49,7 @@ def train(
     pert_channel: Annotated[bool, typer.Option(help="Add the direct perturbation channel (not in the paper; runs labelled grape-pc)")] = False,
 ) -> None:
     """Train GRAPE (and ablations) per seed on a dataset's KG graph; write back; evaluate."""
-    from grapekg import training
+    from grapekg.app import train as training
     from grapekg.model.grape.config import GrapeConfig
 
     if model != "grape":
@@ -107,7 +107,7 @@ def predict_cmd(
 ) -> None:
     """Predict mean expression after knocking down genes (singles, doubles, unseen genes)."""
     from grapekg.model.grape.train import load_model, predict
-    from grapekg.model.perturbation.conditions import normalise_condition
+    from grapekg.perturb.conditions import normalise_condition
 
     s = settings()
     run_dir = Path(run) if Path(run).is_dir() else s.data_dir / "runs" / run
@@ -153,9 +153,9 @@ def report(
 ) -> None:
     """Figures of a run: UMAP of gene representations before/after training by biotype
     (GRAPE Fig. 3), per-condition violins (Fig. 4), ablation bars (Fig. 5)."""
-    from grapekg.model.grape.report import make_report
+    from grapekg.evaluation.report import make_report
 
-    from grapekg.edge_recovery import resolve_runs
+    from grapekg.app.recover import resolve_runs
 
     s = settings()
     run_dir = resolve_runs(s, [run])[0]

@@ -23,11 +23,11 @@ import pandas as pd
 from grapekg.kg.genes import GeneIndex
 from grapekg.kg.loader import gene_index_from_store
 from grapekg.kg.store import Store
-from grapekg.model.perturbation import bundle as bundle_mod
-from grapekg.model.perturbation.conditions import CONTROL, parse_condition
-from grapekg.model.perturbation.de import compute_de
-from grapekg.model.perturbation.errors import DataError
-from grapekg.model.perturbation.summaries import summarise_h5ad
+from grapekg.perturb import bundle as bundle_mod
+from grapekg.perturb.conditions import CONTROL, parse_condition
+from grapekg.perturb.de import compute_de
+from grapekg.perturb.errors import DataError
+from grapekg.perturb.summaries import summarise_h5ad
 from grapekg.settings import Settings
 
 log = logging.getLogger(__name__)

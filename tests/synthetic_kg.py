@@ -7,7 +7,7 @@ from grapekg.kg import schema as schema_mod
 from grapekg.kg.loader import Loader, ensure_schema
 from grapekg.kg.records import Edge, Node, SourceInfo
 from grapekg.kg.store import Store
-from grapekg.model.perturbation.simulate import synthetic_genes
+from grapekg.perturb.simulate import synthetic_genes
 
 
 def load_synthetic_kg(store: Store, n_genes: int = 300, seed: int = 0):

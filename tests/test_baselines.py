@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from grapekg.model.baselines import BASELINES, Additive, LinearPCA, NoChange, TrainMean
+from grapekg.evaluation.baselines import BASELINES, Additive, LinearPCA, NoChange, TrainMean
 
 CTRL = np.array([1.0, 2.0, 0.0, 1.0])
 TRAIN = {

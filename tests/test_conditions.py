@@ -2,14 +2,14 @@
 
 import pytest
 
-from grapekg.model.perturbation.conditions import (
+from grapekg.perturb.conditions import (
     canonical_string,
     condition_name,
     is_control,
     normalise_condition,
     parse_condition,
 )
-from grapekg.model.perturbation.errors import DataError
+from grapekg.perturb.errors import DataError
 
 
 @pytest.mark.parametrize(

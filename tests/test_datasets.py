@@ -12,8 +12,8 @@ import scipy.sparse as sp
 
 from grapekg.kg import datasets
 from grapekg.kg.build import build
-from grapekg.model.perturbation import bundle as bundle_mod
-from grapekg.model.perturbation.errors import DataError
+from grapekg.perturb import bundle as bundle_mod
+from grapekg.perturb.errors import DataError
 from tests.synthetic_kg import load_synthetic_kg
 from tests.test_cli import grape
 from tests.test_loader import mini_paths

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import scanpy as sc
 
-from grapekg.model.perturbation.de import (
+from grapekg.perturb.de import (
     compute_de,
     gears_uns,
     non_dropout_genes,
@@ -14,7 +14,7 @@ from grapekg.model.perturbation.de import (
     top_in_set,
     welch_t,
 )
-from grapekg.model.perturbation.summaries import summarise_adata
+from grapekg.perturb.summaries import summarise_adata
 
 
 def _adata(seed: int = 3) -> ad.AnnData:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from grapekg.model.perturbation import download as dl
-from grapekg.model.perturbation.errors import DownloadError
+from grapekg.perturb import download as dl
+from grapekg.perturb.errors import DownloadError
 
 
 def _payload() -> bytes:

@@ -16,7 +16,7 @@ from grapekg.model.grape.head import GeneHead, direction_loss, recon_loss
 from grapekg.model.grape.hetero import HeteroGAT, split_relations
 from grapekg.model.grape.pert_channel import PerturbationChannel
 from grapekg.model.grape.similarity import MultiHeadSimilarity, coalesce_undirected, topk_edges
-from grapekg.model.perturbation.simulate import synthetic_genes
+from grapekg.perturb.simulate import synthetic_genes
 
 
 def test_config_json_roundtrip(tmp_path: Path) -> None:

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from grapekg.model.baselines import TrainMean, NoChange
+from grapekg.evaluation.baselines import TrainMean, NoChange
 from grapekg.model.grape import GeneGraph, GrapeConfig
 from grapekg.model.grape.train import (build_model, load_model, perturbed_indices, predict,
                                        predict_with, train_grape)
-from grapekg.model.perturbation.simulate import simulate, synthetic_genes
-from grapekg.model.perturbation.splits import make_split
-from grapekg.model.perturbation.summaries import summarise_adata
+from grapekg.perturb.simulate import simulate, synthetic_genes
+from grapekg.perturb.splits import make_split
+from grapekg.perturb.summaries import summarise_adata
 
 FAST = dict(hidden=24, batch_size=8, align_epochs=2, gat_heads=2, sim_heads=2, sim_top_k=6,
             seed=0, patience=100)

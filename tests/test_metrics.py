@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grapekg.model import metrics as m
+from grapekg.evaluation import metrics as m
 
 CTRL = np.array([1.0, 1.0, 1.0, 0.0, 2.0])
 TRUE = np.array([2.0, 0.5, 1.0, 0.0, 3.0])   # delta  +1, -0.5, 0, 0, +1
@@ -170,7 +170,7 @@ def test_agrees_with_cell_eval(tmp_path: Path) -> None:
 def test_theil_sen_matches_scikit_learn_and_resists_outliers():
     from sklearn.linear_model import TheilSenRegressor
 
-    from grapekg.model.metrics import theil_sen_2
+    from grapekg.evaluation.metrics import theil_sen_2
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(400, 2))

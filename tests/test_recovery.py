@@ -1,4 +1,4 @@
-"""Planted-edge recovery scoring (model/grape/recovery.py) on hand-made examples."""
+"""Planted-edge recovery scoring (grapekg/evaluation/recovery.py) on hand-made examples."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grapekg.model.grape.recovery import (PairUniverse, auprc_table, go_jaccard_scores,
+from grapekg.evaluation.recovery import (PairUniverse, auprc_table, go_jaccard_scores,
                                           khop_scores)
 
 

@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from grapekg.model.perturbation.errors import DataError
-from grapekg.model.perturbation.simulate import simulate, synthetic_genes
-from grapekg.model.perturbation.summaries import summarise_h5ad
+from grapekg.perturb.errors import DataError
+from grapekg.perturb.simulate import simulate, synthetic_genes
+from grapekg.perturb.summaries import summarise_h5ad
 
 SMALL = {"n_conditions": 30, "cells_per_condition": 20, "n_control_cells": 60}
 
@@ -116,12 +116,12 @@ def test_bad_gene_table() -> None:
 def test_default_problem_is_not_solved_by_baselines() -> None:
     """On the default generator a model that knows the planted network beats every
     baseline on held-out conditions (so baselines are not already perfect)."""
-    from grapekg.model.baselines import BASELINES
-    from grapekg.model.metrics import evaluate, summarise
-    from grapekg.model.perturbation.conditions import parse_condition
-    from grapekg.model.perturbation.de import compute_de
-    from grapekg.model.perturbation.splits import simulation_split
-    from grapekg.model.perturbation.summaries import summarise_adata
+    from grapekg.evaluation.baselines import BASELINES
+    from grapekg.evaluation.metrics import evaluate, summarise
+    from grapekg.perturb.conditions import parse_condition
+    from grapekg.perturb.de import compute_de
+    from grapekg.perturb.splits import simulation_split
+    from grapekg.perturb.summaries import summarise_adata
 
     a, edges = simulate(synthetic_genes(400, seed=0), seed=0, cells_per_condition=30,
                         n_control_cells=150, add_de=False)

@@ -5,8 +5,8 @@ import itertools
 import numpy as np
 import pytest
 
-from grapekg.model.perturbation.errors import DataError
-from grapekg.model.perturbation.splits import (
+from grapekg.perturb.errors import DataError
+from grapekg.perturb.splits import (
     Split,
     make_split,
     random_split,

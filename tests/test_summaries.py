@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 
-from grapekg.model.perturbation import summaries
-from grapekg.model.perturbation.errors import DataError
-from grapekg.model.perturbation.summaries import summarise_adata, summarise_h5ad
+from grapekg.perturb import summaries
+from grapekg.perturb.errors import DataError
+from grapekg.perturb.summaries import summarise_adata, summarise_h5ad
 
 
 def _adata(x: np.ndarray, labels: list[str], sparse: bool) -> ad.AnnData:

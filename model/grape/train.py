@@ -39,9 +39,9 @@ from grapekg.model.grape.config import GrapeConfig
 from grapekg.model.grape.graph import GeneGraph
 from grapekg.model.grape.head import recon_loss
 from grapekg.model.grape.model import GrapeModel
-from grapekg.model.perturbation.conditions import CONTROL, parse_condition
-from grapekg.model.perturbation.splits import Split
-from grapekg.model.perturbation.summaries import ConditionSummary
+from grapekg.perturb.conditions import CONTROL, parse_condition
+from grapekg.perturb.splits import Split
+from grapekg.perturb.summaries import ConditionSummary
 
 __all__ = ["TrainResult", "align_pretrain", "build_model", "cell_epoch", "condition_epoch",
            "load_model", "perturbed_indices", "predict", "predict_with", "seed_everything",
@@ -335,7 +335,7 @@ def _cell_tensors(adata: object, conditions: Sequence[str],
                   gene_ids: Sequence[str]) -> tuple[Tensor, Tensor]:
     import scipy.sparse as sp
 
-    from grapekg.model.perturbation.conditions import canonical_string
+    from grapekg.perturb.conditions import canonical_string
 
     obs = adata.obs  # type: ignore[attr-defined]
     labels = [canonical_string(parse_condition(str(c))) if str(c) != CONTROL else CONTROL

@@ -4,6 +4,6 @@ differential-expression genes, synthetic Perturb-seq-like data, splits and downl
 Everything here is pure Python (numpy / scipy / anndata); no database is needed.
 """
 
-from grapekg.model.perturbation.errors import DataError, DownloadError
+from grapekg.perturb.errors import DataError, DownloadError
 
 __all__ = ["DataError", "DownloadError"]

@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from grapekg.model.perturbation.conditions import CONTROL, normalise_condition
-from grapekg.model.perturbation.errors import DataError
+from grapekg.perturb.conditions import CONTROL, normalise_condition
+from grapekg.perturb.errors import DataError
 
 __all__ = ["ConditionSummary", "normalise_log1p", "summarise_adata", "summarise_h5ad"]
 
@@ -314,7 +314,7 @@ def summarise_h5ad(
 
     Reads ``obs[pert_col]`` and ``var`` only, then X in row chunks (dense or CSR) with
     h5py; formulas in the module docstring. Condition labels are normalised with
-    :func:`~grapekg.model.perturbation.conditions.normalise_condition`.
+    :func:`~grapekg.perturb.conditions.normalise_condition`.
 
     Raises:
         DataError: missing file / pert column, no control cells, a condition with fewer

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from grapekg.model.perturbation.conditions import CONTROL, condition_name
-from grapekg.model.perturbation.summaries import ConditionSummary
+from grapekg.perturb.conditions import CONTROL, condition_name
+from grapekg.perturb.summaries import ConditionSummary
 
 __all__ = [
     "DEGenes",

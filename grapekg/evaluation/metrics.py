@@ -26,7 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from grapekg.model.perturbation.conditions import parse_condition
+from grapekg.perturb.conditions import parse_condition
 
 __all__ = [
     "dac",

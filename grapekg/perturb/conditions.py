@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from grapekg.model.perturbation.errors import DataError
+from grapekg.perturb.errors import DataError
 
 __all__ = [
     "CONTROL",

@@ -5,7 +5,7 @@ default only those *unseen* in the run's training conditions), the run's in-sili
 knock-down of each regulator (:func:`~grapekg.model.grape.train.predict_with`), its K-hop
 learned edges (``learned_edges.parquet``), the GO term sets of the genes from Neo4j, and the
 planted edges saved by ``grape data simulate`` are scored with
-:func:`~grapekg.model.grape.recovery.auprc_table`.
+:func:`~grapekg.evaluation.recovery.auprc_table`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from grapekg.errors import ConfigError
 from grapekg.kg import queries
 from grapekg.kg.datasets import bundle_path
 from grapekg.kg.store import Store
-from grapekg.model.perturbation import bundle as bundle_mod
-from grapekg.model.perturbation.conditions import CONTROL, parse_condition
+from grapekg.perturb import bundle as bundle_mod
+from grapekg.perturb.conditions import CONTROL, parse_condition
 from grapekg.parquet import read_parquet
 from grapekg.settings import Settings
 
@@ -83,7 +83,7 @@ def go_terms(store: Store, ids: list[str], namespace: str | None = "biological_p
 def recover_run(store: Store, settings: Settings, run_dir: Path, *, unseen_only: bool = True,
                 terms: dict[str, list[str]] | None = None) -> RunRecovery:
     """AUPRC of the run's rankings against the planted edges (module docstring)."""
-    from grapekg.model.grape.recovery import (PairUniverse, attention_scores, auprc_table,
+    from grapekg.evaluation.recovery import (PairUniverse, attention_scores, auprc_table,
                                               go_jaccard_scores, khop_scores, pr_curves)
     from grapekg.model.grape.train import load_model, perturbed_indices, predict_with
 

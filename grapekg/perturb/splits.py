@@ -26,8 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
-from grapekg.model.perturbation.conditions import CONTROL, parse_condition
-from grapekg.model.perturbation.errors import DataError
+from grapekg.perturb.conditions import CONTROL, parse_condition
+from grapekg.perturb.errors import DataError
 
 __all__ = ["Split", "random_split", "simulation_split", "make_split"]
 

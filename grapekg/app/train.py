@@ -28,9 +28,9 @@ from grapekg.kg.export.reader import export_graph
 from grapekg.kg.store import Store
 from grapekg.model.grape.config import GrapeConfig
 from grapekg.model.grape.graph import GeneGraph
-from grapekg.model.perturbation import bundle as bundle_mod
-from grapekg.model.perturbation.conditions import CONTROL, parse_condition
-from grapekg.model.perturbation.splits import make_split
+from grapekg.perturb import bundle as bundle_mod
+from grapekg.perturb.conditions import CONTROL, parse_condition
+from grapekg.perturb.splits import make_split
 from grapekg.parquet import read_parquet
 from grapekg.settings import Settings
 

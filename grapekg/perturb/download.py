@@ -21,7 +21,7 @@ from http.client import IncompleteRead
 from os import PathLike
 from pathlib import Path
 
-from grapekg.model.perturbation.errors import DownloadError
+from grapekg.perturb.errors import DownloadError
 
 __all__ = ["DATASETS", "DatasetSource", "download", "extract"]
 

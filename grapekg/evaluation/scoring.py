@@ -1,7 +1,7 @@
 """`grape evaluate`: every baseline (and any prediction file) on a dataset, over seeds.
 
 For seed s the split's test conditions are predicted by each model fitted on the split's
-training conditions; :func:`grapekg.model.metrics.evaluate` scores each condition. A model's
+training conditions; :func:`grapekg.evaluation.metrics.evaluate` scores each condition. A model's
 score for a seed is the mean over test conditions; the table reports mean ± sd over seeds.
 Predictions of other tools are read from AnnData (cells averaged per condition) or from a
 table (long: condition, gene, value; or wide: a condition column plus one column per gene;
@@ -19,12 +19,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from grapekg.model import metrics as M
-from grapekg.model.baselines import BASELINES
-from grapekg.model.perturbation.bundle import Bundle
-from grapekg.model.perturbation.conditions import CONTROL, normalise_condition, parse_condition
-from grapekg.model.perturbation.errors import DataError
-from grapekg.model.perturbation.splits import Split, make_split
+from grapekg.evaluation import metrics as M
+from grapekg.evaluation.baselines import BASELINES
+from grapekg.perturb.bundle import Bundle
+from grapekg.perturb.conditions import CONTROL, normalise_condition, parse_condition
+from grapekg.perturb.errors import DataError
+from grapekg.perturb.splits import Split, make_split
 from grapekg.parquet import read_parquet
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Recovery of a SYNTHETIC dataset's planted regulatory edges by learned edges.
 
-The simulator (:mod:`~grapekg.model.perturbation.simulate`) plants a signed network W and
+The simulator (:mod:`~grapekg.perturb.simulate`) plants a signed network W and
 saves it; a model that learned the regulation should rank the planted pairs r → t above the
 others. The candidate universe is every ordered pair (r, t) with r a *regulator* (a gene
 perturbed in the dataset, optionally only those held out from training) and t an expression

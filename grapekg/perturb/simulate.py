@@ -35,8 +35,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from grapekg.model.perturbation.conditions import CONTROL, canonical_string, condition_name
-from grapekg.model.perturbation.errors import DataError
+from grapekg.perturb.conditions import CONTROL, canonical_string, condition_name
+from grapekg.perturb.errors import DataError
 
 __all__ = ["SimulationParams", "Simulation", "simulate", "synthetic_genes"]
 
@@ -306,12 +306,12 @@ def simulate(genes: pd.DataFrame, n_conditions: int = 150, cells_per_condition: 
                        index=pd.Index(genes["ensembl_id"].astype(str), name=None))
     adata = ad.AnnData(X=x, obs=obs, var=var)
     adata.uns["synthetic"] = True
-    adata.uns["grapekg"] = {"generator": "grapekg.model.perturbation.simulate", "seed": seed,
+    adata.uns["grapekg"] = {"generator": "grapekg.perturb.simulate", "seed": seed,
                             "synthetic": True, "params": _uns_params(p),
                             "doubles": {k: np.asarray(v) for k, v in gi.items()}}
     if add_de:
-        from grapekg.model.perturbation.de import compute_de, gears_uns
-        from grapekg.model.perturbation.summaries import summarise_adata
+        from grapekg.perturb.de import compute_de, gears_uns
+        from grapekg.perturb.summaries import summarise_adata
 
         summary = summarise_adata(adata)
         adata.uns.update(gears_uns(compute_de(summary), summary.gene_ids, p.cell_type))

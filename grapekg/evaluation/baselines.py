@@ -26,7 +26,7 @@ from typing import Protocol
 
 import numpy as np
 
-from grapekg.model.perturbation.conditions import parse_condition
+from grapekg.perturb.conditions import parse_condition
 
 __all__ = ["Additive", "BASELINES", "Baseline", "LinearPCA", "NoChange", "TrainMean"]
 

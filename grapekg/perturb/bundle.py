@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from grapekg.model.perturbation.de import DEGenes
-from grapekg.model.perturbation.errors import DataError
-from grapekg.model.perturbation.summaries import ConditionSummary
+from grapekg.perturb.de import DEGenes
+from grapekg.perturb.errors import DataError
+from grapekg.perturb.summaries import ConditionSummary
 from grapekg.parquet import read_parquet
 
 

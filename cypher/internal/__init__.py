@@ -1,0 +1,1 @@
+"""Internal Cypher: statements the library runs (writes, DDL, paging); never run by grape query."""
