@@ -8,7 +8,7 @@ export GRAPE_CACHE_DIR ?= $(HOME)/.cache/grape-kg
 export COLUMNS ?= 160
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-deps python neo4j data demo test bench db-start db-stop clean
+.PHONY: install system-deps python neo4j data demo lint test bench db-start db-stop clean
 
 install: python system-deps neo4j data
 
@@ -33,7 +33,7 @@ neo4j: python system-deps
 	$(GRAPE) db install
 
 data: python
-	$(GRAPE) kg fetch
+	@$(GRAPE) kg fetch || { echo "refreshing apt lists for apt-get download"; apt-get update -qq && $(GRAPE) kg fetch; }
 
 db-start: install
 	$(GRAPE) db start
@@ -60,7 +60,10 @@ demo: install
 	$(GRAPE) recovery @latest
 	@echo "Neo4j keeps running: 'grape db status' shows it, 'make db-stop' stops it."
 
-test: install
+lint: python
+	$(PY) -m ruff check .
+
+test: install lint
 	$(PY) -m pytest -q
 
 bench: install

@@ -34,11 +34,17 @@ def pair(seed: int, genes: int = 500, n_pert: int = 12):
     x_real, lab = np.vstack(blocks), np.array(labels)
     truth = {c: x_real[lab == c].mean(0) for c in conds}
     pred = {c: np.clip(truth[c] + rng.normal(0, 0.2, genes), 0, None) for c in conds[1:]}
-    x_pred = np.vstack([np.tile(truth["ctrl"] if c == "ctrl" else pred[c], (cells[c], 1)) for c in conds])
+    x_pred = np.vstack(
+        [np.tile(truth["ctrl"] if c == "ctrl" else pred[c], (cells[c], 1)) for c in conds]
+    )
     var = pd.DataFrame(index=[f"gene{i}" for i in range(genes)])
     obs = pd.DataFrame({"condition": pd.Categorical(lab)}, index=[f"c{i}" for i in range(len(lab))])
-    return (ad.AnnData(X=x_pred, obs=obs, var=var), ad.AnnData(X=x_real, obs=obs.copy(), var=var.copy()),
-            pred, truth)
+    return (
+        ad.AnnData(X=x_pred, obs=obs, var=var),
+        ad.AnnData(X=x_real, obs=obs.copy(), var=var.copy()),
+        pred,
+        truth,
+    )
 
 
 def main() -> None:
@@ -53,15 +59,35 @@ def main() -> None:
     for seed in range(args.seeds):
         a_pred, a_real, pred, truth = pair(seed)
         with tempfile.TemporaryDirectory() as tmp:
-            ev = MetricsEvaluator(adata_pred=a_pred, adata_real=a_real, control_pert="ctrl",
-                                  pert_col="condition", num_threads=1, outdir=tmp, skip_de=True)
-            res, _ = ev.compute(profile="anndata", write_csv=False, skip_metrics=[
-                "discrimination_score_l1", "discrimination_score_l2", "discrimination_score_cosine",
-                "pearson_edistance", "clustering_agreement", "mae", "mae_delta", "mse_delta"])
+            ev = MetricsEvaluator(
+                adata_pred=a_pred,
+                adata_real=a_real,
+                control_pert="ctrl",
+                pert_col="condition",
+                num_threads=1,
+                outdir=tmp,
+                skip_de=True,
+            )
+            res, _ = ev.compute(
+                profile="anndata",
+                write_csv=False,
+                skip_metrics=[
+                    "discrimination_score_l1",
+                    "discrimination_score_l2",
+                    "discrimination_score_cosine",
+                    "pearson_edistance",
+                    "clustering_agreement",
+                    "mae",
+                    "mae_delta",
+                    "mse_delta",
+                ],
+            )
         ce = res.to_pandas().set_index("perturbation")
         for c in ce.index:
-            worst["pearson_delta"] = max(worst["pearson_delta"], abs(
-                m.pcc_delta(pred[c], truth[c], truth["ctrl"]) - ce.loc[c, "pearson_delta"]))
+            worst["pearson_delta"] = max(
+                worst["pearson_delta"],
+                abs(m.pcc_delta(pred[c], truth[c], truth["ctrl"]) - ce.loc[c, "pearson_delta"]),
+            )
             worst["mse"] = max(worst["mse"], abs(m.mse(pred[c], truth[c]) - ce.loc[c, "mse"]))
             n += 1
     print(f"SYNTHETIC pairs: {args.seeds} seeds x 12 conditions = {n} comparisons, 500 genes")

@@ -33,8 +33,11 @@ def _child_stream(path: str) -> dict:
 
     summary = summarise_h5ad(path)
     de = compute_de(summary)
-    return {"conditions": len(summary.conditions), "de": len(de.ranking),
-            "mean_checksum": float(summary.mean.sum())}
+    return {
+        "conditions": len(summary.conditions),
+        "de": len(de.ranking),
+        "mean_checksum": float(summary.mean.sum()),
+    }
 
 
 def _child_dense(path: str) -> dict:
@@ -56,18 +59,29 @@ def _child_dense(path: str) -> dict:
         var.append(block.var(0, ddof=1, dtype=np.float64))
         frac.append((block != 0).mean(0))
         n.append(block.shape[0])
-    summary = ConditionSummary(conditions, adata.var.index.to_numpy(),
-                               adata.var["gene_name"].to_numpy(), np.array(n),
-                               np.array(mean), np.array(var), np.array(frac), path)
+    summary = ConditionSummary(
+        conditions,
+        adata.var.index.to_numpy(),
+        adata.var["gene_name"].to_numpy(),
+        np.array(n),
+        np.array(mean),
+        np.array(var),
+        np.array(frac),
+        path,
+    )
     de = compute_de(summary)
-    return {"conditions": len(conditions), "de": len(de.ranking),
-            "mean_checksum": float(summary.mean.sum())}
+    return {
+        "conditions": len(conditions),
+        "de": len(de.ranking),
+        "mean_checksum": float(summary.mean.sum()),
+    }
 
 
 def _run_child(mode: str, path: Path, out: Path, extra: list[str] | None = None) -> dict:
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, __file__, "--child", mode, str(path), str(out),
-                             *(extra or [])])
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", mode, str(path), str(out), *(extra or [])]
+    )
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
@@ -79,20 +93,32 @@ def _run_child(mode: str, path: Path, out: Path, extra: list[str] | None = None)
 
 
 def _write_dataset(path: Path, cells: int, genes: int, seed: int) -> dict:
+    from grapekg.kg.schema import load_default
     from grapekg.perturb.simulate import simulate, synthetic_genes
 
+    relations = {r: (a, b) for a, r, b in load_default().gene_relations}
     per_condition = 500
     n_conditions = max(2, cells // per_condition - 1)
     start = time.perf_counter()
-    sim = simulate(synthetic_genes(genes, seed=seed), n_conditions=n_conditions,
-                   cells_per_condition=per_condition, n_control_cells=per_condition,
-                   seed=seed, add_de=False)
+    sim = simulate(
+        synthetic_genes(genes, seed=seed),
+        n_conditions=n_conditions,
+        cells_per_condition=per_condition,
+        n_control_cells=per_condition,
+        seed=seed,
+        add_de=False,
+        relations=relations,
+    )
     sim.adata.write_h5ad(path)
     x = sim.adata.X
-    return {"cells": x.shape[0], "genes": x.shape[1], "conditions": n_conditions + 1,
-            "density": x.nnz / (x.shape[0] * x.shape[1]),
-            "file_mib": path.stat().st_size / 2**20,
-            "simulate_and_write_s": time.perf_counter() - start}
+    return {
+        "cells": x.shape[0],
+        "genes": x.shape[1],
+        "conditions": n_conditions + 1,
+        "density": x.nnz / (x.shape[0] * x.shape[1]),
+        "file_mib": path.stat().st_size / 2**20,
+        "simulate_and_write_s": time.perf_counter() - start,
+    }
 
 
 def main() -> None:
@@ -113,30 +139,45 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="grapekg-bench-") as tmp:
         path = Path(tmp) / "synthetic.h5ad"
-        info = _run_child("write", path, Path(tmp) / "write.json",
-                          ["--cells", str(args.cells), "--genes", str(args.genes),
-                           "--seed", str(args.seed)])
+        info = _run_child(
+            "write",
+            path,
+            Path(tmp) / "write.json",
+            ["--cells", str(args.cells), "--genes", str(args.genes), "--seed", str(args.seed)],
+        )
         info.pop("mode")
-        print("SYNTHETIC dataset:", json.dumps({k: round(v, 4) if isinstance(v, float) else v
-                                                 for k, v in info.items()}))
+        print(
+            "SYNTHETIC dataset:",
+            json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in info.items()}),
+        )
         runs: dict[str, list[dict]] = {"stream": [], "dense": []}
         for i in range(args.repeats):
             for mode in runs:
                 r = _run_child(mode, path, Path(tmp) / f"{mode}{i}.json")
                 runs[mode].append(r)
-                print(f"run {i + 1} {mode:6s} wall {r['wall_s']:7.2f} s  "
-                      f"peak RSS {r['peak_rss_mib']:8.1f} MiB")
+                print(
+                    f"run {i + 1} {mode:6s} wall {r['wall_s']:7.2f} s  "
+                    f"peak RSS {r['peak_rss_mib']:8.1f} MiB"
+                )
         checks = {m: {r["mean_checksum"] for r in rs} for m, rs in runs.items()}
-        med = {m: {k: statistics.median(r[k] for r in rs) for k in ("wall_s", "peak_rss_mib")}
-               for m, rs in runs.items()}
+        med = {
+            m: {k: statistics.median(r[k] for r in rs) for k in ("wall_s", "peak_rss_mib")}
+            for m, rs in runs.items()
+        }
         for mode, values in med.items():
-            print(f"median {mode:6s} wall {values['wall_s']:7.2f} s  "
-                  f"peak RSS {values['peak_rss_mib']:8.1f} MiB")
-        print(f"ratio dense/stream: wall {med['dense']['wall_s'] / med['stream']['wall_s']:.2f}x"
-              f", peak RSS {med['dense']['peak_rss_mib'] / med['stream']['peak_rss_mib']:.2f}x")
+            print(
+                f"median {mode:6s} wall {values['wall_s']:7.2f} s  "
+                f"peak RSS {values['peak_rss_mib']:8.1f} MiB"
+            )
+        print(
+            f"ratio dense/stream: wall {med['dense']['wall_s'] / med['stream']['wall_s']:.2f}x"
+            f", peak RSS {med['dense']['peak_rss_mib'] / med['stream']['peak_rss_mib']:.2f}x"
+        )
         a, b = next(iter(checks["stream"])), next(iter(checks["dense"]))
-        print(f"sum of condition means: stream {a:.6f} dense {b:.6f} "
-              f"(relative difference {abs(a - b) / abs(b):.2e})")
+        print(
+            f"sum of condition means: stream {a:.6f} dense {b:.6f} "
+            f"(relative difference {abs(a - b) / abs(b):.2e})"
+        )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,11 @@ def main() -> None:
     args = ap.parse_args()
     schema = load_default()
     with tempfile.TemporaryDirectory(prefix="grape-bench-") as tmp:
-        s = Settings.load(env={k: v for k, v in os.environ.items() if k.startswith("GRAPE_CACHE")},
-                          data_dir=Path(tmp), neo4j_port=_free_port())
+        s = Settings.load(
+            env={k: v for k, v in os.environ.items() if k.startswith("GRAPE_CACHE")},
+            data_dir=Path(tmp),
+            neo4j_port=_free_port(),
+        )
         server.start(s)
         try:
             with Store.connect(s) as store:
@@ -82,7 +85,9 @@ def main() -> None:
                     build_mod.build(store, s, batch_size=args.batch_size)
                     rerun.append(time.perf_counter() - t)
                     print(f"idempotent re-run {i + 1}: {rerun[-1]:.1f} s", flush=True)
-                assert kg_counts(store, schema) == counts | {"sources": kg_counts(store, schema)["sources"]}
+                assert kg_counts(store, schema) == counts | {
+                    "sources": kg_counts(store, schema)["sources"]
+                }
                 # baseline: one row per transaction, on a sample; genes must exist for the
                 # annotation adapters, so the sample is taken from the full graph and
                 # re-loaded into an emptied database (nodes first, as the loader does)
@@ -106,13 +111,20 @@ def main() -> None:
     batched_rate = rows / med_full
     result = {
         "machine": f"{platform.machine()} {os.cpu_count()} cores",
-        "rows": rows, "full_build_s": full, "full_build_median_s": med_full,
-        "rerun_s": rerun, "rerun_median_s": statistics.median(rerun),
-        "batched_rows_per_s": batched_rate, "per_row_tx_rows_per_s": per_row_rate,
-        "per_row_sample_rows": len(sample), "ratio_batched_vs_per_row": batched_rate / per_row_rate,
+        "rows": rows,
+        "full_build_s": full,
+        "full_build_median_s": med_full,
+        "rerun_s": rerun,
+        "rerun_median_s": statistics.median(rerun),
+        "batched_rows_per_s": batched_rate,
+        "per_row_tx_rows_per_s": per_row_rate,
+        "per_row_sample_rows": len(sample),
+        "ratio_batched_vs_per_row": batched_rate / per_row_rate,
         "per_row_extrapolated_full_s": rows / per_row_rate,
-        "labels": counts["labels"], "relationships": counts["relationships"],
-        "biotype_class": counts["biotype_class"], "target_s": 60,
+        "labels": counts["labels"],
+        "relationships": counts["relationships"],
+        "biotype_class": counts["biotype_class"],
+        "target_s": 60,
     }
     print()
     print(f"{'metric':<44}{'value':>16}")
@@ -120,8 +132,11 @@ def main() -> None:
     print(f"{'full build, median of ' + str(args.runs) + ' (s)':<44}{med_full:>16.1f}")
     print(f"{'  batched rows/s':<44}{batched_rate:>16,.0f}")
     print(f"{'idempotent re-run, median (s)':<44}{result['rerun_median_s']:>16.1f}")
-    print(f"{'baseline: 1 row/transaction rows/s (' + str(len(sample)) + ' rows)':<44}{per_row_rate:>16,.0f}")
-    print(f"{'  extrapolated full build at that rate (s)':<44}{result['per_row_extrapolated_full_s']:>16,.0f}")
+    print(f"{f'baseline: 1 row/transaction rows/s ({len(sample)} rows)':<44}{per_row_rate:>16,.0f}")
+    print(
+        f"{'  extrapolated full build at that rate (s)':<44}"
+        f"{result['per_row_extrapolated_full_s']:>16,.0f}"
+    )
     print(f"{'ratio batched / per-row':<44}{result['ratio_batched_vs_per_row']:>16.1f}x")
     print(f"{'target: full build under 60 s':<44}{'met' if med_full < 60 else 'NOT met':>16}")
     if args.json:

@@ -31,15 +31,20 @@ import pandas as pd
 READERS = {
     "pandas": "import pandas as pd; pd.read_parquet({path!r})",
     "grapekg": "from grapekg.parquet import read_parquet; read_parquet({path!r})",
-    "write": ("import os, pandas as pd; pd.DataFrame({{'a': range(5000)}})"
-              ".to_parquet(os.path.join({tmp!r}, f'w{{os.getpid()}}.parquet'))"),
+    "write": (
+        "import os, pandas as pd; pd.DataFrame({{'a': range(5000)}})"
+        ".to_parquet(os.path.join({tmp!r}, f'w{{os.getpid()}}.parquet'))"
+    ),
 }
 
 
 def trial(code: str) -> int:
     """Exit code of one fresh interpreter running ``code`` then ``sys.exit(1)``."""
-    return subprocess.run([sys.executable, "-c", f"import sys; {code}; sys.exit(1)"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+    return subprocess.run(
+        [sys.executable, "-c", f"import sys; {code}; sys.exit(1)"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    ).returncode
 
 
 def main() -> None:
@@ -52,22 +57,47 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         path = str(Path(tmp) / "edges.parquet")
-        pd.DataFrame({"src": ["ENSG00000141510"] * 2, "dst": ["ENSG00000229807", "ENSG00000135679"],
-                      "type": ["similar_to", "likes"], "score": [0.1, 0.2]}).to_parquet(path)
+        pd.DataFrame(
+            {
+                "src": ["ENSG00000141510"] * 2,
+                "dst": ["ENSG00000229807", "ENSG00000135679"],
+                "type": ["similar_to", "likes"],
+                "score": [0.1, 0.2],
+            }
+        ).to_parquet(path)
         for name in a.readers.split(","):
             code = READERS[name].format(path=path, tmp=tmp)
             t0 = time.perf_counter()
             with ThreadPoolExecutor(a.parallel) as pool:
                 codes = Counter(pool.map(trial, [code] * a.trials))
             aborted = a.trials - codes.get(1, 0)
-            rows.append({"reader": name, "trials": a.trials, "aborted": aborted,
-                         "rate": aborted / a.trials, "exit_codes": dict(codes),
-                         "seconds": round(time.perf_counter() - t0, 1)})
-            print(f"{name:8s} {a.trials:5d} trials  {aborted:4d} aborted  "
-                  f"({100 * aborted / a.trials:.1f} %)  exit codes {dict(codes)}", flush=True)
+            rows.append(
+                {
+                    "reader": name,
+                    "trials": a.trials,
+                    "aborted": aborted,
+                    "rate": aborted / a.trials,
+                    "exit_codes": dict(codes),
+                    "seconds": round(time.perf_counter() - t0, 1),
+                }
+            )
+            print(
+                f"{name:8s} {a.trials:5d} trials  {aborted:4d} aborted  "
+                f"({100 * aborted / a.trials:.1f} %)  exit codes {dict(codes)}",
+                flush=True,
+            )
     if a.json:
-        a.json.write_text(json.dumps({"machine": platform.node(), "parallel": a.parallel,
-                                      "python": sys.version.split()[0], "rows": rows}, indent=2))
+        a.json.write_text(
+            json.dumps(
+                {
+                    "machine": platform.node(),
+                    "parallel": a.parallel,
+                    "python": sys.version.split()[0],
+                    "rows": rows,
+                },
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":

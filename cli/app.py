@@ -17,11 +17,11 @@ from grapekg.cli import db as db_cmd
 from grapekg.cli import evaluate as evaluate_cmd
 from grapekg.cli import export as export_cmd
 from grapekg.cli import features as features_cmd
-from grapekg.cli import runs as runs_cmd
-from grapekg.cli import train as train_cmd
 from grapekg.cli import kg as kg_cmd
 from grapekg.cli import query as query_cmd
 from grapekg.cli import recovery as recovery_cmd
+from grapekg.cli import runs as runs_cmd
+from grapekg.cli import train as train_cmd
 from grapekg.cli.console import err_console
 from grapekg.errors import GrapeError
 
@@ -59,9 +59,15 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    verbose: Annotated[bool, typer.Option("-v", "--verbose", help="Log details; show tracebacks.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("-v", "--verbose", help="Log details; show tracebacks.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     """Build the knowledge graph, import perturbation data, train, evaluate, query."""
     _state["verbose"] = verbose
@@ -70,7 +76,8 @@ def root(
         warnings.filterwarnings("ignore", category=DeprecationWarning)
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
 
 

@@ -8,7 +8,14 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import (
-    BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn,
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
 )
 from rich.table import Table
 
@@ -29,12 +36,61 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
 def progress_counter(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
     """A progress bar (known total) or a counting spinner; yields ``advance(n)``."""
     cols = [SpinnerColumn(), TextColumn("[bold]{task.description}")]
-    cols += [BarColumn(), MofNCompleteColumn()] if total else [TextColumn("{task.completed:,} records")]
+    cols += (
+        [BarColumn(), MofNCompleteColumn()] if total else [TextColumn("{task.completed:,} records")]
+    )
     cols.append(TimeElapsedColumn())
-    with Progress(*cols, console=err_console, transient=False,
-                  disable=not err_console.is_terminal) as prog:
+    with Progress(
+        *cols, console=err_console, transient=False, disable=not err_console.is_terminal
+    ) as prog:
         task = prog.add_task(label, total=total)
         yield lambda n: prog.advance(task, n)
+
+
+@contextmanager
+def transient_bar(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A bar on the console that disappears when done (rich's default columns; e.g. the
+    cells read by ``grape data import``); yields ``advance(n)``."""
+    with Progress(console=console, transient=True) as prog:
+        task = prog.add_task(label, total=total)
+        yield lambda n: prog.advance(task, n)
+
+
+@contextmanager
+def download_bar(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+    """A transient bar of bytes received (size, speed) headed ``label``; yields
+    ``advance(n)``."""
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=console,
+        transient=True,
+    ) as prog:
+        task = prog.add_task("download", total=total)
+        yield lambda n: prog.advance(task, n)
+
+
+@contextmanager
+def epoch_bar(
+    label: str = "GRAPE", total: int | None = None
+) -> Iterator[Callable[[int, int, float], None]]:
+    """A transient bar of training epochs; yields ``update(done, total, val_mse)`` (the
+    training loop's per-epoch callback)."""
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as prog:
+        task = prog.add_task(label, total=total)
+
+        def update(done: int, total: int, val: float) -> None:
+            prog.update(task, completed=done, total=total, description=f"{label} val_mse={val:.4f}")
+
+        yield update
 
 
 def kv_table(title: str, data: Mapping[str, Any]) -> Table:

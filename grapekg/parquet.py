@@ -5,9 +5,9 @@ pre-buffer on its IO pool. A pool thread can still be finishing a read's clean-u
 process (a ``grape`` command) exits; the interpreter then tears Arrow down under it and the
 process dies with ``terminate called without an active exception`` (SIGABRT, apache/arrow#34314).
 On this project's 2-core machine ``bench/parquet_exit.py`` measured it in 23 of 600 processes
-that read a Parquet file and exited, and in 0 of 600 reading through :func:`read_parquet`. Every Parquet read in grape-kg goes
-through here; the files it reads (edge lists, predictions, gene tables) are small enough that one
-thread decodes them in well under a second.
+that read a Parquet file and exited, and in 0 of 600 reading through :func:`read_parquet`.
+Every Parquet read in grape-kg goes through here; the files it reads (edge lists, predictions,
+gene tables) are small enough that one thread decodes them in well under a second.
 """
 
 from __future__ import annotations
@@ -22,6 +22,10 @@ def read_parquet(path: str | Path, columns: Sequence[str] | None = None) -> pd.D
     """The whole file (or ``columns`` of it) as a DataFrame, decoded on the calling thread."""
     import pyarrow.parquet as pq  # lazily: most commands never read Parquet
 
-    table = pq.read_table(path, columns=list(columns) if columns is not None else None,
-                          use_threads=False, pre_buffer=False)
+    table = pq.read_table(
+        path,
+        columns=list(columns) if columns is not None else None,
+        use_threads=False,
+        pre_buffer=False,
+    )
     return table.to_pandas(use_threads=False)

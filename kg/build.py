@@ -13,13 +13,19 @@ from typing import Any
 
 from grapekg.errors import ConfigError
 from grapekg.kg import defaults, records
-from grapekg.kg.loader import DEFAULT_BATCH, Loader, SourceReport, ensure_schema, gene_index_from_store
+from grapekg.kg.loader import (
+    DEFAULT_BATCH,
+    Loader,
+    SourceReport,
+    ensure_schema,
+    gene_index_from_store,
+)
 from grapekg.kg.records import BaseAdapter
 from grapekg.kg.schema import Schema, load_default
 from grapekg.kg.store import Store
 from grapekg.settings import Settings
 
-BUILTIN_ORDER = ("ensembl", "go", "reactome")
+BUILTIN_ORDER = ("ensembl", "synonyms", "go", "reactome")
 
 
 def default_adapter(settings: Settings, name: str) -> BaseAdapter:
@@ -30,15 +36,28 @@ def default_adapter(settings: Settings, name: str) -> BaseAdapter:
 
     f = defaults.FILES
     if name == "ensembl":
-        return EnsemblAdapter(table=defaults.path(settings, "ensembl.table"), release="100",
-                              retrieved=f["ensembl.table"].released)
+        return EnsemblAdapter(
+            table=defaults.path(settings, "ensembl.table"),
+            release="100",
+            retrieved=f["ensembl.table"].released,
+        )
     if name == "go":
-        return GOAdapter(obo=defaults.path(settings, "go.obo"), gaf=defaults.path(settings, "go.gaf"),
-                         retrieved=f["go.obo"].released)
+        return GOAdapter(
+            obo=defaults.path(settings, "go.obo"),
+            gaf=defaults.path(settings, "go.gaf"),
+            retrieved=f["go.obo"].released,
+        )
     if name == "reactome":
-        return ReactomeAdapter(gmt=defaults.path(settings, "reactome.gmt"),
-                               relations=defaults.path(settings, "reactome.relations"),
-                               version="85", retrieved=f["reactome.gmt"].released)
+        return ReactomeAdapter(
+            gmt=defaults.path(settings, "reactome.gmt"),
+            relations=defaults.path(settings, "reactome.relations"),
+            version="85",
+            retrieved=f["reactome.gmt"].released,
+        )
+    if name == "synonyms":
+        from grapekg.kg.adapters.synonyms import default_adapter as synonyms_default
+
+        return synonyms_default(settings)
     raise ConfigError(f"source '{name}' has no offline default: give its files with --path")
 
 
@@ -63,7 +82,8 @@ def build(
     *,
     schema: Schema | None = None,
     batch_size: int = DEFAULT_BATCH,
-    progress: Callable[[str, int | None], AbstractContextManager[Callable[[int], None]]] | None = None,
+    progress: Callable[[str, int | None], AbstractContextManager[Callable[[int], None]]]
+    | None = None,
 ) -> list[SourceReport]:
     """Load ``sources`` into ``store``; returns one report per source."""
     schema = schema or load_default()
@@ -77,7 +97,8 @@ def build(
         genes = gene_index_from_store(store) if adapter.needs_genes else None
         loader = Loader(store, schema, batch_size)
         ctx: AbstractContextManager[Any] = (
-            progress(adapter.name, None) if progress else nullcontext(None))
+            progress(adapter.name, None) if progress else nullcontext(None)
+        )
         with ctx as advance:
             rep = loader.load(adapter.source(), adapter.records(genes), advance)
         loader.finish(rep, dict(adapter.stats))

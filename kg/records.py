@@ -2,7 +2,8 @@
 
 An adapter reads one source and yields frozen :class:`Node` and :class:`Edge` records, each
 stamped with its :class:`SourceInfo`. Contract: a node is yielded before any edge that points
-at it (the loader writes edges in batches as they come). Adapters never write: :mod:`grapekg.kg.loader` does.
+at it (the loader writes edges in batches as they come). Adapters never write:
+:mod:`grapekg.kg.loader` does.
 Adapters are found by name in the ``grapekg.adapters`` entry-point group, so a user package
 can add one without touching grape-kg.
 """

@@ -9,6 +9,7 @@ written here, as the distribution's scripts do. grape-kg (Apache-2.0) never link
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,19 +20,47 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from grapekg.errors import ServerError
+from grapekg.kg.server_state import (
+    ENTRY_POINT,
+    ServerState,
+    _is_our_server,
+    _pid_alive,
+    _state_file,
+    password_file,
+    read_password,
+    read_state,
+    running_state,
+)
+from grapekg.kg.store import wait_for_bolt
 from grapekg.settings import Settings
+
+__all__ = [
+    "ENTRY_POINT",
+    "NEO4J_VERSION",
+    "ServerState",
+    "find_java",
+    "install",
+    "is_installed",
+    "lib_dir",
+    "password_file",
+    "read_password",
+    "read_state",
+    "running_state",
+    "start",
+    "stop",
+    "store_size",
+    "write_conf",
+]
 
 log = logging.getLogger(__name__)
 
 #: newest 5.x LTS; supports Java 17 and 21
 NEO4J_VERSION = "5.26.30"
 SUPPORTED_JAVA = (17, 21)
-ENTRY_POINT = "org.neo4j.server.CommunityEntryPoint"
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 60.0
 
@@ -100,92 +129,28 @@ def install(settings: Settings) -> Path:
     tmp = work / "lib.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     cmd = [
-        mvn, "-B", "-q", "-f", str(work / "pom.xml"), "dependency:copy-dependencies",
-        f"-DoutputDirectory={tmp}", "-DincludeScope=runtime",
+        mvn,
+        "-B",
+        "-q",
+        "-f",
+        str(work / "pom.xml"),
+        "dependency:copy-dependencies",
+        f"-DoutputDirectory={tmp}",
+        "-DincludeScope=runtime",
     ]
     log.info("fetching Neo4j %s jars with Maven", NEO4J_VERSION)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
-        raise ServerError(f"Maven could not fetch org.neo4j:neo4j:{NEO4J_VERSION}: {' | '.join(tail)}")
+        raise ServerError(
+            f"Maven could not fetch org.neo4j:neo4j:{NEO4J_VERSION}: {' | '.join(tail)}"
+        )
     if not any(tmp.glob(f"neo4j-{NEO4J_VERSION}.jar")):
         raise ServerError(f"Maven finished but neo4j-{NEO4J_VERSION}.jar is missing in {tmp}")
     shutil.rmtree(lib, ignore_errors=True)
     tmp.rename(lib)
     (work / ".complete").write_text(NEO4J_VERSION + "\n")
     return lib
-
-
-# --------------------------------------------------------------------------- state
-@dataclass(frozen=True)
-class ServerState:
-    pid: int
-    port: int
-    version: str
-    started: float
-
-    @property
-    def uri(self) -> str:
-        return f"bolt://127.0.0.1:{self.port}"
-
-
-def _state_file(settings: Settings) -> Path:
-    return settings.neo4j_home / "run" / "grape-neo4j.json"
-
-
-def password_file(settings: Settings) -> Path:
-    return settings.neo4j_home / "auth" / "password"
-
-
-def read_state(settings: Settings) -> ServerState | None:
-    f = _state_file(settings)
-    if not f.exists():
-        return None
-    try:
-        return ServerState(**json.loads(f.read_text()))
-    except (ValueError, TypeError):
-        return None
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0). But a JVM whose main thread has ended while its other
-    # threads shut down also shows 'Z' for the group leader: alive while threads remain.
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        if stat.split(")")[-1].split()[0] != "Z":
-            return True
-        return len(list(Path(f"/proc/{pid}/task").iterdir())) > 1
-    except OSError:
-        return True
-
-
-def _is_our_server(pid: int, settings: Settings) -> bool:
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
-    except OSError:
-        return _pid_alive(pid)
-    return ENTRY_POINT in cmdline and str(settings.neo4j_home) in cmdline
-
-
-def running_state(settings: Settings) -> ServerState | None:
-    """The state of our server if its process is alive, else None."""
-    st = read_state(settings)
-    if st and _pid_alive(st.pid) and _is_our_server(st.pid, settings):
-        return st
-    return None
-
-
-def read_password(settings: Settings) -> str:
-    f = password_file(settings)
-    if not f.exists():
-        raise ServerError(f"no local Neo4j password at {f}: run 'grape db start' first")
-    return f.read_text().strip()
 
 
 def _ensure_password(settings: Settings) -> tuple[str, bool]:
@@ -288,8 +253,6 @@ def _log_tail(settings: Settings, n: int = 5) -> str:
 
 
 def _bolt_ready(port: int, password: str, new_password: bool, timeout: float) -> None:
-    from grapekg.kg.store import wait_for_bolt  # the only module importing the driver
-
     wait_for_bolt(f"bolt://127.0.0.1:{port}", password, set_initial=new_password, timeout=timeout)
 
 
@@ -314,20 +277,31 @@ def start(settings: Settings, timeout: float = START_TIMEOUT_S) -> tuple[ServerS
     home = settings.neo4j_home
     heap = _jvm_memory(settings.neo4j_heap)
     cmd = [
-        str(java), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC",
-        "-XX:+ExitOnOutOfMemoryError", "-Djdk.tls.ephemeralDHKeySize=2048",
+        str(java),
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-XX:+UseG1GC",
+        "-XX:+ExitOnOutOfMemoryError",
+        "-Djdk.tls.ephemeralDHKeySize=2048",
         "--add-opens=java.base/java.nio=ALL-UNNAMED",
         "--add-opens=java.base/java.lang=ALL-UNNAMED",
         "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
         "-Dfile.encoding=UTF-8",
-        "-cp", f"{home / 'plugins'}/*:{home / 'conf'}/*:{lib}/*",
-        ENTRY_POINT, f"--home-dir={home}", f"--config-dir={home / 'conf'}",
+        "-cp",
+        f"{home / 'plugins'}/*:{home / 'conf'}/*:{lib}/*",
+        ENTRY_POINT,
+        f"--home-dir={home}",
+        f"--config-dir={home / 'conf'}",
     ]
     console = open(home / "logs" / "console.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(
-            cmd, stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=home,
+            cmd,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=home,
         )
     finally:
         console.close()
@@ -376,10 +350,8 @@ def stop(settings: Settings, timeout: float = STOP_TIMEOUT_S) -> str:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def store_size(settings: Settings) -> int:

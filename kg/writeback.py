@@ -9,7 +9,8 @@ learned edges are relationships between genes that carry the run id in a ``run``
   (stored from the smaller Ensembl id), one per (pair, modality, run);
 - ``(:Gene)-[:KHOP_LINK {k, score, run}]->(:Gene)`` K-hop structure edges, undirected;
 - ``(:Gene)-[:PREDICTED_REGULATES {score, relation, attention, run}]->(:Gene)`` directed,
-  ``relation`` = cc | cn | nn (derived from the biotype classes when not given).
+  ``relation`` = a gene relation of ``kg/schema.yaml`` (cc | cn | nn; derived from the biotype
+  classes of its ends, by the schema, when not given).
 
 Protocol: the run node is staged with ``status = 'writing'`` and a fresh ``attempt`` token;
 whatever edges the run id already has (an earlier or killed attempt) are deleted; the edges
@@ -48,16 +49,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from grapekg import cypher
 from grapekg.errors import ConfigError, DatabaseError, InputError
-from grapekg.kg import queries
 from grapekg.kg.export.paging import ensure_indexes
+from grapekg.kg.schema import load_default
 from grapekg.kg.store import Store
 from grapekg.parquet import read_parquet
 
 log = logging.getLogger(__name__)
 
-EDGE_TYPES = {"similar_to": "SIMILAR_TO", "khop_link": "KHOP_LINK",
-              "predicted_regulates": "PREDICTED_REGULATES"}
+EDGE_TYPES = {
+    "similar_to": "SIMILAR_TO",
+    "khop_link": "KHOP_LINK",
+    "predicted_regulates": "PREDICTED_REGULATES",
+}
 UNDIRECTED = ("SIMILAR_TO", "KHOP_LINK")
 BATCH = 10_000
 CLEAR_PAGE = 20_000
@@ -124,8 +129,9 @@ def read_edges_file(path: Path) -> pd.DataFrame:
             df = read_parquet(path)
         else:
             lines = _data_lines(path, sep)
-            df = pd.read_csv(path, sep=sep, index_col=False,
-                             dtype={"src": str, "dst": str, "type": str})
+            df = pd.read_csv(
+                path, sep=sep, index_col=False, dtype={"src": str, "dst": str, "type": str}
+            )
     except InputError:
         raise
     except OSError as exc:
@@ -133,13 +139,17 @@ def read_edges_file(path: Path) -> pd.DataFrame:
     except ValueError as exc:  # pandas ParserError / EmptyDataError, pyarrow errors
         msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         m = re.search(r"line (\d+)", msg)
-        raise InputError(path, f"cannot read edges: {msg}",
-                         line=int(m.group(1)) if m and not is_parquet else None) from None
+        raise InputError(
+            path,
+            f"cannot read edges: {msg}",
+            line=int(m.group(1)) if m and not is_parquet else None,
+        ) from None
     except Exception as exc:  # pyarrow.ArrowInvalid etc. are not ValueErrors in every version
         raise InputError(path, f"cannot read edges: {type(exc).__name__}: {exc}") from None
     if lines is not None and len(lines) != len(df):
-        raise InputError(path, f"cannot read edges: {len(df)} rows parsed from "
-                         f"{len(lines)} data lines")
+        raise InputError(
+            path, f"cannot read edges: {len(df)} rows parsed from {len(lines)} data lines"
+        )
     return normalise_edges(df, path, lines=lines)
 
 
@@ -157,23 +167,28 @@ def _data_lines(path: Path, sep: str) -> list[int]:
             if not row:
                 continue
             if len(row) != len(header):
-                raise InputError(path, f"expected {len(header)} fields as in the header, "
-                                 f"saw {len(row)}", line=reader.line_num)
+                raise InputError(
+                    path,
+                    f"expected {len(header)} fields as in the header, saw {len(row)}",
+                    line=reader.line_num,
+                )
             out.append(reader.line_num)
     return out
 
 
-def _bad(source: str | Path, lines: Sequence[int] | None, i: int, col: str,
-         msg: str) -> InputError:
+def _bad(source: str | Path, lines: Sequence[int] | None, i: int, col: str, msg: str) -> InputError:
     """An error at data row ``i`` (0-based) and column ``col``."""
     if lines is not None:
         return InputError(source, f"column '{col}': {msg}", line=lines[i])
     return InputError(source, f"row {i + 1}, column '{col}': {msg}")
 
 
-def normalise_edges(edges: pd.DataFrame | Iterable[Mapping[str, Any]],
-                    source: str | Path = "edges", *,
-                    lines: Sequence[int] | None = None) -> pd.DataFrame:
+def normalise_edges(
+    edges: pd.DataFrame | Iterable[Mapping[str, Any]],
+    source: str | Path = "edges",
+    *,
+    lines: Sequence[int] | None = None,
+) -> pd.DataFrame:
     """Validated edges in canonical form: ``type`` as the relationship type, undirected types
     stored from the smaller Ensembl id, default ``modality`` 'fus', and duplicate
     (src, dst, type[, modality]) rows collapsed to the last one. ``source`` names the input in
@@ -182,8 +197,11 @@ def normalise_edges(edges: pd.DataFrame | Iterable[Mapping[str, Any]],
     df = df.reset_index(drop=True)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        raise InputError(source, f"missing column(s) {', '.join(missing)} "
-                         f"(need {', '.join(REQUIRED)})", line=1 if lines is not None else None)
+        raise InputError(
+            source,
+            f"missing column(s) {', '.join(missing)} (need {', '.join(REQUIRED)})",
+            line=1 if lines is not None else None,
+        )
     for col in ("src", "dst"):
         bad = df[col].isna() | (df[col].astype(str).str.strip() == "")
         if bad.any():
@@ -192,8 +210,13 @@ def normalise_edges(edges: pd.DataFrame | Iterable[Mapping[str, Any]],
     kind = df["type"].astype(str).str.strip().str.lower().map(EDGE_TYPES)
     if kind.isna().any():
         i = int(np.flatnonzero(kind.isna().to_numpy())[0])
-        raise _bad(source, lines, i, "type",
-                   f"unknown edge type {df['type'].iloc[i]!r} (use {', '.join(EDGE_TYPES)})")
+        raise _bad(
+            source,
+            lines,
+            i,
+            "type",
+            f"unknown edge type {df['type'].iloc[i]!r} (use {', '.join(EDGE_TYPES)})",
+        )
     df["type"] = kind
     for col, required in (("score", True), ("attention", False), ("k", False)):
         if col not in df.columns:
@@ -209,15 +232,23 @@ def normalise_edges(edges: pd.DataFrame | Iterable[Mapping[str, Any]],
             df[col] = default
     df["modality"] = df["modality"].where(df["modality"].notna(), "fus").astype(str)
     rel = df["relation"]
-    bad = rel.notna() & ~rel.isin(("cc", "cn", "nn"))
+    names = load_default().gene_relation_names()
+    bad = rel.notna() & ~rel.isin(names)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise _bad(source, lines, i, "relation", f"{rel.iloc[i]!r} is not cc, cn or nn")
+        raise _bad(
+            source,
+            lines,
+            i,
+            "relation",
+            f"{rel.iloc[i]!r} is not {', '.join(names[:-1])} or {names[-1]}",
+        )
     und = df["type"].isin(UNDIRECTED) & (df["src"] > df["dst"])
     df.loc[und, ["src", "dst"]] = df.loc[und, ["dst", "src"]].to_numpy()
     key_mod = df["modality"].where(df["type"] == "SIMILAR_TO", "")
-    keep = ~pd.DataFrame({"s": df["src"], "d": df["dst"], "t": df["type"], "m": key_mod}
-                         ).duplicated(keep="last")
+    keep = ~pd.DataFrame(
+        {"s": df["src"], "d": df["dst"], "t": df["type"], "m": key_mod}
+    ).duplicated(keep="last")
     return df[keep.to_numpy()].reset_index(drop=True)
 
 
@@ -233,21 +264,28 @@ def _rows(df: pd.DataFrame, cols: list[str]) -> list[dict[str, Any]]:
     return [dict(zip(cols, row, strict=True)) for row in zip(*values, strict=True)]
 
 
-COLUMNS = {"SIMILAR_TO": ["src", "dst", "score", "modality"],
-           "KHOP_LINK": ["src", "dst", "score", "k"],
-           "PREDICTED_REGULATES": ["src", "dst", "score", "relation", "attention"]}
+COLUMNS = {
+    "SIMILAR_TO": ["src", "dst", "score", "modality"],
+    "KHOP_LINK": ["src", "dst", "score", "k"],
+    "PREDICTED_REGULATES": ["src", "dst", "score", "relation", "attention"],
+}
 
 
 # ------------------------------------------------------------------ runs
 def _set_status(store: Store, run: str, status: str, counts: dict[str, int] | None = None) -> None:
-    store.read_write(queries.text("run_set_status"),
-                     {"id": run, "status": status,
-                      "counts": json.dumps(counts, sort_keys=True) if counts is not None else None})
+    store.read_write(
+        cypher.internal("run_set_status"),
+        {
+            "id": run,
+            "status": status,
+            "counts": json.dumps(counts, sort_keys=True) if counts is not None else None,
+        },
+    )
 
 
 def clear_run_edges(store: Store, run: str, page: int = CLEAR_PAGE) -> int:
     """Delete every learned edge of ``run``, ``page`` per type and transaction."""
-    q = queries.text("run_clear_page")
+    q = cypher.internal("run_clear_page")
     total = 0
     while True:
         n = int(store.read_write(q, {"run": run, "page": page})[0]["deleted"])
@@ -269,11 +307,16 @@ def write_run(
     ensure_indexes(store)
     attempt = uuid.uuid4().hex
     now = datetime.now(UTC).isoformat()
-    store.read_write(queries.text("run_begin"), {
-        **{k: v for k, v in asdict(info).items() if k not in ("metrics", "config")},
-        "metrics": json.dumps(dict(info.metrics), sort_keys=True, default=str),
-        "config": json.dumps(dict(info.config), sort_keys=True, default=str), "now": now,
-        "attempt": attempt})
+    store.read_write(
+        cypher.internal("run_begin"),
+        {
+            **{k: v for k, v in asdict(info).items() if k not in ("metrics", "config")},
+            "metrics": json.dumps(dict(info.metrics), sort_keys=True, default=str),
+            "config": json.dumps(dict(info.config), sort_keys=True, default=str),
+            "now": now,
+            "attempt": attempt,
+        },
+    )
     cleared = clear_run_edges(store, info.id)
     if cleared:
         log.info("run %s: removed %d edges of an earlier attempt", info.id, cleared)
@@ -282,13 +325,20 @@ def write_run(
         sub = df[df["type"] == rtype].sort_values(["src", "dst"], kind="stable")
         if sub.empty:
             continue
-        q = queries.text(f"run_write_{rtype.lower()}")
+        q = cypher.internal(f"run_write_{rtype.lower()}")
+        extra = (
+            {"relation_of": load_default().relation_of_classes()}
+            if "relation_of" in q.params
+            else {}
+        )
         for i in range(0, len(sub), batch):
-            rows = _rows(sub.iloc[i:i + batch], cols)
-            res = store.read_write(q, {"run": info.id, "attempt": attempt, "rows": rows})
+            rows = _rows(sub.iloc[i : i + batch], cols)
+            res = store.read_write(q, {"run": info.id, "attempt": attempt, "rows": rows, **extra})
             if not res or not res[0]["owned"]:
-                raise DatabaseError(f"model run '{info.id}' was restarted or deleted by another "
-                                    "writer while this write was under way: write it again")
+                raise DatabaseError(
+                    f"model run '{info.id}' was restarted or deleted by another "
+                    "writer while this write was under way: write it again"
+                )
             n = int(res[0]["n"])
             written[rtype] = written.get(rtype, 0) + n
             if on_batch:
@@ -296,19 +346,26 @@ def write_run(
     counts = edge_counts(store, info.id)
     mine = {t: n for t, n in written.items() if n}
     if counts != mine:
-        raise DatabaseError(f"model run '{info.id}': the graph holds {counts} edges but this "
-                            f"write created {mine}; another writer is writing the same run id. "
-                            "The run stays invisible ('writing'): write it again")
-    done = store.read_write(queries.text("run_complete"), {
-        "id": info.id, "attempt": attempt, "counts": json.dumps(counts, sort_keys=True)})
+        raise DatabaseError(
+            f"model run '{info.id}': the graph holds {counts} edges but this "
+            f"write created {mine}; another writer is writing the same run id. "
+            "The run stays invisible ('writing'): write it again"
+        )
+    done = store.read_write(
+        cypher.internal("run_complete"),
+        {"id": info.id, "attempt": attempt, "counts": json.dumps(counts, sort_keys=True)},
+    )
     if not done:
-        raise DatabaseError(f"model run '{info.id}' was restarted or deleted by another writer "
-                            "before this write completed: write it again")
+        raise DatabaseError(
+            f"model run '{info.id}' was restarted or deleted by another writer "
+            "before this write completed: write it again"
+        )
     return RunReport(info.id, counts, len(df) - sum(written.values()), cleared)
 
 
-def write_run_file(store: Store, run_file: Path, edges_file: Path | None = None,
-                   **kw: Any) -> RunReport:
+def write_run_file(
+    store: Store, run_file: Path, edges_file: Path | None = None, **kw: Any
+) -> RunReport:
     """Write-back from a run JSON file and a parquet/CSV file of edges."""
     info, from_json = RunInfo.from_json(run_file)
     path = edges_file or from_json
@@ -319,19 +376,22 @@ def write_run_file(store: Store, run_file: Path, edges_file: Path | None = None,
 
 def edge_counts(store: Store, run: str) -> dict[str, int]:
     """Learned edges of ``run`` per type (whatever its status)."""
-    return {r["type"]: int(r["n"]) for r in store.read(queries.text("run_edge_counts"), {"run": run})
-            if r["n"]}
+    return {
+        r["type"]: int(r["n"])
+        for r in store.read(cypher.internal("run_edge_counts"), {"run": run})
+        if r["n"]
+    }
 
 
 def get_run(store: Store, run: str) -> dict[str, Any] | None:
     """The ModelRun record, or None."""
-    rows = store.read(queries.text("run_get"), {"id": run})
+    rows = store.read(cypher.internal("run_get"), {"id": run})
     return rows[0] if rows else None
 
 
 def list_runs(store: Store, status: str | None = None) -> list[dict[str, Any]]:
     """Model runs, newest first."""
-    return store.read(queries.text("run_list"), {"status": status})
+    return store.read(cypher.internal("run_list"), {"status": status})
 
 
 def show_run(store: Store, run: str) -> dict[str, Any]:
@@ -354,5 +414,5 @@ def delete_run(store: Store, run: str) -> int:
         raise ConfigError(f"no model run '{run}'")
     _set_status(store, run, "deleting")
     n = clear_run_edges(store, run)
-    store.read_write(queries.text("run_delete_node"), {"id": run})
+    store.read_write(cypher.internal("run_delete_node"), {"id": run})
     return n

@@ -5,12 +5,14 @@ with its data in a temporary folder. Each database test starts from an empty gra
 from __future__ import annotations
 
 import os
+import re
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from grapekg.cypher import CypherFile
 from grapekg.kg import server
 from grapekg.kg.store import Store
 from grapekg.settings import Settings
@@ -32,8 +34,14 @@ def _cache_dir() -> Path:
 def neo4j_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """Settings of the session's local Neo4j (started here, stopped at the end)."""
     data = tmp_path_factory.mktemp("grape-data")
-    s = Settings.load(env={}, data_dir=data, cache_dir=_cache_dir(), neo4j_port=_free_port(),
-                      neo4j_heap="1g", neo4j_pagecache="512m")
+    s = Settings.load(
+        env={},
+        data_dir=data,
+        cache_dir=_cache_dir(),
+        neo4j_port=_free_port(),
+        neo4j_heap="1g",
+        neo4j_pagecache="512m",
+    )
     server.start(s)
     try:
         yield s
@@ -65,3 +73,16 @@ def cli_env(neo4j_settings: Settings) -> dict[str, str]:
 @pytest.fixture
 def kg_fixtures() -> Path:
     return FIXTURES / "kg"
+
+
+def cy(text: str) -> CypherFile:
+    """An ad-hoc statement for a test's own checks on the graph (tests only: the package runs
+    only statements of its .cypher files and those grapekg.kg.schema generates)."""
+    params = tuple(sorted(set(re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", text))))
+    return CypherFile("test_adhoc", text, "ad-hoc test statement", params, "internal")
+
+
+@pytest.fixture
+def adhoc() -> Callable[[str], CypherFile]:
+    """:func:`cy` as a fixture: ``store.read(adhoc("MATCH ... RETURN ..."))``."""
+    return cy

@@ -23,15 +23,42 @@ def load_synthetic_kg(store: Store, n_genes: int = 300, seed: int = 0):
     ens = SourceInfo("ensembl", "synthetic", "CC0")
     go = SourceInfo("go", "synthetic", "CC0")
     rea = SourceInfo("reactome", "synthetic", "CC0")
-    gene_recs = [Node("Gene", r.ensembl_id, {"symbol": r.symbol, "biotype_class": r.biotype_class,
-                                             "biotype": "protein_coding" if r.biotype_class == "c" else "lncRNA"},
-                      ens.key) for r in genes.itertuples()]
-    go_recs = [Node("GOTerm", go_id[t], {"name": t, "namespace": "biological_process"}, go.key) for t in terms]
-    go_recs += [Edge("ANNOTATED_WITH", "Gene", r.ensembl_id, "GOTerm", go_id[t], {"evidence": ["IEA"]}, go.key)
-                for r in genes.itertuples() for t in r.go_terms]
+    gene_recs = [
+        Node(
+            "Gene",
+            r.ensembl_id,
+            {
+                "symbol": r.symbol,
+                "biotype_class": r.biotype_class,
+                "biotype": "protein_coding" if r.biotype_class == "c" else "lncRNA",
+            },
+            ens.key,
+        )
+        for r in genes.itertuples()
+    ]
+    go_recs = [
+        Node("GOTerm", go_id[t], {"name": t, "namespace": "biological_process"}, go.key)
+        for t in terms
+    ]
+    go_recs += [
+        Edge(
+            "ANNOTATED_WITH",
+            "Gene",
+            r.ensembl_id,
+            "GOTerm",
+            go_id[t],
+            {"evidence": ["IEA"]},
+            go.key,
+        )
+        for r in genes.itertuples()
+        for t in r.go_terms
+    ]
     pw_recs = [Node("Pathway", pw_id[p], {"name": p, "level": 1}, rea.key) for p in pws]
-    pw_recs += [Edge("IN_PATHWAY", "Gene", r.ensembl_id, "Pathway", pw_id[p], {}, rea.key)
-                for r in genes.itertuples() for p in r.pathways]
+    pw_recs += [
+        Edge("IN_PATHWAY", "Gene", r.ensembl_id, "Pathway", pw_id[p], {}, rea.key)
+        for r in genes.itertuples()
+        for p in r.pathways
+    ]
     for src, recs in ((ens, gene_recs), (go, go_recs), (rea, pw_recs)):
         loader = Loader(store, sc)
         loader.finish(loader.load(src, iter(recs)), {"synthetic": 1})

@@ -51,7 +51,8 @@ def test_go_terms_edges_annotations(kg_fixtures):
     assert len(terms) == 8 and a.stats["obsolete_terms_skipped"] == 1
     # every node comes before every edge (terms may be referenced before they are defined)
     assert max(i for i, r in enumerate(recs) if isinstance(r, Node)) < min(
-        i for i, r in enumerate(recs) if isinstance(r, Edge))
+        i for i, r in enumerate(recs) if isinstance(r, Edge)
+    )
     reg = [e for e in edges if e.type == "REGULATES"]
     assert {e.props["direction"] for e in reg} == {"unspecified", "positive"}
     assert [e for e in edges if e.type == "PART_OF"][0].dst_key == "GO:0005634"
@@ -66,12 +67,16 @@ def test_go_terms_edges_annotations(kg_fixtures):
 
 
 def test_reactome_gmt(kg_fixtures):
-    a = ReactomeAdapter(gmt=kg_fixtures / "mini.gmt", relations=kg_fixtures / "relations.txt", version="T")
+    a = ReactomeAdapter(
+        gmt=kg_fixtures / "mini.gmt", relations=kg_fixtures / "relations.txt", version="T"
+    )
     recs = list(a.records(genes_of(kg_fixtures)))
     pw = {r.key: r.props for r in recs if isinstance(r, Node)}
     assert set(pw) == {"R-HSA-1", "R-HSA-2", "R-HSA-3", "R-HSA-4"}
     assert pw["R-HSA-1"]["level"] == 1 and pw["R-HSA-2"]["level"] == 2
-    members = {(e.src_key, e.dst_key) for e in recs if isinstance(e, Edge) and e.type == "IN_PATHWAY"}
+    members = {
+        (e.src_key, e.dst_key) for e in recs if isinstance(e, Edge) and e.type == "IN_PATHWAY"
+    }
     assert ("ENSG00000229807", "R-HSA-3") in members  # member given as a symbol
     assert ("ENSG00000012048", "R-HSA-1") in members  # isoform accession P38398-1
     assert a.stats["non_gene_members_skipped"] == 1
@@ -86,7 +91,8 @@ def test_reactome_ensembl2reactome(tmp_path, kg_fixtures):
         "ENSG00000141510\tR-HSA-1\thttps://x\tDNA Repair\tTAS\tHomo sapiens\n"
         "ENSG00000141510.3\tR-HSA-3\thttps://x\tApoptosis\tTAS\tHomo sapiens\n"
         "ENSMUSG00000059552\tR-MMU-1\thttps://x\tDNA Repair\tTAS\tMus musculus\n"
-        "ENSG00000000000\tR-HSA-3\thttps://x\tApoptosis\tTAS\tHomo sapiens\n")
+        "ENSG00000000000\tR-HSA-3\thttps://x\tApoptosis\tTAS\tHomo sapiens\n"
+    )
     a = ReactomeAdapter(ensembl2reactome=f)
     recs = list(a.records(genes_of(kg_fixtures)))
     assert {r.key for r in recs if isinstance(r, Node)} == {"R-HSA-1", "R-HSA-3"}
@@ -135,7 +141,7 @@ def test_wrong_column_count(tmp_path, kg_fixtures):
     _expect(ei, gaf, 6)
 
     gtf = tmp_path / "bad.gtf"
-    gtf.write_text("1\tensembl\tgene\t1\t2\t.\t+\tgene_id \"ENSG00000000001\";\n")
+    gtf.write_text('1\tensembl\tgene\t1\t2\t.\t+\tgene_id "ENSG00000000001";\n')
     with pytest.raises(InputError, match="columns") as ei:
         list(EnsemblAdapter(gtf=gtf).records())
     _expect(ei, gtf, 1)
@@ -143,7 +149,11 @@ def test_wrong_column_count(tmp_path, kg_fixtures):
     rel = tmp_path / "rel.txt"
     rel.write_text("R-HSA-1\tR-HSA-2\nR-HSA-1\n")
     with pytest.raises(InputError) as ei:
-        list(ReactomeAdapter(gmt=kg_fixtures / "mini.gmt", relations=rel).records(genes_of(kg_fixtures)))
+        list(
+            ReactomeAdapter(gmt=kg_fixtures / "mini.gmt", relations=rel).records(
+                genes_of(kg_fixtures)
+            )
+        )
     _expect(ei, rel, 2)
 
     gmt = tmp_path / "bad.gmt"

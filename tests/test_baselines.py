@@ -7,8 +7,8 @@ from grapekg.evaluation.baselines import BASELINES, Additive, LinearPCA, NoChang
 
 CTRL = np.array([1.0, 2.0, 0.0, 1.0])
 TRAIN = {
-    "A+ctrl": np.array([2.0, 2.0, 0.0, 1.0]),   # δ_A = (1, 0, 0, 0)
-    "B+ctrl": np.array([1.0, 1.0, 0.5, 1.0]),   # δ_B = (0, -1, 0.5, 0)
+    "A+ctrl": np.array([2.0, 2.0, 0.0, 1.0]),  # δ_A = (1, 0, 0, 0)
+    "B+ctrl": np.array([1.0, 1.0, 0.5, 1.0]),  # δ_B = (0, -1, 0.5, 0)
     "A+C": np.array([3.0, 3.0, 1.0, 1.0]),
 }
 
@@ -53,8 +53,13 @@ def test_linear_pca_matches_closed_form() -> None:
     g = model.gene_emb
     idx = {"G0+ctrl": [0], "G0+G1": [0, 1]}
     p = np.stack([g[idx.get(c, [int(c[1:].split("+")[0])])].sum(0) for c in conds], axis=1)
-    w = (np.linalg.inv(g.T @ g + 0.1 * np.eye(4)) @ g.T @ yc @ p.T
-         @ np.linalg.inv(p @ p.T + 0.1 * np.eye(4)))
+    w = (
+        np.linalg.inv(g.T @ g + 0.1 * np.eye(4))
+        @ g.T
+        @ yc
+        @ p.T
+        @ np.linalg.inv(p @ p.T + 0.1 * np.eye(4))
+    )
     np.testing.assert_allclose(model.weights, w, rtol=1e-8, atol=1e-10)
     pred = model.predict(["G20+ctrl", "G20+G21", "NOTMEASURED+ctrl"])
     np.testing.assert_allclose(pred["G20+ctrl"], g @ w @ g[20] + b + ctrl)
@@ -66,8 +71,11 @@ def test_linear_pca_matches_closed_form() -> None:
 def test_linear_pca_is_deterministic_and_needs_names() -> None:
     train, ctrl, names = _linear_data(1)
     a = LinearPCA().fit(train, ctrl, names).predict(["G25+ctrl"])["G25+ctrl"]
-    b = LinearPCA().fit(dict(reversed(list(train.items()))), ctrl, names).predict(
-        ["G25+ctrl"])["G25+ctrl"]
+    b = (
+        LinearPCA()
+        .fit(dict(reversed(list(train.items()))), ctrl, names)
+        .predict(["G25+ctrl"])["G25+ctrl"]
+    )
     np.testing.assert_allclose(a, b, atol=1e-10)
     with pytest.raises(ValueError, match="gene_names"):
         LinearPCA().fit(train, ctrl)

@@ -6,11 +6,17 @@ import subprocess
 import sys
 
 from grapekg.kg import server
+from tests.conftest import cy
 
 
 def grape(env, *args, check=True):
-    proc = subprocess.run([sys.executable, "-m", "grapekg", *args], env=env,
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grapekg", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if check:
         assert proc.returncode == 0, proc.stderr
     return proc
@@ -25,15 +31,27 @@ def test_version_and_help(cli_env):
 
 def test_build_status_query(cli_env, store, kg_fixtures):
     fx = kg_fixtures
-    out = grape(cli_env, "kg", "build", "--path", f"ensembl.table={fx / 'genes.tsv'}",
-                "--path", f"go.obo={fx / 'mini.obo'}", "--path", f"go.gaf={fx / 'mini.gaf'}",
-                "--path", f"reactome.gmt={fx / 'mini.gmt'}",
-                "--path", f"reactome.relations={fx / 'relations.txt'}").stdout
+    out = grape(
+        cli_env,
+        "kg",
+        "build",
+        "--path",
+        f"ensembl.table={fx / 'genes.tsv'}",
+        "--path",
+        f"go.obo={fx / 'mini.obo'}",
+        "--path",
+        f"go.gaf={fx / 'mini.gaf'}",
+        "--path",
+        f"reactome.gmt={fx / 'mini.gmt'}",
+        "--path",
+        f"reactome.relations={fx / 'relations.txt'}",
+    ).stdout
     assert "(:Gene)" in out and "complete" in out
     status = grape(cli_env, "kg", "status").stdout
     assert "biotype_class=c" in status
-    q = grape(cli_env, "query", "gene_go_terms", "-p", "symbol=TP53", "-p", "limit=10",
-              "--format", "csv").stdout.splitlines()
+    q = grape(
+        cli_env, "query", "gene_go_terms", "-p", "symbol=TP53", "-p", "limit=10", "--format", "csv"
+    ).stdout.splitlines()
     assert q[0].startswith("gene,class,namespace,go_id,term,evidence")
     assert len(q) == 4  # header + 3 TP53 annotations
 
@@ -41,7 +59,9 @@ def test_build_status_query(cli_env, store, kg_fixtures):
 def test_errors_are_one_line_without_traceback(cli_env, tmp_path, store):
     bad = tmp_path / "genes.tsv"
     bad.write_text("ensembl_id\tbiotype\nENSG00000000001\tprotein_coding\textra\n")
-    p = grape(cli_env, "kg", "build", "-s", "ensembl", "--path", f"ensembl.table={bad}", check=False)
+    p = grape(
+        cli_env, "kg", "build", "-s", "ensembl", "--path", f"ensembl.table={bad}", check=False
+    )
     assert p.returncode == 1
     assert f"{bad}:2" in p.stderr and "Traceback" not in p.stderr
     p = grape(cli_env, "query", "gene_go_terms", "-p", "symbol=TP53", check=False)
@@ -63,8 +83,10 @@ def test_neo4j_uri_switch(cli_env, neo4j_settings, tmp_path, store, kg_fixtures)
     env["GRAPE_DATA_DIR"] = str(tmp_path / "nothing-here")
     env["NEO4J_URI"] = st.uri
     env["NEO4J_PASSWORD"] = server.read_password(neo4j_settings)
-    grape(env, "kg", "build", "-s", "ensembl", "--path", f"ensembl.table={kg_fixtures / 'genes.tsv'}")
-    assert store.read("MATCH (g:Gene) RETURN count(g) AS n")[0]["n"] == 8
+    grape(
+        env, "kg", "build", "-s", "ensembl", "--path", f"ensembl.table={kg_fixtures / 'genes.tsv'}"
+    )
+    assert store.read(cy("MATCH (g:Gene) RETURN count(g) AS n"))[0]["n"] == 8
     out = grape(env, "db", "status").stdout
     assert st.uri in out
     assert env["NEO4J_PASSWORD"] not in out

@@ -14,8 +14,13 @@ from grapekg.perturb.errors import DataError
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("ctrl", ()), ("A+ctrl", ("A",)), ("ctrl+A", ("A",)), ("B+A", ("A", "B")),
-     (" A + B ", ("A", "B"))],
+    [
+        ("ctrl", ()),
+        ("A+ctrl", ("A",)),
+        ("ctrl+A", ("A",)),
+        ("B+A", ("A", "B")),
+        (" A + B ", ("A", "B")),
+    ],
 )
 def test_parse_gears_forms(text: str, expected: tuple[str, ...]) -> None:
     assert parse_condition(text) == expected
@@ -23,8 +28,13 @@ def test_parse_gears_forms(text: str, expected: tuple[str, ...]) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("ctrl", "ctrl"), ("ctrl+FOXA1", "FOXA1+ctrl"), ("FOXA1+ctrl", "FOXA1+ctrl"),
-     ("KLF1+BAK1", "BAK1+KLF1"), ("BAK1+KLF1", "BAK1+KLF1")],
+    [
+        ("ctrl", "ctrl"),
+        ("ctrl+FOXA1", "FOXA1+ctrl"),
+        ("FOXA1+ctrl", "FOXA1+ctrl"),
+        ("KLF1+BAK1", "BAK1+KLF1"),
+        ("BAK1+KLF1", "BAK1+KLF1"),
+    ],
 )
 def test_canonical_string(text: str, expected: str) -> None:
     assert normalise_condition(text) == expected

@@ -26,18 +26,27 @@ def _adata(seed: int = 3) -> ad.AnnData:
     x[42:, 10:13] -= 0.8
     x = np.clip(x, 0, None)
     x[:, 49] = 0  # all-zero gene
-    obs = pd.DataFrame({"condition": pd.Categorical(labels)},
-                       index=[f"c{i}" for i in range(len(labels))])
-    var = pd.DataFrame({"gene_name": [f"G{j}" for j in range(50)]},
-                       index=[f"E{j}" for j in range(50)])
+    obs = pd.DataFrame(
+        {"condition": pd.Categorical(labels)}, index=[f"c{i}" for i in range(len(labels))]
+    )
+    var = pd.DataFrame(
+        {"gene_name": [f"G{j}" for j in range(50)]}, index=[f"E{j}" for j in range(50)]
+    )
     return ad.AnnData(X=x, obs=obs, var=var)
 
 
 def test_welch_t_matches_scanpy() -> None:
     a = _adata()
     de = compute_de(summarise_adata(a))
-    sc.tl.rank_genes_groups(a, groupby="condition", reference="ctrl", method="t-test",
-                            rankby_abs=True, n_genes=a.n_vars, use_raw=False)
+    sc.tl.rank_genes_groups(
+        a,
+        groupby="condition",
+        reference="ctrl",
+        method="t-test",
+        rankby_abs=True,
+        n_genes=a.n_vars,
+        use_raw=False,
+    )
     res = a.uns["rank_genes_groups"]
     for cond in ("A+ctrl", "A+B"):
         names = np.asarray(res["names"][cond]).astype(str)
@@ -46,15 +55,22 @@ def test_welch_t_matches_scanpy() -> None:
         np.testing.assert_allclose(ours, scores, rtol=1e-4, atol=1e-5)
         ranked_ids = [f"E{i}" for i in de.ranking[cond]]
         # scanpy's order of exactly tied |t| is arbitrary: compare the |t| sequence
-        np.testing.assert_allclose(np.abs(de.scores[cond][de.ranking[cond]]),
-                                   np.abs(scores), rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(
+            np.abs(de.scores[cond][de.ranking[cond]]), np.abs(scores), rtol=1e-4, atol=1e-5
+        )
         assert ranked_ids[:3] == list(names[:3])
     assert set(de.top("A+ctrl", 5)) == {0, 1, 2, 3, 4}
 
 
 def test_welch_t_by_hand() -> None:
-    t = welch_t(np.array([2.0, 1.0, 1.0]), np.array([1.0, 0.0, 0.0]), 4,
-                np.array([1.0, 1.0, 0.0]), np.array([3.0, 0.0, 0.0]), 3)
+    t = welch_t(
+        np.array([2.0, 1.0, 1.0]),
+        np.array([1.0, 0.0, 0.0]),
+        4,
+        np.array([1.0, 1.0, 0.0]),
+        np.array([3.0, 0.0, 0.0]),
+        3,
+    )
     # gene 0: (2-1)/sqrt(1/4+3/3) = 1/sqrt(1.25); gene 1: 0/0 -> 0; gene 2: 1/0 -> inf
     np.testing.assert_allclose(t[:2], [1 / np.sqrt(1.25), 0.0])
     assert np.isposinf(t[2])

@@ -5,7 +5,8 @@ import http.server
 import io
 import threading
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,8 +34,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:  # keep test output quiet
         pass
 
-    def _send(self, status: int, body: bytes, ctype: str = "application/zip",
-              length: int | None = None, extra: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str = "application/zip",
+        length: int | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body) if length is None else length))
@@ -52,12 +59,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 if start >= len(PAYLOAD):
                     self._send(416, b"", length=0)
                     return
-                self._send(206, PAYLOAD[start:], extra={
-                    "Content-Range": f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}"})
+                self._send(
+                    206,
+                    PAYLOAD[start:],
+                    extra={"Content-Range": f"bytes {start}-{len(PAYLOAD) - 1}/{len(PAYLOAD)}"},
+                )
             else:
                 self._send(200, PAYLOAD)
         elif self.path == "/truncated.zip":  # announces the full length, sends a third
-            self._send(200, PAYLOAD[:self.cut], length=len(PAYLOAD))
+            self._send(200, PAYLOAD[: self.cut], length=len(PAYLOAD))
             self.close_connection = True
         elif self.path == "/html":
             self._send(200, HTML, ctype="text/html; charset=utf-8")
@@ -73,8 +83,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     httpd.timeout = 5
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     _Handler.ranges = []
     try:
@@ -86,7 +97,7 @@ def server() -> Iterator[str]:
 
 
 def _get(url: str, dest: Path, **kw: object) -> Path:
-    return dl.download("norman", dest, url=url, progress=False, timeout=5, **kw)
+    return dl.download("norman", dest, url=url, timeout=5, **kw)
 
 
 def test_table_has_the_published_urls() -> None:
@@ -97,7 +108,18 @@ def test_table_has_the_published_urls() -> None:
 
 
 def test_full_download_with_checks(server: str, tmp_path: Path) -> None:
-    path = _get(f"{server}/file.zip", tmp_path, sha256=SHA, expected_size=len(PAYLOAD))
+    seen: list[tuple[str, int | None, int]] = []
+
+    @contextmanager
+    def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+        seen.append((label, total, 0))
+        yield lambda n: seen.append((label, total, n))
+
+    path = _get(
+        f"{server}/file.zip", tmp_path, sha256=SHA, expected_size=len(PAYLOAD), progress=progress
+    )
+    assert seen[0][:2] == ("norman.zip.part", len(PAYLOAD))
+    assert sum(n for _, _, n in seen) == len(PAYLOAD)  # bytes counted by the callback
     assert path.read_bytes() == PAYLOAD and path.name == "norman.zip"
     assert not (tmp_path / "norman.zip.part").exists()
     out = dl.extract(path, tmp_path / "x")

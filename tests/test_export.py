@@ -12,6 +12,7 @@ from grapekg.kg.build import build
 from grapekg.kg.export.formats import load_npz, save, to_dgl_dict, to_pyg
 from grapekg.kg.export.hetero import RELATIONS
 from grapekg.kg.export.reader import EdgeSelection, export_graph
+from tests.conftest import cy
 from tests.test_learned_queries import MDM2, TP53, XIST, seed_learned
 from tests.test_loader import mini_paths
 
@@ -20,23 +21,37 @@ from tests.test_loader import mini_paths
 def seeded(store, neo4j_settings, kg_fixtures):
     build(store, neo4j_settings, ["ensembl", "go", "reactome"], mini_paths(kg_fixtures))
     seed_learned(store)
-    store.write("MATCH (g:Gene) WHERE g.biotype_class = 'c' "
-                "SET g.emb = [toFloat(size(g.symbol)), 1.0, 2.0]")
+    store.write(
+        cy(
+            "MATCH (g:Gene) WHERE g.biotype_class = 'c' "
+            "SET g.emb = [toFloat(size(g.symbol)), 1.0, 2.0]"
+        )
+    )
     return store
 
 
 def pairs(g, rel):
     es = g.edges[rel]
     ids_s, ids_d = g.node_ids[rel[0]], g.node_ids[rel[2]]
-    return {(ids_s[s], ids_d[d], g.kind_names[k]) for s, d, k in zip(es.src, es.dst, es.kind)}
+    return {
+        (ids_s[s], ids_d[d], g.kind_names[k])
+        for s, d, k in zip(es.src, es.dst, es.kind, strict=True)
+    }
 
 
 def test_relations_are_typed_and_undirected(seeded):
     g = export_graph(seeded, "all", "go,reactome,learned:run-1", feature="emb")
     assert g.counts()["nodes"] == {"c": 5, "nc": 3}
     assert list(g.edges) == list(RELATIONS)
-    db_prior = {(r["a"], r["b"], r["k"]) for r in seeded.read(
-        "MATCH (a:Gene)-[r:PRIOR]->(b:Gene) RETURN a.ensembl_id AS a, b.ensembl_id AS b, r.kind AS k")}
+    db_prior = {
+        (r["a"], r["b"], r["k"])
+        for r in seeded.read(
+            cy(
+                "MATCH (a:Gene)-[r:PRIOR]->(b:Gene) "
+                "RETURN a.ensembl_id AS a, b.ensembl_id AS b, r.kind AS k"
+            )
+        )
+    }
     cc = pairs(g, ("c", "cc", "c"))
     cn = pairs(g, ("c", "cn", "nc"))
     rev = pairs(g, ("nc", "rev_cn", "c"))
@@ -64,10 +79,13 @@ def test_snapshot_id_is_stable_and_sensitive(seeded):
     assert a.snapshot_id == b.snapshot_id and len(a.snapshot_id) == 64
     c = export_graph(seeded, "all", "go")
     assert c.snapshot_id != a.snapshot_id
-    seeded.write("MATCH (a:Gene {ensembl_id: $a}), (b:Gene {ensembl_id: $b}) "
-                 "CREATE (a)-[:PRIOR {kind: 'go_jaccard', weight: 1.0, params_hash: r.params_hash}]->(b)"
-                 .replace("r.params_hash", "$h"),
-                 {"a": XIST, "b": MDM2, "h": a.meta["provenance"]["priors"]["go_jaccard"]})
+    seeded.write(
+        cy(
+            "MATCH (a:Gene {ensembl_id: $a}), (b:Gene {ensembl_id: $b}) "
+            "CREATE (a)-[:PRIOR {kind: 'go_jaccard', weight: 1.0, params_hash: $h}]->(b)"
+        ),
+        {"a": XIST, "b": MDM2, "h": a.meta["provenance"]["priors"]["go_jaccard"]},
+    )
     assert export_graph(seeded, "all", "go,reactome").snapshot_id != a.snapshot_id
 
 
@@ -81,8 +99,12 @@ def test_gene_file_hops_and_dataset(seeded, tmp_path):
     assert set(g1.node_ids["c"]) == {TP53, MDM2}
     with pytest.raises(ConfigError):
         export_graph(seeded, "dataset:norman", "go")
-    seeded.write("CREATE (d:Dataset {name: 'norman'}) WITH d MATCH (g:Gene) WHERE g.symbol IN "
-                 "['TP53', 'XIST'] CREATE (g)-[:MEASURED_IN]->(d)")
+    seeded.write(
+        cy(
+            "CREATE (d:Dataset {name: 'norman'}) WITH d MATCH (g:Gene) WHERE g.symbol IN "
+            "['TP53', 'XIST'] CREATE (g)-[:MEASURED_IN]->(d)"
+        )
+    )
     g2 = export_graph(seeded, "dataset:norman", "reactome")
     assert g2.node_ids == {"c": [TP53], "nc": [XIST]}
     assert len(g2.edges[("c", "cn", "nc")]) == 1
@@ -103,15 +125,26 @@ def test_edge_selection_is_validated(seeded):
     with pytest.raises(ConfigError):
         export_graph(seeded, "all", "go", feature="emb} RETURN 1 //")
     assert EdgeSelection.parse("go,learned:r,INTERACTS_WITH").types == [
-        "PRIOR", "INTERACTS_WITH", "SIMILAR_TO", "KHOP_LINK", "PREDICTED_REGULATES"]
+        "PRIOR",
+        "INTERACTS_WITH",
+        "SIMILAR_TO",
+        "KHOP_LINK",
+        "PREDICTED_REGULATES",
+    ]
 
 
 def test_adapter_gene_gene_type(seeded):
-    seeded.write("MATCH (a:Gene {symbol: 'TP53'}), (b:Gene {symbol: 'NEAT1'}) "
-                 "CREATE (a)-[:INTERACTS_WITH {score: 0.25}]->(b)")
+    seeded.write(
+        cy(
+            "MATCH (a:Gene {symbol: 'TP53'}), (b:Gene {symbol: 'NEAT1'}) "
+            "CREATE (a)-[:INTERACTS_WITH {score: 0.25}]->(b)"
+        )
+    )
     g = export_graph(seeded, "all", "INTERACTS_WITH")
     cn = g.edges[("c", "cn", "nc")]
-    assert len(cn) == 1 and cn.weight[0] == pytest.approx(0.25) and g.kind_names == ["INTERACTS_WITH"]
+    assert (
+        len(cn) == 1 and cn.weight[0] == pytest.approx(0.25) and g.kind_names == ["INTERACTS_WITH"]
+    )
 
 
 def test_formats_round_trip(seeded, tmp_path):
@@ -138,6 +171,7 @@ def test_formats_round_trip(seeded, tmp_path):
         assert np.array_equal(h.edges[rel].kind, g.edges[rel].kind)
     assert np.array_equal(h.x["c"], g.x["c"])
     import pyarrow.parquet as pq
+
     meta = pq.read_schema(out / "edges.parquet").metadata
     assert meta[b"snapshot_id"].decode() == g.snapshot_id
     with pytest.raises(ConfigError):

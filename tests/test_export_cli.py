@@ -19,6 +19,7 @@ from grapekg.kg.export.formats import load_npz
 from grapekg.kg.export.hetero import RELATIONS
 from grapekg.kg.export.priors import GoJaccardParams, ReactomeParams, build_prior
 from grapekg.kg.writeback import edge_counts, get_run
+from tests.conftest import cy
 from tests.test_cli import grape
 from tests.test_learned_queries import MDM2, RUN1_EDGES, TP53, XIST
 from tests.test_loader import mini_paths
@@ -29,8 +30,16 @@ REL_KEYS = ["__".join(r) for r in RELATIONS]
 def grape_all(env, *commands, check=True):
     """Several independent ``grape`` commands at once (each subprocess spends seconds importing
     torch: run side by side, they take about half as long on two cores)."""
-    procs = [subprocess.Popen([sys.executable, "-m", "grapekg", *args], env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for args in commands]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "grapekg", *args],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for args in commands
+    ]
     out = []
     for p in procs:
         stdout, stderr = p.communicate(timeout=600)
@@ -49,15 +58,22 @@ def kg(store, neo4j_settings, kg_fixtures):
 def expected_counts(store, genes: set[str] | None, kinds: tuple[str, ...]) -> dict:
     """Node and edge counts of the typed export, computed from the database directly: one
     undirected edge per (gene pair, kind), cc and nn edges in both directions."""
-    nodes = store.read("MATCH (g:Gene) RETURN g.ensembl_id AS id, g.biotype_class AS c")
+    nodes = store.read(cy("MATCH (g:Gene) RETURN g.ensembl_id AS id, g.biotype_class AS c"))
     cls = {r["id"]: r["c"] for r in nodes if genes is None or r["id"] in genes}
     rows = store.read(
-        "MATCH (s:Source) WHERE s.name STARTS WITH 'prior.' AND s.status = 'complete' "
-        "WITH collect(s.version) AS hashes "
-        "MATCH (a:Gene)-[r:PRIOR]->(b:Gene) WHERE r.params_hash IN hashes AND r.kind IN $kinds "
-        "RETURN a.ensembl_id AS a, b.ensembl_id AS b, r.kind AS k", {"kinds": list(kinds)})
-    pairs = {(min(r["a"], r["b"]), max(r["a"], r["b"]), r["k"]) for r in rows
-             if r["a"] in cls and r["b"] in cls and r["a"] != r["b"]}
+        cy(
+            "MATCH (s:Source) WHERE s.name STARTS WITH 'prior.' AND s.status = 'complete' "
+            "WITH collect(s.version) AS hashes "
+            "MATCH (a:Gene)-[r:PRIOR]->(b:Gene) WHERE r.params_hash IN hashes AND r.kind IN $kinds "
+            "RETURN a.ensembl_id AS a, b.ensembl_id AS b, r.kind AS k"
+        ),
+        {"kinds": list(kinds)},
+    )
+    pairs = {
+        (min(r["a"], r["b"]), max(r["a"], r["b"]), r["k"])
+        for r in rows
+        if r["a"] in cls and r["b"] in cls and r["a"] != r["b"]
+    }
     edges = dict.fromkeys(REL_KEYS, 0)
     for a, b, _ in pairs:
         ca, cb = cls[a], cls[b]
@@ -66,20 +82,25 @@ def expected_counts(store, genes: set[str] | None, kinds: tuple[str, ...]) -> di
         else:
             edges["c__cn__nc"] += 1
             edges["nc__rev_cn__c"] += 1
-    return {"nodes": {t: sum(1 for c in cls.values() if c == t) for t in ("c", "nc")},
-            "edges": edges}
+    return {
+        "nodes": {t: sum(1 for c in cls.values() if c == t) for t in ("c", "nc")},
+        "edges": edges,
+    }
 
 
 def test_priors_build_and_list(kg, cli_env):
     store = kg
-    out = grape(cli_env, "priors", "build", "--kind", "all", "--threshold", "0.0",
-                "--level", "2").stdout
-    db = {r["k"]: r["n"] for r in store.read(
-        "MATCH ()-[r:PRIOR]->() RETURN r.kind AS k, count(r) AS n")}
+    out = grape(
+        cli_env, "priors", "build", "--kind", "all", "--threshold", "0.0", "--level", "2"
+    ).stdout
+    db = {
+        r["k"]: r["n"]
+        for r in store.read(cy("MATCH ()-[r:PRIOR]->() RETURN r.kind AS k, count(r) AS n"))
+    }
     assert db["go_jaccard"] > 0 and db["reactome"] > 0
     assert f"go_jaccard: {db['go_jaccard']:,} edges" in out
     assert f"reactome: {db['reactome']:,} edges" in out
-    assert store.read("MATCH (g:Gene) WHERE g.idx IS NULL RETURN count(g) AS n")[0]["n"] == 0
+    assert store.read(cy("MATCH (g:Gene) WHERE g.idx IS NULL RETURN count(g) AS n"))[0]["n"] == 0
     listed = grape(cli_env, "priors", "list").stdout
     assert "prior.go_jaccard" in listed and "prior.reactome" in listed and "complete" in listed
 
@@ -91,18 +112,35 @@ def test_export_formats_match_the_database(kg, cli_env, tmp_path):
     gene_file = tmp_path / "genes.txt"
     genes = [TP53, MDM2, "BRCA1", XIST, "NEAT1"]  # ids and symbols
     gene_file.write_text("gene\n" + "\n".join(genes) + "\n")
-    ids = {r["id"] for r in store.read(
-        "MATCH (g:Gene) WHERE g.ensembl_id IN $k OR g.symbol IN $k RETURN g.ensembl_id AS id",
-        {"k": genes})}
+    ids = {
+        r["id"]
+        for r in store.read(
+            cy(
+                "MATCH (g:Gene) WHERE g.ensembl_id IN $k OR g.symbol IN $k "
+                "RETURN g.ensembl_id AS id"
+            ),
+            {"k": genes},
+        )
+    }
     assert len(ids) == 5
 
     pyg, dgl, npz = tmp_path / "g.pt", tmp_path / "g.dgl.pt", tmp_path / "bundle"
     runs = grape_all(
         cli_env,
-        ("export", "--genes", str(gene_file), "--edges", "go,reactome", "--format", "pyg",
-         "--out", str(pyg)),
+        (
+            "export",
+            "--genes",
+            str(gene_file),
+            "--edges",
+            "go,reactome",
+            "--format",
+            "pyg",
+            "--out",
+            str(pyg),
+        ),
         ("export", "--genes", "all", "--edges", "go", "--format", "dgl", "--out", str(dgl)),
-        ("export", "--edges", "reactome", "--format", "npz", "--out", str(npz)))
+        ("export", "--edges", "reactome", "--format", "npz", "--out", str(npz)),
+    )
 
     # pyg, a gene file, GO + Reactome
     want = expected_counts(store, ids, ("go_jaccard", "reactome"))
@@ -132,8 +170,18 @@ def test_export_formats_match_the_database(kg, cli_env, tmp_path):
 
 def _run_file(tmp_path, edges_name, run_id="cli-run"):
     f = tmp_path / f"{run_id}.json"
-    f.write_text(json.dumps({"id": run_id, "model": "grape", "dataset": "norman", "seed": 4,
-                             "metrics": {"pearson_delta": 0.42}, "edges": edges_name}))
+    f.write_text(
+        json.dumps(
+            {
+                "id": run_id,
+                "model": "grape",
+                "dataset": "norman",
+                "seed": 4,
+                "metrics": {"pearson_delta": 0.42},
+                "edges": edges_name,
+            }
+        )
+    )
     return f
 
 
@@ -145,16 +193,23 @@ def test_writeback_and_runs(kg, cli_env, tmp_path):
     # two runs written at the same time: the run file's parquet; a CSV given with --edges
     # (which overrides the run file's entry)
     run1 = _run_file(tmp_path, "edges.parquet")
-    out, _ = grape_all(cli_env, ("writeback", "--run-file", str(run1)),
-                       ("writeback", "--run-file", str(run2), "--edges", str(tmp_path / "two.csv")))
+    out, _ = grape_all(
+        cli_env,
+        ("writeback", "--run-file", str(run1)),
+        ("writeback", "--run-file", str(run2), "--edges", str(tmp_path / "two.csv")),
+    )
     assert "run cli-run" in out.stdout and "PREDICTED_REGULATES" in out.stdout
-    assert edge_counts(store, "cli-run") == {"PREDICTED_REGULATES": 3, "SIMILAR_TO": 2,
-                                             "KHOP_LINK": 1}
+    assert edge_counts(store, "cli-run") == {
+        "PREDICTED_REGULATES": 3,
+        "SIMILAR_TO": 2,
+        "KHOP_LINK": 1,
+    }
     assert get_run(store, "cli-run")["status"] == "complete"
     assert edge_counts(store, "cli-run-2") == {"PREDICTED_REGULATES": 2}
 
-    listed, shown = (p.stdout for p in grape_all(cli_env, ("runs", "list"),
-                                                  ("runs", "show", "cli-run")))
+    listed, shown = (
+        p.stdout for p in grape_all(cli_env, ("runs", "list"), ("runs", "show", "cli-run"))
+    )
     assert set(re.findall(r"cli-run[\w-]*", listed)) == {"cli-run", "cli-run-2"}
     assert "complete" in listed
     assert "pearson_delta" in shown and "0.42" in shown and "norman" in shown
@@ -171,16 +226,27 @@ def test_bad_edge_file_is_one_line_error(kg, cli_env, tmp_path):
     # add lines to stderr that have nothing to do with this error
     cli_env = {**cli_env, "PYTHONWARNINGS": "ignore::FutureWarning"}
     bad = tmp_path / "bad.csv"
-    bad.write_text("src,dst,type,score\n"
-                   f"{TP53},{XIST},predicted_regulates,0.5\n"
-                   f"{TP53},{MDM2},predicted_regulates,high\n")
+    bad.write_text(
+        "src,dst,type,score\n"
+        f"{TP53},{XIST},predicted_regulates,0.5\n"
+        f"{TP53},{MDM2},predicted_regulates,high\n"
+    )
     run = _run_file(tmp_path, "bad.csv", run_id="bad-run")
     pq = tmp_path / "bad.parquet"
-    pd.DataFrame({"src": [TP53, TP53], "dst": [XIST, MDM2], "type": ["similar_to", "likes"],
-                  "score": [0.1, 0.2]}).to_parquet(pq)
-    csv_run, pq_run = grape_all(cli_env, ("writeback", "--run-file", str(run)),
-                                ("writeback", "--run-file", str(run), "--edges", str(pq)),
-                                check=False)
+    pd.DataFrame(
+        {
+            "src": [TP53, TP53],
+            "dst": [XIST, MDM2],
+            "type": ["similar_to", "likes"],
+            "score": [0.1, 0.2],
+        }
+    ).to_parquet(pq)
+    csv_run, pq_run = grape_all(
+        cli_env,
+        ("writeback", "--run-file", str(run)),
+        ("writeback", "--run-file", str(run), "--edges", str(pq)),
+        check=False,
+    )
     for p in (csv_run, pq_run):
         err = p.stderr.strip()
         assert p.returncode == 1 and err.startswith("error: ")
@@ -195,9 +261,12 @@ def test_parquet_is_read_without_arrow_threads():
     threads can abort a short ``grape`` process at exit (apache/arrow#34314), which is how
     test_bad_edge_file_is_one_line_error once died with SIGABRT instead of exit code 1."""
     root = Path(__file__).resolve().parent.parent
-    offenders = [f"{p.relative_to(root)}:{i}"
-                 for d in ("kg", "model", "cli", "grapekg") for p in sorted((root / d).rglob("*.py"))
-                 if p.name != "parquet.py"
-                 for i, line in enumerate(p.read_text().splitlines(), 1)
-                 if "pd.read_parquet(" in line or ".read_table(" in line]
+    offenders = [
+        f"{p.relative_to(root)}:{i}"
+        for d in ("kg", "model", "cli", "grapekg")
+        for p in sorted((root / d).rglob("*.py"))
+        if p.name != "parquet.py"
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if "pd.read_parquet(" in line or ".read_table(" in line
+    ]
     assert offenders == []

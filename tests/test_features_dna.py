@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from grapekg.model.features.dna import DnaEncoder, Region, fasta_sequences, split_windows
+from grapekg.app.sequences import Region, fasta_sequences
+from grapekg.model.features.dna import DnaEncoder, split_windows
 from grapekg.model.features.kmer import kmer_matrix, kmer_profile
 
 
@@ -18,15 +19,31 @@ def tiny_esm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from transformers import EsmConfig, EsmModel, EsmTokenizer
 
     folder = tmp_path_factory.mktemp("tiny-nt")
-    toks = ["<unk>", "<pad>", "<mask>", "<cls>", "<eos>", "<bos>",
-            *("".join(p) for p in itertools.product("ACGT", repeat=6)), *"ACGTN"]
+    toks = [
+        "<unk>",
+        "<pad>",
+        "<mask>",
+        "<cls>",
+        "<eos>",
+        "<bos>",
+        *("".join(p) for p in itertools.product("ACGT", repeat=6)),
+        *"ACGTN",
+    ]
     (folder / "vocab.txt").write_text("\n".join(toks) + "\n")
     EsmTokenizer(str(folder / "vocab.txt")).save_pretrained(folder)
     torch.manual_seed(0)
-    cfg = EsmConfig(vocab_size=len(toks), hidden_size=16, num_hidden_layers=1,
-                    num_attention_heads=2, intermediate_size=32, max_position_embeddings=64,
-                    pad_token_id=1, mask_token_id=2, position_embedding_type="absolute",
-                    token_dropout=False)
+    cfg = EsmConfig(
+        vocab_size=len(toks),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        pad_token_id=1,
+        mask_token_id=2,
+        position_embedding_type="absolute",
+        token_dropout=False,
+    )
     EsmModel(cfg, add_pooling_layer=False).save_pretrained(folder)
     return folder
 
@@ -84,8 +101,16 @@ def test_dna_cache(tiny_esm: Path, tmp_path: Path) -> None:
 def test_fasta_regions(tmp_path: Path) -> None:
     fa = tmp_path / "g.fa"
     fa.write_text(">chr1\nAACCGGTTAC\n>chr2\nGGGG\n")
-    seqs = fasta_sequences(fa, [Region("chr1", 2, 6), Region("chr1", 2, 6, "-"),
-                                Region("chrX", 0, 3), None, Region("chr2", 3, 3)])
+    seqs = fasta_sequences(
+        fa,
+        [
+            Region("chr1", 2, 6),
+            Region("chr1", 2, 6, "-"),
+            Region("chrX", 0, 3),
+            None,
+            Region("chr2", 3, 3),
+        ],
+    )
     assert seqs == ["CCGG", "CCGG", None, None, None]
     assert fasta_sequences(fa, [Region("chr1", 0, 3, "-")]) == ["GTT"]
 
@@ -93,8 +118,8 @@ def test_fasta_regions(tmp_path: Path) -> None:
 def test_named_fasta_mirbase_names_and_errors(tmp_path) -> None:
     import gzip
 
+    from grapekg.app.sequences import mirbase_symbol, read_named_fasta
     from grapekg.errors import InputError
-    from grapekg.model.features.named_fasta import mirbase_symbol, read_named_fasta
 
     assert mirbase_symbol("hsa-mir-21") == "MIR21"
     assert mirbase_symbol("hsa-let-7a-1") == "MIRLET7A1"
@@ -102,8 +127,10 @@ def test_named_fasta_mirbase_names_and_errors(tmp_path) -> None:
     assert mirbase_symbol("mmu-mir-21a") is None
     fa = tmp_path / "hairpin.fa.gz"
     with gzip.open(fa, "wt") as fh:
-        fh.write(">cel-let-7 MI0000001 C. elegans\nUACGU\n>hsa-mir-21 MI0000077 Homo sapiens\n"
-                 "ugucgggUAG\nCUUAUC\n>hsa-let-7a-1 MI0000060\nUGAGGUAG\n")
+        fh.write(
+            ">cel-let-7 MI0000001 C. elegans\nUACGU\n>hsa-mir-21 MI0000077 Homo sapiens\n"
+            "ugucgggUAG\nCUUAUC\n>hsa-let-7a-1 MI0000060\nUGAGGUAG\n"
+        )
     seqs = read_named_fasta(fa, "mirbase")
     assert seqs == {"MIR21": "TGTCGGGTAGCTTATC", "MIRLET7A1": "TGAGGTAG"}
     plain = tmp_path / "genes.fa"

@@ -11,9 +11,31 @@ import torch
 from grapekg.model.features.cache import EmbeddingCache
 from grapekg.model.features.text import TextEncoder, enrich_description, pool_hidden
 
-WORDS = ["gene", "kinase", "protein", "binding", "cell", "cycle", "dna", "repair", "rna",
-         "transport", "receptor", "signal", "go", "biological", "process", "reactome",
-         "pathways", "apoptosis", "a", "b", "of", "the", "and"]
+WORDS = [
+    "gene",
+    "kinase",
+    "protein",
+    "binding",
+    "cell",
+    "cycle",
+    "dna",
+    "repair",
+    "rna",
+    "transport",
+    "receptor",
+    "signal",
+    "go",
+    "biological",
+    "process",
+    "reactome",
+    "pathways",
+    "apoptosis",
+    "a",
+    "b",
+    "of",
+    "the",
+    "and",
+]
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +47,14 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
     BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(folder)
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
-                     num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
+    cfg = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
     BertModel(cfg).save_pretrained(folder)
     return folder
 
@@ -41,10 +69,13 @@ def test_pool_hidden_mean_ignores_padding_and_cls_takes_first() -> None:
 
 
 def test_enrich_description() -> None:
-    text = enrich_description("DNA repair protein.", ["dna repair", "cell cycle", "dna repair"],
-                              ["apoptosis"])
-    assert text == ("DNA repair protein. GO biological process: cell cycle; dna repair. "
-                    "Reactome pathways: apoptosis.")
+    text = enrich_description(
+        "DNA repair protein.", ["dna repair", "cell cycle", "dna repair"], ["apoptosis"]
+    )
+    assert text == (
+        "DNA repair protein. GO biological process: cell cycle; dna repair. "
+        "Reactome pathways: apoptosis."
+    )
     assert enrich_description(None, [], []) == ""
 
 

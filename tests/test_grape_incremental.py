@@ -5,9 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
+from grapekg.model.grape.graph import directed_edge_types
 from grapekg.model.grape.hetero import HeteroGAT, split_relations
 from grapekg.model.grape.incremental import Adjacency, incremental_forward
 from grapekg.model.grape.similarity import coalesce_undirected
+
+EDGE_TYPES = directed_edge_types([("c", "cc", "c"), ("c", "cn", "nc"), ("nc", "nn", "nc")])
 
 
 def _random_graph(n: int, m: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -23,8 +26,12 @@ def test_incremental_equals_full_pass(homogeneous: bool) -> None:
     torch.manual_seed(0)
     n, q = 120, 16
     ei, is_c = _random_graph(n, 200, seed=1)
-    rel = split_relations(ei, torch.rand(ei.shape[1]), is_c, homogeneous=homogeneous)
-    hgat = HeteroGAT(q, heads=4, layers=2, dropout=0.3, homogeneous=homogeneous).eval()
+    rel = split_relations(
+        ei, torch.rand(ei.shape[1]), is_c, homogeneous=homogeneous, edge_types=EDGE_TYPES
+    )
+    hgat = HeteroGAT(
+        q, heads=4, layers=2, dropout=0.3, homogeneous=homogeneous, edge_types=EDGE_TYPES
+    ).eval()
     x0 = torch.randn(n, q)
     mask = torch.randn(q)
     conds = [[3], [17], [5, 90], [0, 119], [40, 41], []]
@@ -50,8 +57,10 @@ def test_incremental_equals_full_pass(homogeneous: bool) -> None:
 def test_incremental_backward_runs() -> None:
     n, q = 40, 8
     ei, is_c = _random_graph(n, 60, seed=2)
-    rel = split_relations(ei, None, is_c)
-    hgat = HeteroGAT(q, heads=2, layers=2, dropout=0.1, edge_dim=None).train()
+    rel = split_relations(ei, None, is_c, edge_types=EDGE_TYPES)
+    hgat = HeteroGAT(
+        q, heads=2, layers=2, dropout=0.1, edge_dim=None, edge_types=EDGE_TYPES
+    ).train()
     x0 = torch.randn(n, q, requires_grad=True)
     base = [h[0] for h in hgat(x0[None], rel, is_c)]
     out = incremental_forward(hgat, base, rel, is_c, [[1], [2, 3]], torch.zeros(q))

@@ -10,27 +10,54 @@ import numpy as np
 import pytest
 import torch
 
-from grapekg.evaluation.baselines import TrainMean, NoChange
+from grapekg.evaluation.baselines import NoChange, TrainMean
 from grapekg.model.grape import GeneGraph, GrapeConfig
-from grapekg.model.grape.train import (build_model, load_model, perturbed_indices, predict,
-                                       predict_with, train_grape)
+from grapekg.model.grape.graph import directed_edge_types
+from grapekg.model.grape.train import (
+    build_model,
+    load_model,
+    perturbed_indices,
+    predict,
+    predict_with,
+    train_grape,
+)
 from grapekg.perturb.simulate import simulate, synthetic_genes
 from grapekg.perturb.splits import make_split
 from grapekg.perturb.summaries import summarise_adata
 
-FAST = dict(hidden=24, batch_size=8, align_epochs=2, gat_heads=2, sim_heads=2, sim_top_k=6,
-            seed=0, patience=100)
+#: the KG schema's gene relations (kg/schema.yaml gene_relations), passed as data
+REL = {"cc": ("c", "c"), "cn": ("c", "nc"), "nn": ("nc", "nc")}
+FAST = dict(
+    hidden=24,
+    batch_size=8,
+    align_epochs=2,
+    gat_heads=2,
+    sim_heads=2,
+    sim_top_k=6,
+    seed=0,
+    patience=100,
+)
 
 
 @pytest.fixture(scope="module")
 def data() -> dict[str, object]:
     genes = synthetic_genes(200, seed=0)
-    sim = simulate(genes, n_conditions=40, cells_per_condition=12, seed=0, n_control_cells=60,
-                   add_de=False)
+    sim = simulate(
+        genes,
+        relations=REL,
+        n_conditions=40,
+        cells_per_condition=12,
+        seed=0,
+        n_control_cells=60,
+        add_de=False,
+    )
     summary = summarise_adata(sim.adata)
-    split = make_split("random", summary.conditions, seed=1, test_fraction=0.25,
-                       val_fraction=0.15)
-    graph = GeneGraph.from_gene_table(genes, sim.edges.sample(frac=0.5, random_state=0))
+    split = make_split("random", summary.conditions, seed=1, test_fraction=0.25, val_fraction=0.15)
+    graph = GeneGraph.from_gene_table(
+        genes,
+        sim.edges.sample(frac=0.5, random_state=0),
+        edge_types=directed_edge_types([(a, r, b) for r, (a, b) in REL.items()]),
+    )
     return {"adata": sim.adata, "summary": summary, "split": split, "graph": graph}
 
 
@@ -38,8 +65,9 @@ def data() -> dict[str, object]:
 def run(data: dict, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     torch.set_num_threads(2)
     out = tmp_path_factory.mktemp("grape-run")
-    res = train_grape(data["graph"], data["summary"], data["split"],
-                      GrapeConfig(epochs=8, **FAST), out)
+    res = train_grape(
+        data["graph"], data["summary"], data["split"], GrapeConfig(epochs=8, **FAST), out
+    )
     return out, res
 
 
@@ -54,21 +82,29 @@ def test_training_decreases_loss_and_beats_no_change_and_mean(data: dict, run: t
     base = NoChange().fit(fitted, summary.ctrl_mean).predict(train)
     mean = TrainMean().fit(fitted, summary.ctrl_mean).predict(train)
     truth = summary.means(train)
-    mse = {k: np.mean([np.mean((p[c] - truth[c]) ** 2) for c in train])
-           for k, p in (("grape", pred), ("nochange", base), ("mean", mean))}
+    mse = {
+        k: np.mean([np.mean((p[c] - truth[c]) ** 2) for c in train])
+        for k, p in (("grape", pred), ("nochange", base), ("mean", mean))
+    }
     assert mse["grape"] < mse["mean"] < mse["nochange"]
 
 
 @pytest.mark.parametrize("pert_channel", [False, True])
-def test_step_zero_predicts_the_mean_baseline(data: dict, tmp_path: Path,
-                                              pert_channel: bool) -> None:
+def test_step_zero_predicts_the_mean_baseline(
+    data: dict, tmp_path: Path, pert_channel: bool
+) -> None:
     """W_i = 0 and b_i = mean training delta (and U = 0 in the perturbation channel): before
     any update GRAPE is the mean baseline."""
     summary, split = data["summary"], data["split"]
-    train_grape(data["graph"], summary, split, GrapeConfig(**{**FAST, "epochs": 1, "lr": 0.0,
-                                                              "align_epochs": 0,
-                                                              "pert_channel": pert_channel}),
-                tmp_path)
+    train_grape(
+        data["graph"],
+        summary,
+        split,
+        GrapeConfig(
+            **{**FAST, "epochs": 1, "lr": 0.0, "align_epochs": 0, "pert_channel": pert_channel}
+        ),
+        tmp_path,
+    )
     model, graph = load_model(tmp_path)
     train = [c for c in split.train if c in summary.conditions and c != "ctrl"]
     expect = np.mean([summary.mean[summary.index(c)] for c in train], axis=0)
@@ -82,8 +118,12 @@ def test_perturbation_channel_reaches_genes_the_graph_does_not(data: dict) -> No
     Incremental and full passes still agree."""
     summary, graph = data["summary"], data["graph"]
     torch.manual_seed(0)
-    model, _ = build_model(graph, GrapeConfig(**FAST, pert_channel=True, dropout=0.0),
-                           summary.gene_ids, summary.ctrl_mean)
+    model, _ = build_model(
+        graph,
+        GrapeConfig(**FAST, pert_channel=True, dropout=0.0),
+        summary.gene_ids,
+        summary.ctrl_mean,
+    )
     model.refresh_candidates()
     model.eval()
     pert = perturbed_indices(graph, [f"{graph.symbols[3]}+ctrl", "ctrl"])
@@ -101,7 +141,8 @@ def test_perturbation_channel_reaches_genes_the_graph_does_not(data: dict) -> No
 def test_checkpoint_roundtrip_and_unseen_doubles(data: dict, run: tuple) -> None:
     out, res = run
     assert {"config.json", "model.pt", "graph.pt", "meta.json", "ctrl.npy", "last.pt"} <= {
-        p.name for p in out.iterdir()}
+        p.name for p in out.iterdir()
+    }
     meta = json.loads((out / "meta.json").read_text())
     assert meta["best_epoch"] == res.best_epoch
     model, graph = load_model(out)
@@ -133,15 +174,32 @@ def test_same_seed_same_run_with_two_threads(data: dict, tmp_path: Path) -> None
 def test_resume_continues(data: dict, run: tuple, tmp_path: Path) -> None:
     cfg = GrapeConfig(epochs=2, **FAST)
     train_grape(data["graph"], data["summary"], data["split"], cfg, tmp_path)
-    res = train_grape(data["graph"], data["summary"], data["split"], replace(cfg, epochs=3),
-                      tmp_path, resume=True)
+    seen: list[tuple[int, int, float]] = []
+    res = train_grape(
+        data["graph"],
+        data["summary"],
+        data["split"],
+        replace(cfg, epochs=3),
+        tmp_path,
+        resume=True,
+        progress=lambda *a: seen.append(a),
+    )
     assert [h["epoch"] for h in res.history] == [0, 1, 2]
+    assert seen == [(3, 3, res.history[-1]["val_mse"])]  # progress: a callback per epoch
 
 
-@pytest.mark.parametrize("flags", [
-    {"only_seq": True}, {"only_desc": True}, {"only_fusion": True}, {"no_gsl": True},
-    {"no_biotype": True}, {"graph_source": "prior", "mask_mode": "zero"},
-    {"edge_weight_in_gat": False, "graph_source": "learned"}])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        {"only_seq": True},
+        {"only_desc": True},
+        {"only_fusion": True},
+        {"no_gsl": True},
+        {"no_biotype": True},
+        {"graph_source": "prior", "mask_mode": "zero"},
+        {"edge_weight_in_gat": False, "graph_source": "learned"},
+    ],
+)
 def test_ablations_construct_and_run(data: dict, flags: dict) -> None:
     cfg = GrapeConfig(**FAST, **flags)
     summary = data["summary"]
@@ -155,16 +213,23 @@ def test_ablations_construct_and_run(data: dict, flags: dict) -> None:
 
 def test_cell_mode_runs(data: dict, tmp_path: Path) -> None:
     cfg = GrapeConfig(epochs=1, mode="cell", cells_per_step=64, **FAST)
-    res = train_grape(data["graph"], data["summary"], data["split"], cfg, tmp_path,
-                      cells=data["adata"])
+    res = train_grape(
+        data["graph"], data["summary"], data["split"], cfg, tmp_path, cells=data["adata"]
+    )
     assert np.isfinite(res.history[0]["loss"])
 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_gpu_bf16_training(data: dict, tmp_path: Path) -> None:
-    res = train_grape(data["graph"], data["summary"], data["split"],
-                      GrapeConfig(epochs=2, **FAST), tmp_path, device="cuda")
+    res = train_grape(
+        data["graph"],
+        data["summary"],
+        data["split"],
+        GrapeConfig(epochs=2, **FAST),
+        tmp_path,
+        device="cuda",
+    )
     assert np.isfinite(res.history[-1]["loss"])
     pred = predict(tmp_path, data["split"].test, device="cuda")
     assert all(np.isfinite(v).all() for v in pred.values())

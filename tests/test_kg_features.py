@@ -4,6 +4,7 @@ import numpy as np
 
 from grapekg.kg import features
 from grapekg.kg.build import build
+from tests.conftest import cy
 from tests.test_loader import mini_paths
 
 
@@ -23,7 +24,7 @@ def test_texts_vectors_roundtrip_and_vector_index(store, neo4j_settings, kg_fixt
     mat, mask = features.read_vectors(store, "text", ids)
     assert mask.tolist() == [True, True, True, False]
     assert np.allclose(mat[:3], vec[:3])
-    store.run_auto("CALL db.awaitIndexes(60)")
+    store.run_auto(cy("CALL db.awaitIndexes(60)"))
     near = features.nearest(store, "text", "ENSG00000141510", k=2)
     assert near[0]["symbol"] == "BRCA1"
 
@@ -32,9 +33,15 @@ def test_vector_index_follows_the_encoder_width(store, neo4j_settings, kg_fixtur
     build(store, neo4j_settings, ["ensembl"], mini_paths(kg_fixtures))
     ids = ["ENSG00000141510", "ENSG00000012048", "ENSG00000139618"]
     features.write_vectors(store, "probe", "m5", ids, np.eye(3, 5, dtype=np.float32))
-    features.write_vectors(store, "probe", "m3", ids, np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0]], np.float32))
-    store.run_auto("CALL db.awaitIndexes(60)")
-    dims = store.read("SHOW VECTOR INDEXES YIELD name, options WHERE name = 'gene_feat_probe' "
-                      "RETURN options.indexConfig['vector.dimensions'] AS d")
+    features.write_vectors(
+        store, "probe", "m3", ids, np.array([[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0]], np.float32)
+    )
+    store.run_auto(cy("CALL db.awaitIndexes(60)"))
+    dims = store.read(
+        cy(
+            "SHOW VECTOR INDEXES YIELD name, options WHERE name = 'gene_feat_probe' "
+            "RETURN options.indexConfig['vector.dimensions'] AS d"
+        )
+    )
     assert dims == [{"d": 3}]
     assert features.nearest(store, "probe", "ENSG00000141510", k=1)[0]["symbol"] == "BRCA1"

@@ -14,11 +14,18 @@ import pytest
 from grapekg.kg import schema as schema_mod
 from grapekg.kg.build import build
 from grapekg.kg.loader import kg_counts
+from tests.conftest import cy
 
 # pinned by the SHA-256 of the source wheels in grapekg.kg.defaults
 EXPECTED_LABELS = {"Gene": 67149, "GOTerm": 45013, "Pathway": 2629, "Source": 3}
-EXPECTED_RELS = {"ANNOTATED_WITH": 280098, "IS_A": 77189, "PART_OF": 7942, "REGULATES": 9806,
-                 "IN_PATHWAY": 127561, "CHILD_OF": 2628}
+EXPECTED_RELS = {
+    "ANNOTATED_WITH": 280098,
+    "IS_A": 77189,
+    "PART_OF": 7942,
+    "REGULATES": 9806,
+    "IN_PATHWAY": 127561,
+    "CHILD_OF": 2628,
+}
 EXPECTED_CLASSES = {"c": 22802, "nc": 44347}
 
 
@@ -44,13 +51,17 @@ def test_full_build_idempotent_and_resumable(store, neo4j_settings, cli_env):
 
     # resumable: kill a build half way (SIGKILL), start again, get exactly the clean counts
     store.wipe()
-    proc = subprocess.Popen([sys.executable, "-m", "grapekg", "kg", "build"], env=cli_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "grapekg", "kg", "build"],
+        env=cli_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            n = store.read("MATCH ()-[r:ANNOTATED_WITH]->() RETURN count(r) AS n")[0]["n"]
+            n = store.read(cy("MATCH ()-[r:ANNOTATED_WITH]->() RETURN count(r) AS n"))[0]["n"]
             if n > 50_000 or proc.poll() is not None:
                 break
             time.sleep(0.2)

@@ -9,10 +9,21 @@ from grapekg import cypher
 from grapekg.kg.build import build
 from grapekg.kg.export.priors import GoJaccardParams, ReactomeParams, build_prior
 from grapekg.kg.writeback import RunInfo, write_run
+from tests.conftest import cy
 from tests.test_loader import mini_paths
 
-TP53, BRCA1, BRCA2, MDM2 = "ENSG00000141510", "ENSG00000012048", "ENSG00000139618", "ENSG00000135679"
-CDKN1A, XIST, NEAT1, MIR = "ENSG00000124762", "ENSG00000229807", "ENSG00000245532", "ENSG00000284332"
+TP53, BRCA1, BRCA2, MDM2 = (
+    "ENSG00000141510",
+    "ENSG00000012048",
+    "ENSG00000139618",
+    "ENSG00000135679",
+)
+CDKN1A, XIST, NEAT1, MIR = (
+    "ENSG00000124762",
+    "ENSG00000229807",
+    "ENSG00000245532",
+    "ENSG00000284332",
+)
 
 RUN1_EDGES = [
     {"src": XIST, "dst": TP53, "type": "predicted_regulates", "score": 0.9, "attention": 0.7},
@@ -28,8 +39,16 @@ RUN2_EDGES = RUN1_EDGES[:2] + [
 ]
 
 #: sample parameters of the learned_*.cypher files
-SAMPLE = {"run": "run-1", "run_a": "run-1", "run_b": "run-2", "symbol": "TP53", "limit": 5,
-          "min_score": 0.0, "go_id": "GO:0006281", "min_hits": 1}
+SAMPLE = {
+    "run": "run-1",
+    "run_a": "run-1",
+    "run_b": "run-2",
+    "symbol": "TP53",
+    "limit": 5,
+    "min_score": 0.0,
+    "go_id": "GO:0006281",
+    "min_hits": 1,
+}
 
 
 def seed_learned(store) -> None:
@@ -57,12 +76,12 @@ def test_every_learned_file_runs_and_answers(seeded):
     for name in names:
         qf = cypher.load(name)
         assert qf.description and "Parameters:" in qf.text, name
-        rows = seeded.read(qf.text, {p: SAMPLE[p] for p in qf.params})
+        rows = seeded.read(qf, {p: SAMPLE[p] for p in qf.params})
         assert rows, f"{name} returned no rows"
 
 
 def test_answers_are_right(seeded):
-    q = lambda n, **p: seeded.read(cypher.load(n).text, {**SAMPLE, **p})  # noqa: E731
+    q = lambda n, **p: seeded.read(cypher.load(n), {**SAMPLE, **p})  # noqa: E731
     regs = q("learned_top_regulators")
     assert [r["regulator"] for r in regs] == ["XIST", "MDM2"]
     assert regs[0]["relation"] == "cn" and regs[1]["relation"] == "cc"
@@ -82,18 +101,24 @@ def test_answers_are_right(seeded):
 
 
 def test_incomplete_runs_are_invisible(seeded):
-    seeded.write("MATCH (m:ModelRun {id: 'run-1'}) SET m.status = 'writing'")
+    seeded.write(cy("MATCH (m:ModelRun {id: 'run-1'}) SET m.status = 'writing'"))
     for name in learned_files():
         qf = cypher.load(name)
-        assert seeded.read(qf.text, {p: SAMPLE[p] for p in qf.params}) == [], name
+        assert seeded.read(qf, {p: SAMPLE[p] for p in qf.params}) == [], name
 
 
-@pytest.mark.parametrize("hostile", ["run-1' OR 1=1 //", "x'}) MATCH (n) DETACH DELETE n //",
-                                     "\"; DROP CONSTRAINT gene_ensembl_id_unique;"])
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "run-1' OR 1=1 //",
+        "x'}) MATCH (n) DETACH DELETE n //",
+        '"; DROP CONSTRAINT gene_ensembl_id_unique;',
+    ],
+)
 def test_hostile_parameters_are_data(seeded, hostile):
-    before = seeded.read("MATCH (n) RETURN count(n) AS n")[0]["n"]
+    before = seeded.read(cy("MATCH (n) RETURN count(n) AS n"))[0]["n"]
     for name in learned_files():
         qf = cypher.load(name)
         params = {p: (hostile if isinstance(SAMPLE[p], str) else SAMPLE[p]) for p in qf.params}
-        assert seeded.read(qf.text, params) == [], name
-    assert seeded.read("MATCH (n) RETURN count(n) AS n")[0]["n"] == before
+        assert seeded.read(qf, params) == [], name
+    assert seeded.read(cy("MATCH (n) RETURN count(n) AS n"))[0]["n"] == before

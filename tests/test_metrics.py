@@ -11,8 +11,8 @@ import pytest
 from grapekg.evaluation import metrics as m
 
 CTRL = np.array([1.0, 1.0, 1.0, 0.0, 2.0])
-TRUE = np.array([2.0, 0.5, 1.0, 0.0, 3.0])   # delta  +1, -0.5, 0, 0, +1
-PRED = np.array([1.5, 1.5, 1.0, 0.5, 2.0])   # delta +0.5, +0.5, 0, +0.5, 0
+TRUE = np.array([2.0, 0.5, 1.0, 0.0, 3.0])  # delta  +1, -0.5, 0, 0, +1
+PRED = np.array([1.5, 1.5, 1.0, 0.5, 2.0])  # delta +0.5, +0.5, 0, +0.5, 0
 
 
 def test_rmse_mse() -> None:
@@ -40,7 +40,8 @@ def test_pearson_delta() -> None:
     assert m.pcc_delta(PRED, TRUE, CTRL) == pytest.approx(-0.2 / np.sqrt(0.54))
     assert m.pcc_delta(CTRL, TRUE, CTRL) == 0.0  # constant prediction -> 0, not NaN
     assert m.pcc_delta(PRED, TRUE, CTRL, [0, 1, 4]) == pytest.approx(
-        np.corrcoef([0.5, 0.5, 0.0], [1.0, -0.5, 1.0])[0, 1])
+        np.corrcoef([0.5, 0.5, 0.0], [1.0, -0.5, 1.0])[0, 1]
+    )
 
 
 def test_frac_opposite_and_within() -> None:
@@ -61,7 +62,8 @@ def test_condition_metrics_use_ranking_prefixes() -> None:
     assert out["rmse_de40"] == pytest.approx(m.rmse(pred, true, ranking[:40]))
     assert out["pearson_de_delta"] == pytest.approx(m.pcc_delta(pred, true, ctrl, ranking[:20]))
     assert out["frac_opposite_direction_top20_non_dropout"] == pytest.approx(
-        m.frac_opposite_direction(pred, true, ctrl, ranking[5:25]))
+        m.frac_opposite_direction(pred, true, ctrl, ranking[5:25])
+    )
 
 
 def test_gi_coefficients_recover_planted_interaction() -> None:
@@ -131,13 +133,13 @@ def _cell_eval_pair(seed: int = 0) -> tuple[ad.AnnData, ad.AnnData, dict, dict, 
     pred = {c: np.clip(truth[c] + rng.normal(0, 0.3, g), 0, None) for c in conds[1:]}
     # predicted cells: every cell of p equals ŷ_p; control cells are the real control mean,
     # so cell-eval's per-AnnData control mean equals μ
-    x_pred = np.vstack([np.tile(ctrl if c == "ctrl" else pred[c], (cells[c], 1))
-                        for c in conds])
+    x_pred = np.vstack([np.tile(ctrl if c == "ctrl" else pred[c], (cells[c], 1)) for c in conds])
     var = pd.DataFrame(index=[f"gene{i}" for i in range(g)])
 
     def make(x: np.ndarray) -> ad.AnnData:
-        obs = pd.DataFrame({"condition": pd.Categorical(lab)},
-                           index=[f"c{i}" for i in range(len(lab))])
+        obs = pd.DataFrame(
+            {"condition": pd.Categorical(lab)}, index=[f"c{i}" for i in range(len(lab))]
+        )
         return ad.AnnData(X=x.astype(np.float64), obs=obs, var=var.copy())
 
     return make(x_pred), make(x_real), pred, truth, ctrl
@@ -148,20 +150,35 @@ def test_agrees_with_cell_eval(tmp_path: Path) -> None:
 
     logging.getLogger("cell_eval").setLevel(logging.WARNING)
     adata_pred, adata_real, pred, truth, ctrl = _cell_eval_pair()
-    evaluator = MetricsEvaluator(adata_pred=adata_pred, adata_real=adata_real,
-                                 control_pert="ctrl", pert_col="condition", num_threads=1,
-                                 outdir=str(tmp_path / "ce"), skip_de=True)
-    results, _ = evaluator.compute(profile="anndata", write_csv=False,
-                                   skip_metrics=["discrimination_score_l1",
-                                                 "discrimination_score_l2",
-                                                 "discrimination_score_cosine",
-                                                 "pearson_edistance", "clustering_agreement",
-                                                 "mae", "mae_delta", "mse_delta"])
+    evaluator = MetricsEvaluator(
+        adata_pred=adata_pred,
+        adata_real=adata_real,
+        control_pert="ctrl",
+        pert_col="condition",
+        num_threads=1,
+        outdir=str(tmp_path / "ce"),
+        skip_de=True,
+    )
+    results, _ = evaluator.compute(
+        profile="anndata",
+        write_csv=False,
+        skip_metrics=[
+            "discrimination_score_l1",
+            "discrimination_score_l2",
+            "discrimination_score_cosine",
+            "pearson_edistance",
+            "clustering_agreement",
+            "mae",
+            "mae_delta",
+            "mse_delta",
+        ],
+    )
     ce = results.to_pandas().set_index("perturbation")
     assert set(ce.index) == {"A+ctrl", "B+ctrl", "A+B"}
     for cond in ce.index:
         assert m.pcc_delta(pred[cond], truth[cond], ctrl) == pytest.approx(
-            ce.loc[cond, "pearson_delta"], abs=1e-6)
+            ce.loc[cond, "pearson_delta"], abs=1e-6
+        )
         assert m.mse(pred[cond], truth[cond]) == pytest.approx(ce.loc[cond, "mse"], abs=1e-6)
     # and our values are not trivially equal to each other (the check can fail)
     assert ce["pearson_delta"].nunique() == 3

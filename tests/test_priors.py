@@ -11,8 +11,13 @@ from grapekg.errors import ConfigError
 from grapekg.kg.build import build
 from grapekg.kg.export.paging import assign_gene_index, gene_index_current
 from grapekg.kg.export.priors import (
-    GoJaccardParams, ReactomeParams, build_prior, complete_prior_hashes, prior_sources,
+    GoJaccardParams,
+    ReactomeParams,
+    build_prior,
+    complete_prior_hashes,
+    prior_sources,
 )
+from tests.conftest import cy
 from tests.test_loader import mini_paths
 
 
@@ -23,16 +28,28 @@ def mini(store, neo4j_settings, kg_fixtures):
 
 
 def _go_sets(store, namespace=None):
-    rows = store.read("MATCH (g:Gene)-[:ANNOTATED_WITH]->(t:GOTerm) "
-                      "WHERE $ns IS NULL OR t.namespace = $ns "
-                      "RETURN g.ensembl_id AS g, collect(t.id) AS ts", {"ns": namespace})
+    rows = store.read(
+        cy(
+            "MATCH (g:Gene)-[:ANNOTATED_WITH]->(t:GOTerm) "
+            "WHERE $ns IS NULL OR t.namespace = $ns "
+            "RETURN g.ensembl_id AS g, collect(t.id) AS ts"
+        ),
+        {"ns": namespace},
+    )
     return {r["g"]: set(r["ts"]) for r in rows}
 
 
 def _prior_edges(store, kind):
-    return {(r["a"], r["b"]): r["w"] for r in store.read(
-        "MATCH (a:Gene)-[r:PRIOR {kind: $k}]->(b:Gene) RETURN a.ensembl_id AS a, "
-        "b.ensembl_id AS b, r.weight AS w", {"k": kind})}
+    return {
+        (r["a"], r["b"]): r["w"]
+        for r in store.read(
+            cy(
+                "MATCH (a:Gene)-[r:PRIOR {kind: $k}]->(b:Gene) RETURN a.ensembl_id AS a, "
+                "b.ensembl_id AS b, r.weight AS w"
+            ),
+            {"k": kind},
+        )
+    }
 
 
 def test_go_jaccard_matches_python_and_is_idempotent(mini):
@@ -53,7 +70,9 @@ def test_go_jaccard_matches_python_and_is_idempotent(mini):
     src = [s for s in prior_sources(mini) if s["name"] == "prior.go_jaccard"]
     assert [s["status"] for s in src] == ["complete"]
     assert json.loads(src[0]["params"])["top_k"] == 20
-    stamps = mini.read("MATCH ()-[r:PRIOR]->() RETURN DISTINCT r.source AS s, r.params_hash AS h")
+    stamps = mini.read(
+        cy("MATCH ()-[r:PRIOR]->() RETURN DISTINCT r.source AS s, r.params_hash AS h")
+    )
     assert stamps == [{"s": f"prior.go_jaccard@{rep.params_hash}", "h": rep.params_hash}]
 
 
@@ -62,8 +81,12 @@ def test_go_top_k_threshold_and_replacement(mini):
     first = complete_prior_hashes(mini, ["go_jaccard"])["go_jaccard"]
     rep = build_prior(mini, GoJaccardParams(threshold=0.0, top_k=1))
     # top-1: every gene has at most one incoming edge, all with the new hash
-    rows = mini.read("MATCH (:Gene)-[r:PRIOR]->(g:Gene) RETURN g.ensembl_id AS g, count(r) AS n, "
-                     "collect(DISTINCT r.params_hash) AS hs")
+    rows = mini.read(
+        cy(
+            "MATCH (:Gene)-[r:PRIOR]->(g:Gene) RETURN g.ensembl_id AS g, count(r) AS n, "
+            "collect(DISTINCT r.params_hash) AS hs"
+        )
+    )
     assert rows and all(r["n"] == 1 and r["hs"] == [rep.params_hash] for r in rows)
     status = {s["params_hash"]: s["status"] for s in prior_sources(mini)}
     assert status == {first: "replaced", rep.params_hash: "complete"}
@@ -82,8 +105,12 @@ def test_go_namespace_restriction(mini):
 
 def test_reactome_shared_pathway_at_level(mini):
     rep = build_prior(mini, ReactomeParams(level=1))
-    rows = mini.read("MATCH (g:Gene)-[:IN_PATHWAY]->(p:Pathway {level: 1}) "
-                     "RETURN p.id AS p, collect(g.ensembl_id) AS gs")
+    rows = mini.read(
+        cy(
+            "MATCH (g:Gene)-[:IN_PATHWAY]->(p:Pathway {level: 1}) "
+            "RETURN p.id AS p, collect(g.ensembl_id) AS gs"
+        )
+    )
     expected: dict[tuple[str, str], float] = {}
     for r in rows:
         for a, b in combinations(sorted(r["gs"]), 2):
@@ -111,8 +138,12 @@ def test_gene_index_is_contiguous_per_class(mini):
     assert not gene_index_current(mini)
     counts = assign_gene_index(mini, page=2)
     assert counts == {"c": 5, "nc": 3}
-    rows = mini.read("MATCH (g:Gene) RETURN g.biotype_class AS c, g.idx AS i, g.ensembl_id AS e "
-                     "ORDER BY c, e")
+    rows = mini.read(
+        cy(
+            "MATCH (g:Gene) RETURN g.biotype_class AS c, g.idx AS i, g.ensembl_id AS e "
+            "ORDER BY c, e"
+        )
+    )
     for cls in ("c", "nc"):
         assert [r["i"] for r in rows if r["c"] == cls] == list(range(counts[cls]))
     assert gene_index_current(mini)

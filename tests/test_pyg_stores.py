@@ -15,6 +15,7 @@ from grapekg.kg.export.priors import GoJaccardParams, ReactomeParams, build_prio
 from grapekg.kg.export.sampler import TorchNeighborSampler, neighbor_loader
 from grapekg.kg.export.stores import Neo4jFeatureStore, Neo4jGraphStore, neo4j_stores
 from grapekg.kg.store import Store
+from tests.conftest import cy
 from tests.test_loader import mini_paths
 
 
@@ -31,8 +32,12 @@ def connect(settings):
 
 
 def db_edges(store):
-    rows = store.read("MATCH (a:Gene)-[r:PRIOR]-(b:Gene) RETURN a.biotype_class AS ca, a.idx AS a, "
-                      "b.biotype_class AS cb, b.idx AS b")
+    rows = store.read(
+        cy(
+            "MATCH (a:Gene)-[r:PRIOR]-(b:Gene) RETURN a.biotype_class AS ca, a.idx AS a, "
+            "b.biotype_class AS cb, b.idx AS b"
+        )
+    )
     return {(r["ca"], r["a"], r["cb"], r["b"]) for r in rows}
 
 
@@ -65,7 +70,7 @@ def test_graph_store_matches_database(graph, neo4j_settings):
     got = set()
     for rel in RELATIONS:
         row, col = gs.get_edge_index(edge_type=rel, layout="coo")
-        got |= {(rel[0], int(s), rel[2], int(d)) for s, d in zip(row, col)}
+        got |= {(rel[0], int(s), rel[2], int(d)) for s, d in zip(row, col, strict=True)}
     assert got == expected and got
 
 
@@ -75,10 +80,14 @@ def test_neighbor_loader_pulls_csc_and_sizes_from_neo4j(graph, neo4j_settings):
     from torch_geometric.utils import index_to_mask  # noqa: F401 - PyG import sanity
 
     counts = assign_gene_index(graph)
-    graph.write("MATCH (g:Gene) SET g.emb = [toFloat(g.idx), 1.0]")
+    graph.write(cy("MATCH (g:Gene) SET g.emb = [toFloat(g.idx), 1.0]"))
     fs, gs = neo4j_stores(connect(neo4j_settings), "go,reactome", {"x": "emb"})
-    loader = NeighborLoader(data=(fs, gs), num_neighbors=[-1], batch_size=2,
-                            input_nodes=("c", torch.arange(counts["c"])))
+    loader = NeighborLoader(
+        data=(fs, gs),
+        num_neighbors=[-1],
+        batch_size=2,
+        input_nodes=("c", torch.arange(counts["c"])),
+    )
     sampler = loader.node_sampler
     assert sampler.num_nodes == counts
     expected = db_edges(graph)
@@ -87,17 +96,20 @@ def test_neighbor_loader_pulls_csc_and_sizes_from_neo4j(graph, neo4j_settings):
         rel = sampler.to_edge_type[key]
         row = sampler.row_dict[key]
         for d in range(len(colptr) - 1):
-            for s in row[colptr[d]:colptr[d + 1]].tolist():
+            for s in row[colptr[d] : colptr[d + 1]].tolist():
                 got.add((rel[0], s, rel[2], d))
     assert got == expected
-    xs = fs.multi_get_tensor([fs._tensor_attr_cls.cast(group_name=t, attr_name="x",
-                                                       index=torch.tensor([0, 1]))
-                              for t in ("c", "nc")])
+    xs = fs.multi_get_tensor(
+        [
+            fs._tensor_attr_cls.cast(group_name=t, attr_name="x", index=torch.tensor([0, 1]))
+            for t in ("c", "nc")
+        ]
+    )
     assert [x[:, 0].tolist() for x in xs] == [[0.0, 1.0], [0.0, 1.0]]
 
 
 def db_features(store):
-    rows = store.read("MATCH (g:Gene) RETURN g.biotype_class AS t, g.idx AS i, g.emb AS x")
+    rows = store.read(cy("MATCH (g:Gene) RETURN g.biotype_class AS t, g.idx AS i, g.emb AS x"))
     return {(r["t"], r["i"]): r["x"] for r in rows}
 
 
@@ -105,8 +117,12 @@ def db_features(store):
 def featured(graph):
     """The mini graph with an idx and distinct 3-d features (from the symbol) on every gene."""
     counts = assign_gene_index(graph)
-    graph.write("MATCH (g:Gene) SET g.emb = [toFloat(size(g.symbol)), toFloat(g.idx) + 0.25, "
-                "CASE g.biotype_class WHEN 'c' THEN 1.0 ELSE -1.0 END]")
+    graph.write(
+        cy(
+            "MATCH (g:Gene) SET g.emb = [toFloat(size(g.symbol)), toFloat(g.idx) + 0.25, "
+            "CASE g.biotype_class WHEN 'c' THEN 1.0 ELSE -1.0 END]"
+        )
+    )
     return graph, counts
 
 
@@ -120,7 +136,7 @@ def _epoch(loader, graph, input_type, expected_seeds):
         n_id = {t: batch[t].n_id for t in batch.node_types}
         # the seeds come first, in input order
         seeds = n_id[input_type][:bs].tolist()
-        assert seeds == expected_seeds[len(seen_seeds):len(seen_seeds) + bs]
+        assert seeds == expected_seeds[len(seen_seeds) : len(seen_seeds) + bs]
         seen_seeds += seeds
         for t in batch.node_types:
             assert n_id[t].unique().numel() == n_id[t].numel()  # each node once
@@ -145,17 +161,26 @@ def test_neighbor_loader_on_neo4j(featured, neo4j_settings):
     order = list(range(counts["c"]))[::-1]  # not the index order, to see the seeds kept in order
     sampler = TorchNeighborSampler((fs, gs), num_neighbors=[-1, -1], seed=0)
     assert sampler.num_nodes == counts and sampler.node_types == ["c", "nc"]
-    loader = NeighborLoader(data=(fs, gs), num_neighbors=[-1, -1], batch_size=2,
-                            input_nodes=("c", torch.tensor(order)), neighbor_sampler=sampler)
+    loader = NeighborLoader(
+        data=(fs, gs),
+        num_neighbors=[-1, -1],
+        batch_size=2,
+        input_nodes=("c", torch.tensor(order)),
+        neighbor_sampler=sampler,
+    )
     batches = 0
     for batch, sampled in _epoch(loader, graph, "c", order):
         batches += 1
         seeds = batch["c"].n_id[: batch["c"].batch_size].tolist()
         # all neighbours at hop 1: exactly the DB edges into the seeds
         into_seeds = {(rel, s, d) for rel, s, d, _, _ in sampled if rel[2] == "c" and d in seeds}
-        assert into_seeds == {(rel, s, d) for rel in RELATIONS if rel[2] == "c"
-                              for (a, s, b, d) in edges
-                              if (a, b) == (rel[0], rel[2]) and d in seeds}
+        assert into_seeds == {
+            (rel, s, d)
+            for rel in RELATIONS
+            if rel[2] == "c"
+            for (a, s, b, d) in edges
+            if (a, b) == (rel[0], rel[2]) and d in seeds
+        }
         assert sum(batch["c"].num_sampled_nodes) == batch["c"].num_nodes
     assert batches == -(-counts["c"] // 2)
 

@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from grapekg.evaluation.recovery import (PairUniverse, auprc_table, go_jaccard_scores,
-                                          khop_scores)
+from grapekg.evaluation.recovery import PairUniverse, auprc_table, go_jaccard_scores, khop_scores
 
 
 @pytest.fixture
@@ -52,9 +51,14 @@ def test_go_jaccard_by_hand(universe: PairUniverse) -> None:
 
 
 def test_khop_scores_are_symmetric(universe: PairUniverse) -> None:
-    edges = pd.DataFrame({"src": ["C", "A", "B"], "dst": ["A", "B", "D"],
-                          "type": ["khop_link", "similar_to", "khop_link"],
-                          "score": [0.7, 0.9, 0.4]})
+    edges = pd.DataFrame(
+        {
+            "src": ["C", "A", "B"],
+            "dst": ["A", "B", "D"],
+            "type": ["khop_link", "similar_to", "khop_link"],
+            "score": [0.7, 0.9, 0.4],
+        }
+    )
     s = khop_scores(universe, edges)
     assert s[0, 2] == pytest.approx(0.7)  # C -> A counts for the pair (A, C)
     assert s[0, 1] == 0.0  # similar_to is not a K-hop edge

@@ -18,10 +18,14 @@ def hetero(seed: int = 0) -> HeteroData:
     d = HeteroData()
     d["a"].x = torch.arange(40, dtype=torch.float32).view(-1, 1)
     d["b"].x = 1000 + torch.arange(25, dtype=torch.float32).view(-1, 1)
-    for rel, (ns, nd, m) in {("a", "r", "b"): (40, 25, 160), ("b", "s", "a"): (25, 40, 120),
-                             ("a", "t", "a"): (40, 40, 150)}.items():
-        ei = torch.stack([torch.randint(0, ns, (m,), generator=g),
-                          torch.randint(0, nd, (m,), generator=g)])
+    for rel, (ns, nd, m) in {
+        ("a", "r", "b"): (40, 25, 160),
+        ("b", "s", "a"): (25, 40, 120),
+        ("a", "t", "a"): (40, 40, 150),
+    }.items():
+        ei = torch.stack(
+            [torch.randint(0, ns, (m,), generator=g), torch.randint(0, nd, (m,), generator=g)]
+        )
         d[rel].edge_index = ei
         d[rel].w = torch.arange(m)
     return d
@@ -97,8 +101,15 @@ def test_uniform_without_and_with_replacement():
     pairs, counts = {}, torch.zeros(6)
     n = 3000
     for _ in range(n):
-        node, r, c, e, _, _ = sample_uniform(colptr, row, [("r", "v", "v")], ["v"],
-                                             {"v": torch.tensor([0])}, {"r": [2]}, generator=gen)
+        node, r, c, e, _, _ = sample_uniform(
+            colptr,
+            row,
+            [("r", "v", "v")],
+            ["v"],
+            {"v": torch.tensor([0])},
+            {"r": [2]},
+            generator=gen,
+        )
         got = node["v"][r["r"]]
         assert got.numel() == 2 and got[0] < got[1]  # distinct, in CSC order
         pairs[tuple(got.tolist())] = pairs.get(tuple(got.tolist()), 0) + 1
@@ -106,9 +117,16 @@ def test_uniform_without_and_with_replacement():
     assert len(pairs) == 10  # every 2-subset of 5 occurs ...
     assert all(abs(v / n - 0.1) < 0.03 for v in pairs.values())  # ... about equally often
     assert torch.allclose(counts[1:] / n, torch.full((5,), 0.4), atol=0.05)
-    node, r, c, e, _, n_e = sample_uniform(colptr, row, [("r", "v", "v")], ["v"],
-                                           {"v": torch.tensor([0, 1])}, {"r": [7]},
-                                           replace=True, generator=gen)
+    node, r, c, e, _, n_e = sample_uniform(
+        colptr,
+        row,
+        [("r", "v", "v")],
+        ["v"],
+        {"v": torch.tensor([0, 1])},
+        {"r": [7]},
+        replace=True,
+        generator=gen,
+    )
     assert n_e["r"] == [7] and c["r"].tolist() == [0] * 7  # node 1 has no in-edges
 
 
@@ -116,8 +134,10 @@ def test_seeded_and_reproducible():
     d = hetero(2)
 
     def epoch(seed):
-        return [(b["a"].n_id.tolist(), b["b"].n_id.tolist())
-                for b in neighbor_loader(d, [2, 2], input_nodes="a", batch_size=8, seed=seed)]
+        return [
+            (b["a"].n_id.tolist(), b["b"].n_id.tolist())
+            for b in neighbor_loader(d, [2, 2], input_nodes="a", batch_size=8, seed=seed)
+        ]
 
     assert epoch(11) == epoch(11)
     assert epoch(11) != epoch(12)
@@ -131,9 +151,10 @@ def test_sorted_id_map_matches_dense(monkeypatch):
     d = hetero(3)
 
     def epoch():
-        return [[b[t].n_id.tolist() for t in d.node_types]
-                + [b[r].e_id.tolist() for r in d.edge_types]
-                for b in neighbor_loader(d, [3, 3], input_nodes="a", batch_size=6, seed=1)]
+        return [
+            [b[t].n_id.tolist() for t in d.node_types] + [b[r].e_id.tolist() for r in d.edge_types]
+            for b in neighbor_loader(d, [3, 3], input_nodes="a", batch_size=6, seed=1)
+        ]
 
     dense = epoch()
     monkeypatch.setattr(sampler_mod, "DENSE_LIMIT", 0)
@@ -142,18 +163,26 @@ def test_sorted_id_map_matches_dense(monkeypatch):
 
 def test_homogeneous_bidirectional_link_and_workers():
     g = torch.Generator().manual_seed(0)
-    data = Data(x=torch.arange(30, dtype=torch.float32),
-                edge_index=torch.randint(0, 30, (2, 120), generator=g))
+    data = Data(
+        x=torch.arange(30, dtype=torch.float32),
+        edge_index=torch.randint(0, 30, (2, 120), generator=g),
+    )
     for batch in neighbor_loader(data, [3, 3], batch_size=7, seed=0):
         assert torch.equal(batch.x, batch.n_id.float())
         assert torch.equal(batch.n_id[batch.edge_index], data.edge_index[:, batch.e_id])
     d = hetero(4)
-    for batch in neighbor_loader(d, [2, 2], input_nodes="a", batch_size=8,
-                                 subgraph_type="bidirectional"):
+    for batch in neighbor_loader(
+        d, [2, 2], input_nodes="a", batch_size=8, subgraph_type="bidirectional"
+    ):
         assert batch["a"].batch_size <= 8
     sampler = TorchNeighborSampler(d, [2, 2], seed=0)
-    link = LinkNeighborLoader(d, num_neighbors=[2, 2], edge_label_index=(("a", "r", "b"), None),
-                              batch_size=32, neighbor_sampler=sampler)
+    link = LinkNeighborLoader(
+        d,
+        num_neighbors=[2, 2],
+        edge_label_index=(("a", "r", "b"), None),
+        batch_size=32,
+        neighbor_sampler=sampler,
+    )
     labels = 0
     for batch in link:
         eli = batch["a", "r", "b"].edge_label_index
@@ -169,13 +198,23 @@ def test_homogeneous_bidirectional_link_and_workers():
 
 def test_unsupported_options_are_refused():
     d = hetero()
-    for kw in ({"disjoint": True}, {"subgraph_type": "induced"}, {"time_attr": "t"},
-               {"weight_attr": "w"}, {"sample_direction": "backward"}):
+    for kw in (
+        {"disjoint": True},
+        {"subgraph_type": "induced"},
+        {"time_attr": "t"},
+        {"weight_attr": "w"},
+        {"sample_direction": "backward"},
+    ):
         with pytest.raises(NotImplementedError):
             TorchNeighborSampler(d, [2], **kw)
     with pytest.raises(TypeError):
         TorchNeighborSampler(d, [2], bogus=1)
     uneven = {("a", "r", "b"): [2], ("b", "s", "a"): [2, 2], ("a", "t", "a"): [1]}
     with pytest.raises(ValueError, match="hops"):
-        next(iter(NeighborLoader(d, uneven, input_nodes="a",
-                                 neighbor_sampler=TorchNeighborSampler(d, uneven))))
+        next(
+            iter(
+                NeighborLoader(
+                    d, uneven, input_nodes="a", neighbor_sampler=TorchNeighborSampler(d, uneven)
+                )
+            )
+        )

@@ -7,6 +7,7 @@ import os
 import socket
 import stat
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +27,7 @@ def test_session_server_answers(neo4j_settings):
     conf = (neo4j_settings.neo4j_home / "conf" / "neo4j.conf").read_text()
     assert f"server.bolt.listen_address=127.0.0.1:{st.port}" in conf
     assert "dbms.security.auth_enabled=true" in conf
-    cmdline = open(f"/proc/{st.pid}/cmdline", "rb").read().decode()
+    cmdline = Path(f"/proc/{st.pid}/cmdline").read_bytes().decode()
     assert server.ENTRY_POINT in cmdline
     assert pw.read_text().strip() not in cmdline  # the password never appears in arguments
 
@@ -43,8 +44,9 @@ def test_port_in_use_is_a_clear_error(tmp_path, neo4j_settings):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        other = Settings.load(env={}, data_dir=tmp_path, cache_dir=neo4j_settings.cache_dir,
-                              neo4j_port=port)
+        other = Settings.load(
+            env={}, data_dir=tmp_path, cache_dir=neo4j_settings.cache_dir, neo4j_port=port
+        )
         with pytest.raises(ServerError, match=f"port {port} .* in use"):
             server.start(other)
 
@@ -55,17 +57,25 @@ def test_no_server_is_a_clear_error(tmp_path):
 
 
 def test_stale_pid_then_clean_start_and_stop(tmp_path, neo4j_settings):
-    s = Settings.load(env={}, data_dir=tmp_path, cache_dir=neo4j_settings.cache_dir,
-                      neo4j_port=0, neo4j_heap="512m", neo4j_pagecache="64m")
+    s = Settings.load(
+        env={},
+        data_dir=tmp_path,
+        cache_dir=neo4j_settings.cache_dir,
+        neo4j_port=0,
+        neo4j_heap="512m",
+        neo4j_pagecache="64m",
+    )
     dead = subprocess.Popen(["true"])
     dead.wait()
     run = s.neo4j_home / "run"
     run.mkdir(parents=True)
-    (run / "grape-neo4j.json").write_text(json.dumps(
-        {"pid": dead.pid, "port": 1, "version": "x", "started": 0}))
+    (run / "grape-neo4j.json").write_text(
+        json.dumps({"pid": dead.pid, "port": 1, "version": "x", "started": 0})
+    )
     assert "stale" in server.stop(s)
-    (run / "grape-neo4j.json").write_text(json.dumps(
-        {"pid": dead.pid, "port": 1, "version": "x", "started": 0}))
+    (run / "grape-neo4j.json").write_text(
+        json.dumps({"pid": dead.pid, "port": 1, "version": "x", "started": 0})
+    )
     st, note = server.start(s)
     try:
         assert "stale" in note

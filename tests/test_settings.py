@@ -7,8 +7,10 @@ from grapekg.settings import Settings
 
 
 def test_env_then_overrides():
-    s = Settings.load(env={"NEO4J_URI": "bolt://x:1", "NEO4J_PASSWORD": "pw", "GRAPE_DATA_DIR": "/d"},
-                      data_dir=Path("/e"))
+    s = Settings.load(
+        env={"NEO4J_URI": "bolt://x:1", "NEO4J_PASSWORD": "pw", "GRAPE_DATA_DIR": "/d"},
+        data_dir=Path("/e"),
+    )
     assert s.neo4j_uri == "bolt://x:1"
     assert s.uses_external_server
     assert s.data_dir == Path("/e")

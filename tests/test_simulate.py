@@ -12,6 +12,8 @@ from grapekg.perturb.errors import DataError
 from grapekg.perturb.simulate import simulate, synthetic_genes
 from grapekg.perturb.summaries import summarise_h5ad
 
+#: the KG schema's gene relations (kg/schema.yaml gene_relations), passed as data
+REL = {"cc": ("c", "c"), "cn": ("c", "nc"), "nn": ("nc", "nc")}
 SMALL = {"n_conditions": 30, "cells_per_condition": 20, "n_control_cells": 60}
 
 
@@ -21,7 +23,7 @@ def genes() -> pd.DataFrame:
 
 
 def test_gears_format(genes: pd.DataFrame, tmp_path: Path) -> None:
-    sim = simulate(genes, seed=5, **SMALL)
+    sim = simulate(genes, relations=REL, seed=5, **SMALL)
     a = sim.adata
     assert a.uns["synthetic"] is True and a.uns["grapekg"]["seed"] == 5
     assert a.uns["grapekg"]["params"]["n_conditions"] == 30
@@ -40,13 +42,15 @@ def test_gears_format(genes: pd.DataFrame, tmp_path: Path) -> None:
     a.write_h5ad(tmp_path / "sim.h5ad")
     back = ad.read_h5ad(tmp_path / "sim.h5ad")
     assert bool(back.uns["synthetic"]) and summarise_h5ad(tmp_path / "sim.h5ad").mean.shape == (
-        31, 300)
+        31,
+        300,
+    )
 
 
 def test_seeded(genes: pd.DataFrame) -> None:
-    a1, e1 = simulate(genes, seed=2, **SMALL)
-    a2, e2 = simulate(genes, seed=2, **SMALL)
-    a3, _ = simulate(genes, seed=3, **SMALL)
+    a1, e1 = simulate(genes, relations=REL, seed=2, **SMALL)
+    a2, e2 = simulate(genes, relations=REL, seed=2, **SMALL)
+    a3, _ = simulate(genes, relations=REL, seed=3, **SMALL)
     assert (a1.X != a2.X).nnz == 0
     pd.testing.assert_frame_equal(e1, e2)
     assert a1.X.shape != a3.X.shape or (a1.X != a3.X).nnz > 0
@@ -54,16 +58,25 @@ def test_seeded(genes: pd.DataFrame) -> None:
 
 def test_edges_depend_on_biotype_pair_and_shared_terms() -> None:
     genes = synthetic_genes(600, coding_fraction=0.5, seed=4)
-    edges = simulate(genes, seed=1, add_de=False, **SMALL,
-                     mean_out_degree={"cc": 8.0, "cn": 2.0, "nn": 0.5},
-                     positive_fraction={"cc": 0.9, "cn": 0.1, "nn": 0.5},
-                     shared_term_boost=1.0).edges
+    edges = simulate(
+        genes,
+        relations=REL,
+        seed=1,
+        add_de=False,
+        **SMALL,
+        mean_out_degree={"cc": 8.0, "cn": 2.0, "nn": 0.5},
+        positive_fraction={"cc": 0.9, "cn": 0.1, "nn": 0.5},
+        shared_term_boost=1.0,
+    ).edges
     assert set(edges["relation"]) == {"cc", "cn", "nn"}
     counts = edges["relation"].value_counts()
     n_c = int((genes["biotype_class"] == "c").sum())
     n_n = len(genes) - n_c
-    density = {"cc": counts["cc"] / (n_c * (n_c - 1)), "cn": counts["cn"] / (2 * n_c * n_n),
-               "nn": counts["nn"] / (n_n * (n_n - 1))}
+    density = {
+        "cc": counts["cc"] / (n_c * (n_c - 1)),
+        "cn": counts["cn"] / (2 * n_c * n_n),
+        "nn": counts["nn"] / (n_n * (n_n - 1)),
+    }
     # planted per-pair probabilities are deg / G: 8/600, 2/600, 0.5/600 (ratios 4 and 4)
     assert density["cc"] > 2.5 * density["cn"]
     assert density["cn"] > 2 * density["nn"]
@@ -72,13 +85,22 @@ def test_edges_depend_on_biotype_pair_and_shared_terms() -> None:
     assert positive["cc"] > 0.8 and positive["cn"] < 0.2
     assert not (edges["src"] == edges["dst"]).any()
     assert not edges.duplicated(["src", "dst"]).any()
-    boosted = simulate(genes, seed=1, add_de=False, **SMALL, shared_term_boost=30.0).edges
+    boosted = simulate(
+        genes, relations=REL, seed=1, add_de=False, **SMALL, shared_term_boost=30.0
+    ).edges
     assert boosted["shared_term"].mean() > 2 * edges["shared_term"].mean()
 
 
 def test_knockdown_lowers_target_and_propagates(genes: pd.DataFrame) -> None:
-    a, edges = simulate(genes, seed=0, n_conditions=30, cells_per_condition=200,
-                        n_control_cells=400, add_de=False)
+    a, edges = simulate(
+        genes,
+        relations=REL,
+        seed=0,
+        n_conditions=30,
+        cells_per_condition=200,
+        n_control_cells=400,
+        add_de=False,
+    )
     x = a.X.toarray()
     cond = a.obs["condition"].astype(str).to_numpy()
     ctrl = x[cond == "ctrl"].mean(0)
@@ -103,14 +125,36 @@ def test_knockdown_lowers_target_and_propagates(genes: pd.DataFrame) -> None:
     assert np.mean(moved_targets) > 2 * np.mean(moved_other)
 
 
+def test_relation_names_are_data(genes: pd.DataFrame) -> None:
+    """Other names for the same class pairs give the same data, edges renamed."""
+    a1, e1 = simulate(genes, relations=REL, seed=2, add_de=False, **SMALL)
+    other = {"x": ("nc", "c"), "y": ("c", "c"), "z": ("nc", "nc")}
+    a2, e2 = simulate(
+        genes,
+        relations=other,
+        seed=2,
+        add_de=False,
+        **SMALL,
+        mean_out_degree={"y": 3.0, "x": 1.0, "z": 0.4},
+        positive_fraction={"y": 0.5, "x": 0.3, "z": 0.7},
+    )
+    assert (a1.X != a2.X).nnz == 0
+    assert list(e2["relation"]) == list(e1["relation"].map({"cc": "y", "cn": "x", "nn": "z"}))
+    pd.testing.assert_frame_equal(e1.drop(columns="relation"), e2.drop(columns="relation"))
+    with pytest.raises(DataError, match="relations"):
+        simulate(genes, relations={"cc": ("c", "c"), "cn": ("c", "nc")}, **SMALL)
+    with pytest.raises(DataError, match="positive_fraction"):
+        simulate(genes, relations=other, **SMALL)
+
+
 def test_bad_gene_table() -> None:
     genes = synthetic_genes(50)
     with pytest.raises(DataError, match=r"genes\['biotype_class'\]"):
-        simulate(genes.assign(biotype_class="protein_coding"), **SMALL)
+        simulate(genes.assign(biotype_class="protein_coding"), relations=REL, **SMALL)
     with pytest.raises(DataError, match=r"genes\['symbol'\]"):
-        simulate(genes.drop(columns="symbol"), **SMALL)
+        simulate(genes.drop(columns="symbol"), relations=REL, **SMALL)
     with pytest.raises(DataError, match="combo_fraction"):
-        simulate(genes, n_conditions=5, combo_fraction=0.95)
+        simulate(genes, relations=REL, n_conditions=5, combo_fraction=0.95)
 
 
 def test_default_problem_is_not_solved_by_baselines() -> None:
@@ -123,8 +167,14 @@ def test_default_problem_is_not_solved_by_baselines() -> None:
     from grapekg.perturb.splits import simulation_split
     from grapekg.perturb.summaries import summarise_adata
 
-    a, edges = simulate(synthetic_genes(400, seed=0), seed=0, cells_per_condition=30,
-                        n_control_cells=150, add_de=False)
+    a, edges = simulate(
+        synthetic_genes(400, seed=0),
+        relations=REL,
+        seed=0,
+        cells_per_condition=30,
+        n_control_cells=150,
+        add_de=False,
+    )
     s = summarise_adata(a)
     de = compute_de(s)
     split = simulation_split(s.perturbations, seed=1)
@@ -132,9 +182,13 @@ def test_default_problem_is_not_solved_by_baselines() -> None:
     train = {c: means[c] for c in split.train if c != "ctrl"}
     params = a.uns["grapekg"]["params"]
     pos = {g: i for i, g in enumerate(s.gene_names)}
-    w_t = sp.csr_matrix((edges["weight"], ([pos[g] for g in edges["dst_symbol"]],
-                                           [pos[g] for g in edges["src_symbol"]])),
-                        shape=(len(pos), len(pos)))
+    w_t = sp.csr_matrix(
+        (
+            edges["weight"],
+            ([pos[g] for g in edges["dst_symbol"]], [pos[g] for g in edges["src_symbol"]]),
+        ),
+        shape=(len(pos), len(pos)),
+    )
     mean_delta = np.mean(list(train.values()), axis=0) - mu
 
     def oracle(cond: str) -> np.ndarray:

@@ -19,8 +19,9 @@ def _conditions(n_genes: int = 40, n_combos: int = 60, seed: int = 0) -> list[st
     genes = [f"G{i:02d}" for i in range(n_genes)]
     singles = [f"{g}+ctrl" if i % 2 else f"ctrl+{g}" for i, g in enumerate(genes)]
     pairs = list(itertools.combinations(genes, 2))
-    combos = [f"{a}+{b}" for a, b in (pairs[i] for i in rng.choice(len(pairs), n_combos,
-                                                                    replace=False))]
+    combos = [
+        f"{a}+{b}" for a, b in (pairs[i] for i in rng.choice(len(pairs), n_combos, replace=False))
+    ]
     return ["ctrl", *singles, *combos]
 
 
@@ -44,10 +45,17 @@ def _gears_reference(pert_list: list[str], gene_frac: float, combo_frac: float, 
     seen2 = np.setdiff1d(combos, combo_train).tolist()
     train += list(combo_train)
     unseen = from_genes(ood, "single")
-    seen0 = [p for p in from_genes(ood, "combo")
-             if len([t for t in p.split("+") if t in train_genes]) == 0]
-    return train, {"combo_seen0": seen0, "combo_seen1": seen1, "combo_seen2": seen2,
-                   "unseen_single": unseen}
+    seen0 = [
+        p
+        for p in from_genes(ood, "combo")
+        if len([t for t in p.split("+") if t in train_genes]) == 0
+    ]
+    return train, {
+        "combo_seen0": seen0,
+        "combo_seen1": seen1,
+        "combo_seen2": seen2,
+        "unseen_single": unseen,
+    }
 
 
 def test_simulation_split_reproduces_gears_draws() -> None:
@@ -70,9 +78,13 @@ def test_simulation_split_partitions_and_subgroup_definitions() -> None:
     assert set.union(*parts) == perts
     assert sum(len(p) for p in parts) == len(perts)
     assert "ctrl" in split.train
-    train_genes = {g for c in split.train + split.val for g in c.split("+") if g != "ctrl"
-                   if f"{g}+ctrl" in split.train + split.val
-                   or f"ctrl+{g}" in split.train + split.val}
+    train_genes = {
+        g
+        for c in split.train + split.val
+        for g in c.split("+")
+        if g != "ctrl"
+        if f"{g}+ctrl" in split.train + split.val or f"ctrl+{g}" in split.train + split.val
+    }
     for c in split.test_subgroup["combo_seen2"]:
         assert all(g in train_genes for g in c.split("+"))
     for c in split.test_subgroup["combo_seen0"]:
@@ -85,15 +97,17 @@ def test_simulation_split_partitions_and_subgroup_definitions() -> None:
 
 def test_simulation_split_is_seeded() -> None:
     conds = _conditions()
-    assert simulation_split(conds, seed=1) == simulation_split(list(reversed(conds)), seed=1) \
-        or sorted(simulation_split(conds, seed=1).test) == sorted(
-            simulation_split(list(reversed(conds)), seed=1).test)
+    assert simulation_split(conds, seed=1) == simulation_split(
+        list(reversed(conds)), seed=1
+    ) or sorted(simulation_split(conds, seed=1).test) == sorted(
+        simulation_split(list(reversed(conds)), seed=1).test
+    )
     assert sorted(simulation_split(conds, seed=1).test) != sorted(
-        simulation_split(conds, seed=2).test)
+        simulation_split(conds, seed=2).test
+    )
 
 
-@pytest.mark.parametrize("conds", [["ctrl", "A+ctrl"], ["ctrl", "A+ctrl", "B+ctrl"],
-                                   ["ctrl"]])
+@pytest.mark.parametrize("conds", [["ctrl", "A+ctrl"], ["ctrl", "A+ctrl", "B+ctrl"], ["ctrl"]])
 def test_simulation_split_too_few_is_a_data_error(conds: list[str]) -> None:
     with pytest.raises(DataError, match=r"split='simulation'.*conditions \d+"):
         simulation_split(conds)

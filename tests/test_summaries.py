@@ -1,5 +1,7 @@
 """Streaming condition summaries against direct numpy computations, and input validation."""
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import anndata as ad
@@ -14,10 +16,13 @@ from grapekg.perturb.summaries import summarise_adata, summarise_h5ad
 
 
 def _adata(x: np.ndarray, labels: list[str], sparse: bool) -> ad.AnnData:
-    obs = pd.DataFrame({"condition": pd.Categorical(labels)},
-                       index=[f"c{i}" for i in range(len(labels))])
-    var = pd.DataFrame({"gene_name": [f"G{j}" for j in range(x.shape[1])]},
-                       index=[f"ENSG{j:04d}" for j in range(x.shape[1])])
+    obs = pd.DataFrame(
+        {"condition": pd.Categorical(labels)}, index=[f"c{i}" for i in range(len(labels))]
+    )
+    var = pd.DataFrame(
+        {"gene_name": [f"G{j}" for j in range(x.shape[1])]},
+        index=[f"ENSG{j:04d}" for j in range(x.shape[1])],
+    )
     return ad.AnnData(X=sp.csr_matrix(x) if sparse else x, obs=obs, var=var)
 
 
@@ -30,16 +35,28 @@ def _data(seed: int = 0) -> tuple[np.ndarray, list[str]]:
 
 
 @pytest.mark.parametrize("sparse", [True, False])
-def test_streaming_matches_numpy(tmp_path: Path, sparse: bool,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_streaming_matches_numpy(
+    tmp_path: Path, sparse: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(summaries, "_TARGET_CHUNK_VALUES", 7)  # many tiny chunks
     x, labels = _data()
     path = tmp_path / "d.h5ad"
     _adata(x, labels, sparse).write_h5ad(path)
-    s = summarise_h5ad(path)
+    counted: list[tuple[str, int | None, int]] = []
+
+    @contextmanager
+    def progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+        yield lambda n: counted.append((label, total, n))
+
+    s = summarise_h5ad(path, progress=progress)
     assert s.conditions == ["ctrl", "A+B", "A+ctrl"]
-    groups = {"ctrl": [0, 1, 2, 3, 4, 5, 6], "A+ctrl": [7, 8, 9, 10, 11],
-              "A+B": [12, 13, 14, 15, 16, 17]}
+    assert len(counted) > 1 and sum(n for _, _, n in counted) == len(labels)
+    assert counted[0][:2] == ("summarising d.h5ad", len(labels))
+    groups = {
+        "ctrl": [0, 1, 2, 3, 4, 5, 6],
+        "A+ctrl": [7, 8, 9, 10, 11],
+        "A+B": [12, 13, 14, 15, 16, 17],
+    }
     for cond, rows in groups.items():
         i = s.index(cond)
         block = x[rows].astype(np.float64)
@@ -80,7 +97,8 @@ def test_missing_pert_column(tmp_path: Path) -> None:
 def test_no_control_cells(tmp_path: Path) -> None:
     x, labels = _data()
     _adata(x, ["A+ctrl" if c == "ctrl" else c for c in labels], True).write_h5ad(
-        tmp_path / "d.h5ad")
+        tmp_path / "d.h5ad"
+    )
     with pytest.raises(DataError, match="no control cells"):
         summarise_h5ad(tmp_path / "d.h5ad")
 
@@ -88,7 +106,9 @@ def test_no_control_cells(tmp_path: Path) -> None:
 def test_min_cells(tmp_path: Path) -> None:
     x, labels = _data()
     _adata(x, labels, True).write_h5ad(tmp_path / "d.h5ad")
-    with pytest.raises(DataError, match=r"1 condition\(s\) have fewer than min_cells=6.*A\+ctrl \(5\)"):
+    with pytest.raises(
+        DataError, match=r"1 condition\(s\) have fewer than min_cells=6.*A\+ctrl \(5\)"
+    ):
         summarise_h5ad(tmp_path / "d.h5ad", min_cells=6)
     assert summarise_h5ad(tmp_path / "d.h5ad", min_cells=5).n_cells.min() == 5
 
@@ -99,8 +119,11 @@ def test_nan_inf(tmp_path: Path, bad: float, sparse: bool) -> None:
     x, labels = _data()
     x[9, 4] = bad
     _adata(x, labels, sparse).write_h5ad(tmp_path / "d.h5ad")
-    with pytest.raises(DataError, match=r"X: contains NaN or infinite values \(first at cell "
-                                        r"row 9, gene column 4\)"):
+    with pytest.raises(
+        DataError,
+        match=r"X: contains NaN or infinite values \(first at cell "
+        r"row 9, gene column 4\)",
+    ):
         summarise_h5ad(tmp_path / "d.h5ad")
 
 

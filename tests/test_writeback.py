@@ -18,19 +18,39 @@ from grapekg.errors import ConfigError, DatabaseError, InputError
 from grapekg.kg.build import build
 from grapekg.kg.export.reader import export_graph
 from grapekg.kg.writeback import (
-    RunInfo, delete_run, edge_counts, get_run, list_runs, read_edges_file, show_run, write_run,
+    RunInfo,
+    delete_run,
+    edge_counts,
+    get_run,
+    list_runs,
+    read_edges_file,
+    show_run,
+    write_run,
     write_run_file,
 )
+from tests.conftest import cy
 from tests.test_learned_queries import RUN1_EDGES, SAMPLE, TP53, XIST, learned_files
 from tests.test_loader import mini_paths
 
-GENES = ["ENSG00000141510", "ENSG00000012048", "ENSG00000139618", "ENSG00000135679",
-         "ENSG00000124762", "ENSG00000229807", "ENSG00000245532", "ENSG00000284332"]
+GENES = [
+    "ENSG00000141510",
+    "ENSG00000012048",
+    "ENSG00000139618",
+    "ENSG00000135679",
+    "ENSG00000124762",
+    "ENSG00000229807",
+    "ENSG00000245532",
+    "ENSG00000284332",
+]
 
 
 def all_pairs(kind: str) -> list[dict]:
-    return [{"src": a, "dst": b, "type": kind, "score": 0.5, "attention": 0.1}
-            for a in GENES for b in GENES if a != b]
+    return [
+        {"src": a, "dst": b, "type": kind, "score": 0.5, "attention": 0.1}
+        for a in GENES
+        for b in GENES
+        if a != b
+    ]
 
 
 @pytest.fixture
@@ -40,8 +60,16 @@ def mini(store, neo4j_settings, kg_fixtures):
 
 
 def test_write_is_idempotent_and_complete(mini):
-    info = RunInfo("r1", "grape", config_hash="abc", dataset="norman", split="simulation", seed=1,
-                   snapshot_id="s" * 64, metrics={"pearson_delta": 0.61})
+    info = RunInfo(
+        "r1",
+        "grape",
+        config_hash="abc",
+        dataset="norman",
+        split="simulation",
+        seed=1,
+        snapshot_id="s" * 64,
+        metrics={"pearson_delta": 0.61},
+    )
     rep = write_run(mini, info, RUN1_EDGES)
     assert rep.written == {"PREDICTED_REGULATES": 3, "SIMILAR_TO": 2, "KHOP_LINK": 1}
     assert rep.missing_genes == 0
@@ -52,17 +80,24 @@ def test_write_is_idempotent_and_complete(mini):
     assert run["status"] == "complete" and run["metrics"] == {"pearson_delta": 0.61}
     assert run["edges"] == rep.written and run["dataset"] == "norman" and run["seed"] == 1
     # similarity is undirected: stored once, from the smaller Ensembl id
-    rows = mini.read("MATCH (a)-[r:SIMILAR_TO {run: 'r1'}]->(b) RETURN a.ensembl_id < b.ensembl_id AS ok")
+    rows = mini.read(
+        cy("MATCH (a)-[r:SIMILAR_TO {run: 'r1'}]->(b) RETURN a.ensembl_id < b.ensembl_id AS ok")
+    )
     assert rows and all(r["ok"] for r in rows)
     assert [r["id"] for r in list_runs(mini)] == ["r1"]
 
 
 def test_missing_genes_and_bad_input(mini):
-    rep = write_run(mini, RunInfo("r2", "grape"),
-                    [{"src": "ENSG_NOPE", "dst": TP53, "type": "similar_to", "score": 1.0}])
+    rep = write_run(
+        mini,
+        RunInfo("r2", "grape"),
+        [{"src": "ENSG_NOPE", "dst": TP53, "type": "similar_to", "score": 1.0}],
+    )
     assert rep.missing_genes == 1 and rep.written == {}
     with pytest.raises(InputError):
-        write_run(mini, RunInfo("r3", "grape"), [{"src": TP53, "dst": XIST, "type": "likes", "score": 1}])
+        write_run(
+            mini, RunInfo("r3", "grape"), [{"src": TP53, "dst": XIST, "type": "likes", "score": 1}]
+        )
     with pytest.raises(InputError):
         write_run(mini, RunInfo("r3", "grape"), [{"src": TP53, "dst": XIST}])
     with pytest.raises(ConfigError):
@@ -85,8 +120,11 @@ def test_writeback_from_files(mini, tmp_path, suffix):
     df = pd.DataFrame(RUN1_EDGES)
     df.to_parquet(edges) if suffix == ".parquet" else df.to_csv(edges, index=False)
     run_file = tmp_path / "run.json"
-    run_file.write_text(json.dumps({"id": "rf", "model": "grape", "seed": 3,
-                                    "metrics": {"mse": 0.1}, "edges": edges.name}))
+    run_file.write_text(
+        json.dumps(
+            {"id": "rf", "model": "grape", "seed": 3, "metrics": {"mse": 0.1}, "edges": edges.name}
+        )
+    )
     rep = write_run_file(mini, run_file)
     assert sum(rep.written.values()) == len(RUN1_EDGES)
     assert show_run(mini, "rf")["metrics"] == {"mse": 0.1}
@@ -115,9 +153,17 @@ def test_killed_writer_leaves_nothing_visible_and_retry_completes(mini, neo4j_se
     script = tmp_path / "writer.py"
     script.write_text(KILL_SCRIPT)
     proc = subprocess.Popen(
-        [sys.executable, str(script), str(neo4j_settings.data_dir), str(neo4j_settings.cache_dir),
-         ",".join(GENES)], stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": os.getcwd()})
+        [
+            sys.executable,
+            str(script),
+            str(neo4j_settings.data_dir),
+            str(neo4j_settings.cache_dir),
+            ",".join(GENES),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     seen = 0
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -134,7 +180,7 @@ def test_killed_writer_leaves_nothing_visible_and_retry_completes(mini, neo4j_se
     params = {**SAMPLE, "run": "killed", "run_a": "killed", "run_b": "killed"}
     for name in learned_files():
         qf = cypher.load(name)
-        assert mini.read(qf.text, {p: params[p] for p in qf.params}) == [], name
+        assert mini.read(qf, {p: params[p] for p in qf.params}) == [], name
     with pytest.raises(ConfigError):
         export_graph(mini, "all", "learned:killed")
     # the retry cleans the half-written run first and completes it
@@ -143,8 +189,12 @@ def test_killed_writer_leaves_nothing_visible_and_retry_completes(mini, neo4j_se
     assert rep.cleared > 0
     assert get_run(mini, "killed")["status"] == "complete"
     assert edge_counts(mini, "killed") == {"PREDICTED_REGULATES": 56, "SIMILAR_TO": 28}
-    assert mini.read(cypher.load("learned_top_regulators").text,
-                     {"run": "killed", "symbol": "TP53", "limit": 50}).__len__() == 7
+    assert (
+        mini.read(
+            cypher.load("learned_top_regulators"), {"run": "killed", "symbol": "TP53", "limit": 50}
+        ).__len__()
+        == 7
+    )
 
 
 def test_duplicates_collapse_last_wins(mini):
@@ -160,14 +210,25 @@ def test_duplicates_collapse_last_wins(mini):
     rep = write_run(mini, RunInfo("d", "grape"), edges)
     assert rep.written == {"PREDICTED_REGULATES": 1, "SIMILAR_TO": 2, "KHOP_LINK": 1}
     assert rep.missing_genes == 0
-    rows = mini.read("MATCH (a:Gene)-[r {run: 'd'}]->(b:Gene) RETURN type(r) AS t, "
-                     "a.ensembl_id AS a, b.ensembl_id AS b, r.score AS s, r.modality AS m, "
-                     "r.k AS k, r.relation AS rel, r.attention AS att ORDER BY t, m")
+    rows = mini.read(
+        cy(
+            "MATCH (a:Gene)-[r {run: 'd'}]->(b:Gene) RETURN type(r) AS t, "
+            "a.ensembl_id AS a, b.ensembl_id AS b, r.score AS s, r.modality AS m, "
+            "r.k AS k, r.relation AS rel, r.attention AS att ORDER BY t, m"
+        )
+    )
     none = {"m": None, "k": None, "rel": None, "att": None}
     assert rows == [
         {**none, "t": "KHOP_LINK", "a": TP53, "b": XIST, "s": 0.6, "k": 3},
-        {**none, "t": "PREDICTED_REGULATES", "a": TP53, "b": XIST, "s": 0.9, "rel": "cn",
-         "att": 0.3},
+        {
+            **none,
+            "t": "PREDICTED_REGULATES",
+            "a": TP53,
+            "b": XIST,
+            "s": 0.9,
+            "rel": "cn",
+            "att": 0.3,
+        },
         {**none, "t": "SIMILAR_TO", "a": TP53, "b": XIST, "s": 0.5, "m": "seq"},
         {**none, "t": "SIMILAR_TO", "a": TP53, "b": XIST, "s": 0.4, "m": "text"},
     ]
@@ -191,12 +252,11 @@ def _plan_operators(store, query, params):
 def test_write_queries_are_linear(mini, rtype):
     """The write of a batch finds genes by the unique index and never scans the run's edges
     (a MERGE on {run: $run} was planned as a relationship-index seek per row: quadratic)."""
-    from grapekg.kg import queries
     from grapekg.kg.export.paging import ensure_indexes
 
     ensure_indexes(mini)
-    q = queries.text(f"run_write_{rtype}")
-    ops = _plan_operators(mini, q, {"run": "r", "attempt": "a", "rows": []})
+    q = cypher.internal(f"run_write_{rtype}").text
+    ops = _plan_operators(mini, q, {"run": "r", "attempt": "a", "rows": [], "relation_of": {}})
     assert "Create" in ops and "NodeUniqueIndexSeek(Locking)" in ops, ops
     assert not any("Relationship" in o or "Merge" in o or "Expand" in o for o in ops), ops
 
@@ -217,15 +277,24 @@ def test_superseded_writer_stops_and_the_new_one_wins(mini):
     run = show_run(mini, "race")
     assert run["status"] == "complete" and run["seed"] == 2
     assert edge_counts(mini, "race") == {"PREDICTED_REGULATES": 10}
-    scores = mini.read("MATCH ()-[r:PREDICTED_REGULATES {run: 'race'}]->() "
-                       "RETURN collect(DISTINCT r.score) AS s")
+    scores = mini.read(
+        cy(
+            "MATCH ()-[r:PREDICTED_REGULATES {run: 'race'}]->() "
+            "RETURN collect(DISTINCT r.score) AS s"
+        )
+    )
     assert scores[0]["s"] == [0.9]
 
 
 def test_foreign_edges_keep_the_run_invisible(mini):
     def intruder(rtype, n):
-        mini.write("MATCH (a:Gene {ensembl_id: $a}), (b:Gene {ensembl_id: $b}) "
-                   "CREATE (a)-[:KHOP_LINK {run: 'x', score: 1.0}]->(b)", {"a": TP53, "b": XIST})
+        mini.write(
+            cy(
+                "MATCH (a:Gene {ensembl_id: $a}), (b:Gene {ensembl_id: $b}) "
+                "CREATE (a)-[:KHOP_LINK {run: 'x', score: 1.0}]->(b)"
+            ),
+            {"a": TP53, "b": XIST},
+        )
 
     with pytest.raises(DatabaseError, match="another writer"):
         write_run(mini, RunInfo("x", "grape"), RUN1_EDGES, on_batch=intruder)
@@ -236,15 +305,18 @@ def test_foreign_edges_keep_the_run_invisible(mini):
     assert rep.cleared > 0 and sum(rep.written.values()) == len(RUN1_EDGES)
 
 
-@pytest.mark.parametrize("content, where, what", [
-    ("src,dst,type,score\nA,B,similar_to,0.5\nA,B,likes,0.5\n", ":3:", "type"),
-    ("src,dst,type,score\nA,B,similar_to,0.5\nA,B,similar_to,high\n", ":3:", "score"),
-    ("src,dst,type,score\nA,,similar_to,0.5\n", ":2:", "dst"),
-    ("src,dst,kind,score\nA,B,similar_to,0.5\n", ":1:", "type"),
-    ("src,dst,type,score\nA,B,similar_to,0.5,extra\n", ":2:", "expected 4 fields"),
-    ("src,dst\n", ":1:", "missing column(s) type, score"),
-    ("src,dst,type,score,relation\nA,B,predicted_regulates,0.5,cx\n", ":2:", "relation"),
-])
+@pytest.mark.parametrize(
+    "content, where, what",
+    [
+        ("src,dst,type,score\nA,B,similar_to,0.5\nA,B,likes,0.5\n", ":3:", "type"),
+        ("src,dst,type,score\nA,B,similar_to,0.5\nA,B,similar_to,high\n", ":3:", "score"),
+        ("src,dst,type,score\nA,,similar_to,0.5\n", ":2:", "dst"),
+        ("src,dst,kind,score\nA,B,similar_to,0.5\n", ":1:", "type"),
+        ("src,dst,type,score\nA,B,similar_to,0.5,extra\n", ":2:", "expected 4 fields"),
+        ("src,dst\n", ":1:", "missing column(s) type, score"),
+        ("src,dst,type,score,relation\nA,B,predicted_regulates,0.5,cx\n", ":2:", "relation"),
+    ],
+)
 def test_bad_edge_files_name_file_line_and_column(tmp_path, content, where, what):
     f = tmp_path / "edges.csv"
     f.write_text(content)
@@ -256,8 +328,9 @@ def test_bad_edge_files_name_file_line_and_column(tmp_path, content, where, what
 
 def test_bad_parquet_rows_are_named(tmp_path):
     f = tmp_path / "edges.parquet"
-    pd.DataFrame({"src": ["A", "B"], "dst": ["B", "C"], "type": ["similar_to", "nope"],
-                  "score": [0.1, 0.2]}).to_parquet(f)
+    pd.DataFrame(
+        {"src": ["A", "B"], "dst": ["B", "C"], "type": ["similar_to", "nope"], "score": [0.1, 0.2]}
+    ).to_parquet(f)
     with pytest.raises(InputError, match=r"edges\.parquet: row 2, column 'type'"):
         read_edges_file(f)
     (tmp_path / "junk.parquet").write_bytes(b"not parquet")
@@ -273,4 +346,5 @@ def test_blank_lines_and_tsv_keep_line_numbers(tmp_path):
     f.write_text("src\tdst\ttype\tscore\nB\tA\tsimilar_to\t0.5\nA\tB\tSIMILAR_TO\t0.7\n")
     df = read_edges_file(f)
     assert df[["src", "dst", "type", "score"]].to_dict("records") == [
-        {"src": "A", "dst": "B", "type": "SIMILAR_TO", "score": 0.7}]
+        {"src": "A", "dst": "B", "type": "SIMILAR_TO", "score": 0.7}
+    ]

@@ -1,5 +1,5 @@
 // Create predicted regulation edges of a run (directed regulator -> target), if this write attempt still owns the run; its edges were cleared first and rows are unique per (src, dst).
-// Parameters: $run (run id), $attempt (token from run_begin), $rows (list of {src, dst, score, relation (cc|cn|nn, or null to derive from the biotype classes), attention})
+// Parameters: $run (run id), $attempt (token from run_begin), $rows (list of {src, dst, score, relation (a gene relation of kg/schema.yaml, or null to derive from the biotype classes), attention}), $relation_of (map '<src class>><dst class>' -> relation name, from kg/schema.yaml)
 // The run node is locked first (heartbeat), so a concurrent run_begin of the same id waits for
 // this batch, and later batches of a superseded attempt write nothing (owned = false).
 // CREATE, not MERGE: write_run deletes the run's edges before writing and collapses duplicate
@@ -13,8 +13,7 @@ CALL (owned) {
   MATCH (a:Gene {ensembl_id: row.src})
   MATCH (b:Gene {ensembl_id: row.dst})
   CREATE (a)-[r:PREDICTED_REGULATES {run: $run, score: row.score, attention: row.attention}]->(b)
-  SET r.relation = coalesce(row.relation, CASE a.biotype_class + b.biotype_class
-                   WHEN 'cc' THEN 'cc' WHEN 'ncnc' THEN 'nn' ELSE 'cn' END)
+  SET r.relation = coalesce(row.relation, $relation_of[a.biotype_class + '>' + b.biotype_class])
   RETURN count(r) AS n
 }
 RETURN owned, n;

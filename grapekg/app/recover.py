@@ -2,34 +2,48 @@
 
 For each run: the regulators (genes perturbed alone or in a double in the dataset; by
 default only those *unseen* in the run's training conditions), the run's in-silico
-knock-down of each regulator (:func:`~grapekg.model.grape.train.predict_with`), its K-hop
-learned edges (``learned_edges.parquet``), the GO term sets of the genes from Neo4j, and the
-planted edges saved by ``grape data simulate`` are scored with
-:func:`~grapekg.evaluation.recovery.auprc_table`.
+knock-down of each regulator (:func:`~grapekg.model.grape.train.predict_with`), its HGAT
+attention (:func:`~grapekg.model.grape.learned.attention_map`), its K-hop learned edges
+(``learned_edges.parquet``), the GO term sets of the genes from Neo4j
+(:func:`~grapekg.kg.annotations.go_terms`), and the planted edges
+saved by ``grape data simulate`` are scored with
+:func:`~grapekg.evaluation.recovery.auprc_table`. Over runs: ``recovery.csv`` (every run's
+table), the mean ± sd per (model, ranking) and the first run's precision-recall curves
+(``pr_curves.png``) in the recovery folder.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from grapekg.app.workspace import Workspace
 from grapekg.errors import ConfigError
-from grapekg.kg import queries
+from grapekg.evaluation.recovery import (
+    PairUniverse,
+    attention_scores,
+    auprc_table,
+    draw_pr_curves,
+    go_jaccard_scores,
+    khop_scores,
+    pr_curves,
+    summarise_runs,
+)
+from grapekg.kg.annotations import go_terms
 from grapekg.kg.datasets import bundle_path
 from grapekg.kg.store import Store
+from grapekg.model.grape.learned import attention_map
+from grapekg.model.grape.train import load_model, perturbed_indices, predict_with
+from grapekg.parquet import read_parquet
 from grapekg.perturb import bundle as bundle_mod
 from grapekg.perturb.conditions import CONTROL, parse_condition
-from grapekg.parquet import read_parquet
-from grapekg.settings import Settings
 
-__all__ = ["RunRecovery", "go_terms", "planted_edges_path", "recover_run",
-           "resolve_runs"]
-
-PAGE = 2000
+__all__ = ["Recovery", "RunRecovery", "planted_edges_path", "recover", "recover_run"]
 
 
 @dataclass
@@ -41,58 +55,42 @@ class RunRecovery:
     curves: dict[str, tuple[np.ndarray, np.ndarray]]
 
 
-def resolve_runs(settings: Settings, patterns: list[str]) -> list[Path]:
-    """Run folders for run ids, folders, ``@latest`` or glob patterns over run ids."""
-    root = settings.data_dir / "runs"
-    out: list[Path] = []
-    for p in patterns:
-        if p == "@latest":
-            runs = sorted(root.glob("*/run.json"), key=lambda f: f.stat().st_mtime)
-            if not runs:
-                raise ConfigError("@latest: no run folder yet (grape train first)")
-            out.append(runs[-1].parent)
-        elif Path(p).is_dir():
-            out.append(Path(p))
-        else:
-            hits = sorted(d for d in root.glob(p) if (d / "run.json").exists())
-            if not hits:
-                raise ConfigError(f"run '{p}': no run folder matches under {root}")
-            out.extend(hits)
-    return list(dict.fromkeys(out))
+@dataclass
+class Recovery:
+    """Every run's result, their tables in one frame, the mean ± sd and the files."""
+
+    runs: list[RunRecovery]
+    frame: pd.DataFrame
+    summary: pd.DataFrame
+    table_file: Path
+    figure_file: Path
 
 
-def planted_edges_path(settings: Settings, dataset: str) -> Path:
-    path = settings.data_dir / "raw" / dataset / "planted_edges.parquet"
+def planted_edges_path(ws: Workspace, dataset: str) -> Path:
+    path = ws.planted_edges(dataset)
     if not path.exists():
-        raise ConfigError(f"dataset '{dataset}' has no planted edges at {path} (only datasets "
-                          "made by 'grape data simulate' have them)")
+        raise ConfigError(
+            f"dataset '{dataset}' has no planted edges at {path} (only datasets "
+            "made by 'grape data simulate' have them)"
+        )
     return path
 
 
-def go_terms(store: Store, ids: list[str], namespace: str | None = "biological_process"
-             ) -> dict[str, list[str]]:
-    """GO term ids per gene (genes without any are absent)."""
-    out: dict[str, list[str]] = {}
-    q = queries.text("gene_go_terms_page")
-    for lo in range(0, len(ids), PAGE):
-        for r in store.read(q, {"ids": ids[lo:lo + PAGE], "namespace": namespace}):
-            out[r["id"]] = r["terms"]
-    return out
-
-
-def recover_run(store: Store, settings: Settings, run_dir: Path, *, unseen_only: bool = True,
-                terms: dict[str, list[str]] | None = None) -> RunRecovery:
+def recover_run(
+    store: Store,
+    ws: Workspace,
+    run_dir: Path,
+    *,
+    unseen_only: bool = True,
+    terms: Mapping[str, Collection[str]] | None = None,
+) -> RunRecovery:
     """AUPRC of the run's rankings against the planted edges (module docstring)."""
-    from grapekg.evaluation.recovery import (PairUniverse, attention_scores, auprc_table,
-                                              go_jaccard_scores, khop_scores, pr_curves)
-    from grapekg.model.grape.train import load_model, perturbed_indices, predict_with
-
     info = json.loads((run_dir / "run.json").read_text())
     meta = json.loads((run_dir / "meta.json").read_text())
-    planted = read_parquet(planted_edges_path(settings, info["dataset"]))
+    planted = read_parquet(planted_edges_path(ws, info["dataset"]))
     model, graph = load_model(run_dir)
     sym2id = dict(zip(graph.symbols, graph.gene_ids, strict=True))
-    summary = bundle_mod.load(bundle_path(store, settings, info["dataset"])).summary
+    summary = bundle_mod.load(bundle_path(store, ws.settings, info["dataset"])).summary
     perturbed = {x for c in summary.conditions if c != CONTROL for x in parse_condition(c)}
     seen = {x for c in meta["train"] if c != CONTROL for x in parse_condition(c)}
     regs = sorted(g for g in perturbed - (seen if unseen_only else set()) if g in sym2id)
@@ -102,7 +100,9 @@ def recover_run(store: Store, settings: Settings, run_dir: Path, *, unseen_only:
     universe = PairUniverse([sym2id[r] for r in regs], targets, planted)
     pred = predict_with(model, perturbed_indices(graph, [f"{r}+ctrl" for r in regs]))
     rankings = {"grape_insilico": np.abs(pred - model.ctrl.cpu().numpy()[None])}
-    rankings["grape_attention"] = attention_scores(universe, model, graph)
+    ids = graph.gene_ids
+    attention = {(ids[s], ids[d]): v for (s, d), v in attention_map(model).items()}
+    rankings["grape_attention"] = attention_scores(universe, attention)
     edges_file = run_dir / "learned_edges.parquet"
     if model.gsl is not None and edges_file.exists():
         rankings["grape_khop"] = khop_scores(universe, read_parquet(edges_file))
@@ -110,5 +110,49 @@ def recover_run(store: Store, settings: Settings, run_dir: Path, *, unseen_only:
         terms = go_terms(store, list(dict.fromkeys([*universe.regulators, *targets])))
     rankings["go_jaccard"] = go_jaccard_scores(universe, terms)
     table = auprc_table(universe, rankings, seed=int(info["seed"]))
-    return RunRecovery(info["run_id"], info["label"], int(info["seed"]), table,
-                       pr_curves(universe, rankings))
+    return RunRecovery(
+        info["run_id"], info["label"], int(info["seed"]), table, pr_curves(universe, rankings)
+    )
+
+
+def recover(
+    store: Store,
+    ws: Workspace,
+    patterns: list[str],
+    *,
+    unseen_only: bool = True,
+    out: Path | None = None,
+    on_run: Callable[[RunRecovery], None] | None = None,
+) -> Recovery:
+    """Recovery of every run matching ``patterns`` (:meth:`Workspace.resolve_runs
+    <grapekg.app.workspace.Workspace.resolve_runs>`), GO terms read once per dataset;
+    ``on_run`` sees each run's result as it is done. Writes ``recovery.csv`` and
+    ``pr_curves.png`` into ``out`` (default: the workspace's recovery folder)."""
+    results = []
+    terms: dict[str, dict[str, set[str]]] = {}  # GO terms per dataset, read once each
+    for d in ws.resolve_runs(patterns):
+        dataset = json.loads((d / "run.json").read_text())["dataset"]
+        if dataset not in terms:
+            genes = json.loads((d / "meta.json").read_text())["gene_ids"]
+            terms[dataset] = go_terms(store, [str(g) for g in genes])
+        r = recover_run(store, ws, d, unseen_only=unseen_only, terms=terms[dataset])
+        if on_run is not None:
+            on_run(r)
+        results.append(r)
+    frame = pd.concat(
+        [r.table.assign(run=r.run_id, label=r.label, seed=r.seed) for r in results],
+        ignore_index=True,
+    )
+    folder = out or ws.recovery_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(folder / "recovery.csv", index=False)
+    first = results[0]
+    draw_pr_curves(
+        first.curves,
+        first.table.positive_rate.iloc[0],
+        f"Planted-edge recovery, {first.run_id}\n(SYNTHETIC data)",
+        folder / "pr_curves.png",
+    )
+    return Recovery(
+        results, frame, summarise_runs(frame), folder / "recovery.csv", folder / "pr_curves.png"
+    )

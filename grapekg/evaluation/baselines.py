@@ -34,15 +34,18 @@ __all__ = ["Additive", "BASELINES", "Baseline", "LinearPCA", "NoChange", "TrainM
 class Baseline(Protocol):
     """fit(train condition means, ctrl mean) -> predict(conditions) -> dict."""
 
-    def fit(self, train_means: Mapping[str, np.ndarray], ctrl_mean: np.ndarray,
-            gene_names: Sequence[str] | None = None) -> Baseline: ...
+    def fit(
+        self,
+        train_means: Mapping[str, np.ndarray],
+        ctrl_mean: np.ndarray,
+        gene_names: Sequence[str] | None = None,
+    ) -> Baseline: ...
 
     def predict(self, conditions: Iterable[str]) -> dict[str, np.ndarray]: ...
 
 
 def _perts(train_means: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    out = {c: np.asarray(v, dtype=np.float64) for c, v in train_means.items()
-           if parse_condition(c)}
+    out = {c: np.asarray(v, dtype=np.float64) for c, v in train_means.items() if parse_condition(c)}
     if not out:
         raise ValueError("train_means holds no perturbation condition (only ctrl or empty)")
     return out
@@ -51,8 +54,12 @@ def _perts(train_means: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
 class NoChange:
     """ŷ_p = μ for every condition."""
 
-    def fit(self, train_means: Mapping[str, np.ndarray], ctrl_mean: np.ndarray,
-            gene_names: Sequence[str] | None = None) -> NoChange:
+    def fit(
+        self,
+        train_means: Mapping[str, np.ndarray],
+        ctrl_mean: np.ndarray,
+        gene_names: Sequence[str] | None = None,
+    ) -> NoChange:
         self.ctrl = np.asarray(ctrl_mean, dtype=np.float64)
         return self
 
@@ -63,8 +70,12 @@ class NoChange:
 class TrainMean:
     """ŷ_p = (1/|T|) Σ_{q∈T} ȳ_q."""
 
-    def fit(self, train_means: Mapping[str, np.ndarray], ctrl_mean: np.ndarray,
-            gene_names: Sequence[str] | None = None) -> TrainMean:
+    def fit(
+        self,
+        train_means: Mapping[str, np.ndarray],
+        ctrl_mean: np.ndarray,
+        gene_names: Sequence[str] | None = None,
+    ) -> TrainMean:
         self.mean = np.mean(np.stack(list(_perts(train_means).values())), axis=0)
         return self
 
@@ -75,12 +86,19 @@ class TrainMean:
 class Additive:
     """ŷ = μ + Σ_{X∈p} d_X, d_X = δ_{X+ctrl} if seen else the mean training single delta."""
 
-    def fit(self, train_means: Mapping[str, np.ndarray], ctrl_mean: np.ndarray,
-            gene_names: Sequence[str] | None = None) -> Additive:
+    def fit(
+        self,
+        train_means: Mapping[str, np.ndarray],
+        ctrl_mean: np.ndarray,
+        gene_names: Sequence[str] | None = None,
+    ) -> Additive:
         self.ctrl = np.asarray(ctrl_mean, dtype=np.float64)
         perts = _perts(train_means)
-        self.single_delta = {parse_condition(c)[0]: v - self.ctrl for c, v in perts.items()
-                             if len(parse_condition(c)) == 1}
+        self.single_delta = {
+            parse_condition(c)[0]: v - self.ctrl
+            for c, v in perts.items()
+            if len(parse_condition(c)) == 1
+        }
         pool = list(self.single_delta.values()) or [v - self.ctrl for v in perts.values()]
         self.fallback = np.mean(np.stack(pool), axis=0)
         return self
@@ -100,8 +118,12 @@ class LinearPCA:
         self.n_components = n_components
         self.ridge = ridge
 
-    def fit(self, train_means: Mapping[str, np.ndarray], ctrl_mean: np.ndarray,
-            gene_names: Sequence[str] | None = None) -> LinearPCA:
+    def fit(
+        self,
+        train_means: Mapping[str, np.ndarray],
+        ctrl_mean: np.ndarray,
+        gene_names: Sequence[str] | None = None,
+    ) -> LinearPCA:
         if gene_names is None:
             raise ValueError("LinearPCA needs gene_names to embed the perturbed genes")
         self.ctrl = np.asarray(ctrl_mean, dtype=np.float64)
@@ -124,15 +146,24 @@ class LinearPCA:
         return self
 
     def _embed(self, condition: str) -> np.ndarray:
-        rows = [self.gene_emb[self.position[g]] for g in parse_condition(condition)
-                if g in self.position]
+        rows = [
+            self.gene_emb[self.position[g]]
+            for g in parse_condition(condition)
+            if g in self.position
+        ]
         return np.sum(rows, axis=0) if rows else np.zeros(self.gene_emb.shape[1])
 
     def predict(self, conditions: Iterable[str]) -> dict[str, np.ndarray]:
-        return {c: self.gene_emb @ self.weights @ self._embed(c) + self.offset + self.ctrl
-                for c in conditions}
+        return {
+            c: self.gene_emb @ self.weights @ self._embed(c) + self.offset + self.ctrl
+            for c in conditions
+        }
 
 
-BASELINES: dict[str, type] = {"no_change": NoChange, "train_mean": TrainMean,
-                              "additive": Additive, "linear_pca": LinearPCA}
+BASELINES: dict[str, type] = {
+    "no_change": NoChange,
+    "train_mean": TrainMean,
+    "additive": Additive,
+    "linear_pca": LinearPCA,
+}
 """Registry name -> class; every class builds with no arguments."""

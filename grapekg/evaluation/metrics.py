@@ -94,24 +94,33 @@ def dac_nonzero(pred: np.ndarray, true: np.ndarray, ctrl: np.ndarray, idx: Index
     return float(np.mean(np.sign(_sel(pred, idx) - c)[keep] == np.sign(t[keep])))
 
 
-def frac_opposite_direction(pred: np.ndarray, true: np.ndarray, ctrl: np.ndarray,
-                            idx: Index) -> float:
+def frac_opposite_direction(
+    pred: np.ndarray, true: np.ndarray, ctrl: np.ndarray, idx: Index
+) -> float:
     """#{g ∈ D : |sign(ŷ_g − μ_g) − sign(y_g − μ_g)| = 2} / |D| (strictly opposite signs)."""
     c = _sel(ctrl, idx)
     d = np.abs(np.sign(_sel(pred, idx) - c) - np.sign(_sel(true, idx) - c))
     return float(np.mean(d == 2)) if d.size else float("nan")
 
 
-def frac_within(pred: np.ndarray, true: np.ndarray, idx: Index = None,
-                tolerance: float = 0.05) -> float:
+def frac_within(
+    pred: np.ndarray, true: np.ndarray, idx: Index = None, tolerance: float = 0.05
+) -> float:
     """(1/|D|) Σ_{g∈D} 1[|ŷ_g − y_g| ≤ tolerance · |y_g|] (BioDSNN's ±5 % of the truth)."""
     p, t = _sel(pred, idx), _sel(true, idx)
     ok = np.abs(p - t) <= tolerance * np.abs(t)
     return float(np.mean(ok)) if ok.size else float("nan")
 
 
-def theil_sen_2(x: np.ndarray, y: np.ndarray, *, n_pairs: int = 2000, seed: int = 0,
-                n_iter: int = 200, tol: float = 1e-9) -> np.ndarray:
+def theil_sen_2(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    n_pairs: int = 2000,
+    seed: int = 0,
+    n_iter: int = 200,
+    tol: float = 1e-9,
+) -> np.ndarray:
     """Multivariate Theil-Sen estimate (no intercept) of y ≈ X c for two regressors, the
     estimator scikit-learn's ``TheilSenRegressor`` computes, vectorised: for ``n_pairs``
     random pairs of rows (i, j) solve the 2×2 system [x_i; x_j] c = [y_i, y_j] exactly, then
@@ -128,8 +137,9 @@ def theil_sen_2(x: np.ndarray, y: np.ndarray, *, n_pairs: int = 2000, seed: int 
     ok = np.abs(det) > 1e-12 * (np.abs(a1 * b2) + np.abs(a2 * b1) + 1e-300)
     if not ok.any():
         return np.zeros(2)
-    c = np.column_stack([(y[i] * b2 - a2 * y[j])[ok] / det[ok],
-                         (a1 * y[j] - y[i] * b1)[ok] / det[ok]])
+    c = np.column_stack(
+        [(y[i] * b2 - a2 * y[j])[ok] / det[ok], (a1 * y[j] - y[i] * b1)[ok] / det[ok]]
+    )
     m = np.median(c, axis=0)
     for _ in range(n_iter):
         d = np.linalg.norm(c - m, axis=1)
@@ -142,8 +152,9 @@ def theil_sen_2(x: np.ndarray, y: np.ndarray, *, n_pairs: int = 2000, seed: int 
     return m
 
 
-def gi_coefficients(delta_ab: np.ndarray, delta_a: np.ndarray, delta_b: np.ndarray,
-                    *, seed: int = 0) -> tuple[float, float, float]:
+def gi_coefficients(
+    delta_ab: np.ndarray, delta_a: np.ndarray, delta_b: np.ndarray, *, seed: int = 0
+) -> tuple[float, float, float]:
     """Genetic-interaction fit of a double (Norman et al., as GEARS does it):
     Theil-Sen regression without intercept δ_AB ≈ c_A δ_A + c_B δ_B over genes
     (:func:`theil_sen_2`, seeded); returns (c_A, c_B, magnitude = sqrt(c_A² + c_B²))."""
@@ -159,10 +170,16 @@ def _top_overlap(true: np.ndarray, pred: np.ndarray, k: int, largest: bool) -> f
     return len(t & p) / k
 
 
-def gi_metrics(pred: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
-               ctrl: np.ndarray, *, k: int = 20, seed: int = 0,
-               de_rankings: Mapping[str, Sequence[int] | np.ndarray] | None = None,
-               n_de: int = 20) -> pd.DataFrame:
+def gi_metrics(
+    pred: Mapping[str, np.ndarray],
+    truth: Mapping[str, np.ndarray],
+    ctrl: np.ndarray,
+    *,
+    k: int = 20,
+    seed: int = 0,
+    de_rankings: Mapping[str, Sequence[int] | np.ndarray] | None = None,
+    n_de: int = 20,
+) -> pd.DataFrame:
     """GI magnitudes of every double A+B whose singles A+ctrl and B+ctrl are in ``truth``:
     m_true from the true double delta, m_pred from the predicted double delta, both regressed
     on the TRUE single deltas (:func:`gi_coefficients`). Returns tidy rows: per double
@@ -184,8 +201,9 @@ def gi_metrics(pred: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
         da, db = (np.asarray(truth[s]) - ctrl for s in singles)
         dy, dp = np.asarray(y) - ctrl, np.asarray(pred[cond]) - ctrl
         if de_rankings is not None and all(c in de_rankings for c in (cond, *singles)):
-            idx = np.unique(np.concatenate([np.asarray(de_rankings[c])[:n_de]
-                                            for c in (cond, *singles)]))
+            idx = np.unique(
+                np.concatenate([np.asarray(de_rankings[c])[:n_de] for c in (cond, *singles)])
+            )
             da, db, dy, dp = da[idx], db[idx], dy[idx], dp[idx]
         mt = gi_coefficients(dy, da, db, seed=seed)[2]
         mp = gi_coefficients(dp, da, db, seed=seed)[2]
@@ -196,40 +214,62 @@ def gi_metrics(pred: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
     if n >= 2:
         mt_a, mp_a = np.array(m_true), np.array(m_pred)
         k_eff = max(1, min(k, n // 2))
-        rows += [("__all__", "gi_magnitude_pearson", pearson(mp_a, mt_a)),
-                 ("__all__", "gi_synergy_overlap", _top_overlap(mt_a, mp_a, k_eff, True)),
-                 ("__all__", "gi_suppressor_overlap", _top_overlap(mt_a, mp_a, k_eff, False))]
+        rows += [
+            ("__all__", "gi_magnitude_pearson", pearson(mp_a, mt_a)),
+            ("__all__", "gi_synergy_overlap", _top_overlap(mt_a, mp_a, k_eff, True)),
+            ("__all__", "gi_suppressor_overlap", _top_overlap(mt_a, mp_a, k_eff, False)),
+        ]
     return pd.DataFrame(rows, columns=["condition", "metric", "value"])
 
 
-def condition_metrics(pred: np.ndarray, true: np.ndarray, ctrl: np.ndarray,
-                      de_ranking: Sequence[int] | np.ndarray,
-                      non_dropout_20: Sequence[int] | np.ndarray | None = None) -> dict[str, float]:
+def condition_metrics(
+    pred: np.ndarray,
+    true: np.ndarray,
+    ctrl: np.ndarray,
+    de_ranking: Sequence[int] | np.ndarray,
+    non_dropout_20: Sequence[int] | np.ndarray | None = None,
+) -> dict[str, float]:
     """All per-condition metrics of the three families for one condition (names and
     formulas in the module docstring); DE20/DE40 = first 20/40 of ``de_ranking``;
     N20 = ``non_dropout_20`` (defaults to DE20)."""
     de20, de40 = np.asarray(de_ranking)[:20], np.asarray(de_ranking)[:40]
     n20 = de20 if non_dropout_20 is None else np.asarray(non_dropout_20)
-    out = {"rmse": rmse(pred, true), "dac": dac(pred, true, ctrl),
-           "dac_nonzero": dac_nonzero(pred, true, ctrl), "pcc_delta": pcc_delta(pred, true, ctrl)}
+    out = {
+        "rmse": rmse(pred, true),
+        "dac": dac(pred, true, ctrl),
+        "dac_nonzero": dac_nonzero(pred, true, ctrl),
+        "pcc_delta": pcc_delta(pred, true, ctrl),
+    }
     for name, idx in (("de20", de20), ("de40", de40)):
-        out |= {f"rmse_{name}": rmse(pred, true, idx), f"dac_{name}": dac(pred, true, ctrl, idx),
-                f"dac_nonzero_{name}": dac_nonzero(pred, true, ctrl, idx),
-                f"pcc_delta_{name}": pcc_delta(pred, true, ctrl, idx)}
-    out |= {"pearson_delta": out["pcc_delta"], "mse": mse(pred, true),
-            "mse_de": mse(pred, true, de20), "pearson_de_delta": out["pcc_delta_de20"],
-            "frac_opposite_direction_top20_non_dropout":
-                frac_opposite_direction(pred, true, ctrl, n20),
-            "mse_top20_de": mse(pred, true, de20),
-            "frac_within_5pct_de": frac_within(pred, true, de20)}
+        out |= {
+            f"rmse_{name}": rmse(pred, true, idx),
+            f"dac_{name}": dac(pred, true, ctrl, idx),
+            f"dac_nonzero_{name}": dac_nonzero(pred, true, ctrl, idx),
+            f"pcc_delta_{name}": pcc_delta(pred, true, ctrl, idx),
+        }
+    out |= {
+        "pearson_delta": out["pcc_delta"],
+        "mse": mse(pred, true),
+        "mse_de": mse(pred, true, de20),
+        "pearson_de_delta": out["pcc_delta_de20"],
+        "frac_opposite_direction_top20_non_dropout": frac_opposite_direction(pred, true, ctrl, n20),
+        "mse_top20_de": mse(pred, true, de20),
+        "frac_within_5pct_de": frac_within(pred, true, de20),
+    }
     return out
 
 
-def evaluate(pred: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
-             ctrl: np.ndarray, de_rankings: Mapping[str, Sequence[int] | np.ndarray],
-             non_dropout_20: Mapping[str, Sequence[int] | np.ndarray] | None = None,
-             *, conditions: Iterable[str] | None = None, gi: bool = True,
-             seed: int = 0) -> pd.DataFrame:
+def evaluate(
+    pred: Mapping[str, np.ndarray],
+    truth: Mapping[str, np.ndarray],
+    ctrl: np.ndarray,
+    de_rankings: Mapping[str, Sequence[int] | np.ndarray],
+    non_dropout_20: Mapping[str, Sequence[int] | np.ndarray] | None = None,
+    *,
+    conditions: Iterable[str] | None = None,
+    gi: bool = True,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Evaluate a dict of predicted mean profiles against the true ones.
 
     Returns a tidy DataFrame (columns condition, metric, value): one row per condition and
@@ -250,8 +290,10 @@ def evaluate(pred: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
     table = pd.DataFrame(rows, columns=["condition", "metric", "value"])
     if gi:
         sub = {c: pred[c] for c in chosen}
-        table = pd.concat([table, gi_metrics(sub, truth, ctrl, seed=seed, de_rankings=de_rankings)],
-                          ignore_index=True)
+        table = pd.concat(
+            [table, gi_metrics(sub, truth, ctrl, seed=seed, de_rankings=de_rankings)],
+            ignore_index=True,
+        )
     return table
 
 

@@ -21,20 +21,35 @@ import pandas as pd
 
 from grapekg.evaluation import metrics as M
 from grapekg.evaluation.baselines import BASELINES
+from grapekg.parquet import read_parquet
 from grapekg.perturb.bundle import Bundle
 from grapekg.perturb.conditions import CONTROL, normalise_condition, parse_condition
 from grapekg.perturb.errors import DataError
 from grapekg.perturb.splits import Split, make_split
-from grapekg.parquet import read_parquet
 
 log = logging.getLogger(__name__)
 
-HEADLINE = ["rmse", "dac", "dac_nonzero", "pcc_delta", "rmse_de20", "dac_de20", "pcc_delta_de20",
-            "pcc_delta_de40", "mse_de", "frac_opposite_direction_top20_non_dropout",
-            "frac_within_5pct_de", "gi_magnitude_pearson"]
+HEADLINE = [
+    "rmse",
+    "dac",
+    "dac_nonzero",
+    "pcc_delta",
+    "rmse_de20",
+    "dac_de20",
+    "pcc_delta_de20",
+    "pcc_delta_de40",
+    "mse_de",
+    "frac_opposite_direction_top20_non_dropout",
+    "frac_within_5pct_de",
+    "gi_magnitude_pearson",
+]
 #: table label -> baseline registry key (REFERENCES 5: no-change, mean, additive, linear)
-BASELINE_LABELS = {"no-change": "no_change", "mean": "train_mean", "additive": "additive",
-                   "linear": "linear_pca"}
+BASELINE_LABELS = {
+    "no-change": "no_change",
+    "mean": "train_mean",
+    "additive": "additive",
+    "linear": "linear_pca",
+}
 
 #: per seed: condition -> predicted mean profile (bundle gene order)
 Predictions = Callable[[Split], dict[str, np.ndarray]]
@@ -54,9 +69,16 @@ class EvalResult:
         cols = [m for m in metrics if f"{m}_mean" in self.summary.columns]
         out = pd.DataFrame(index=self.summary.index)
         for m in cols:
-            out[m] = [("-" if not np.isfinite(a) else f"{a:.4f} ± {b:.4f}" if np.isfinite(b)
-                       else f"{a:.4f}")  # one seed: no sd
-                      for a, b in zip(self.summary[f"{m}_mean"], self.summary[f"{m}_sd"], strict=True)]
+            out[m] = [
+                (
+                    "-"
+                    if not np.isfinite(a)
+                    else f"{a:.4f} ± {b:.4f}"
+                    if np.isfinite(b)
+                    else f"{a:.4f}"
+                )  # one seed: no sd
+                for a, b in zip(self.summary[f"{m}_mean"], self.summary[f"{m}_sd"], strict=True)
+            ]
         return out
 
 
@@ -83,8 +105,13 @@ def _subgroups(split: Split) -> dict[str, str]:
 
 
 def evaluate_models(
-    bundle: Bundle, split_name: str, seeds: Sequence[int], models: Mapping[str, Predictions],
-    *, gi: bool = True, advance: Callable[[int], None] | None = None,
+    bundle: Bundle,
+    split_name: str,
+    seeds: Sequence[int],
+    models: Mapping[str, Predictions],
+    *,
+    gi: bool = True,
+    advance: Callable[[int], None] | None = None,
 ) -> EvalResult:
     truth = bundle.truth()
     ctrl = truth[CONTROL]
@@ -99,8 +126,16 @@ def evaluate_models(
             if not conds:
                 log.warning("%s has no prediction for the test conditions of seed %d", name, seed)
                 continue
-            t = M.evaluate(pred, truth, ctrl, bundle.de_rank, bundle.non_dropout_20,
-                           conditions=conds, gi=gi, seed=seed)
+            t = M.evaluate(
+                pred,
+                truth,
+                ctrl,
+                bundle.de_rank,
+                bundle.non_dropout_20,
+                conditions=conds,
+                gi=gi,
+                seed=seed,
+            )
             t.insert(0, "seed", seed)
             t.insert(0, "model", name)
             t["subgroup"] = t["condition"].map(groups).fillna("all")
@@ -108,14 +143,20 @@ def evaluate_models(
             if advance:
                 advance(1)
     per_condition = pd.concat(frames, ignore_index=True)
-    per_seed = (per_condition.groupby(["model", "seed", "metric"], sort=False)["value"]
-                .mean().reset_index())
-    agg = per_seed.groupby(["model", "metric"], sort=False)["value"].agg(["mean", "std"]).reset_index()
+    per_seed = (
+        per_condition.groupby(["model", "seed", "metric"], sort=False)["value"].mean().reset_index()
+    )
+    agg = (
+        per_seed.groupby(["model", "metric"], sort=False)["value"]
+        .agg(["mean", "std"])
+        .reset_index()
+    )
     summary = agg.pivot(index="model", columns="metric", values=["mean", "std"])
     summary.columns = [f"{m}_{'sd' if s == 'std' else 'mean'}" for s, m in summary.columns]
     summary = summary.reindex(list(dict.fromkeys(per_seed["model"])))
-    return EvalResult(bundle.name, split_name, list(seeds), per_condition, per_seed, summary,
-                      bundle.synthetic)
+    return EvalResult(
+        bundle.name, split_name, list(seeds), per_condition, per_seed, summary, bundle.synthetic
+    )
 
 
 # ---------------------------------------------------------------------- prediction files
@@ -138,8 +179,11 @@ def load_predictions(path: Path, bundle: Bundle, pert_col: str = "condition") ->
         wide.insert(0, "condition", a.obs[pert_col].astype(str).to_numpy())
         wide = wide.groupby("condition", sort=False).mean().reset_index()
     elif path.suffix in (".csv", ".tsv", ".parquet"):
-        df = (read_parquet(path) if path.suffix == ".parquet"
-              else pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ","))
+        df = (
+            read_parquet(path)
+            if path.suffix == ".parquet"
+            else pd.read_csv(path, sep="\t" if path.suffix == ".tsv" else ",")
+        )
         if "condition" not in df.columns:
             raise DataError("table has no 'condition' column", path=path, parameter="--predictions")
         if {"gene", "value"} <= set(df.columns):
@@ -153,8 +197,12 @@ def load_predictions(path: Path, bundle: Bundle, pert_col: str = "condition") ->
     use = ids if set(ids) <= set(gene_cols) else syms if set(syms) <= set(gene_cols) else None
     if use is None:
         missing = len(set(ids) - set(gene_cols))
-        raise DataError(f"lacks {missing} of the dataset's {len(ids)} genes (columns must be "
-                        "Ensembl ids or symbols)", path=path, parameter="--predictions")
+        raise DataError(
+            f"lacks {missing} of the dataset's {len(ids)} genes (columns must be "
+            "Ensembl ids or symbols)",
+            path=path,
+            parameter="--predictions",
+        )
     wide["condition"] = [normalise_condition(str(c)) for c in wide["condition"]]
     values = wide[use].to_numpy(dtype=np.float64)
     seeds = wide["seed"].to_numpy() if "seed" in wide.columns else None
@@ -176,39 +224,62 @@ def write_outputs(res: EvalResult, out: Path) -> dict[str, Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     tag = " (SYNTHETIC data)" if res.synthetic else ""
-    files = {"summary_csv": out / "summary.csv", "summary_json": out / "summary.json",
-             "per_condition": out / "per_condition.csv"}
+    files = {
+        "summary_csv": out / "summary.csv",
+        "summary_json": out / "summary.json",
+        "per_condition": out / "per_condition.csv",
+    }
     res.summary.to_csv(files["summary_csv"])
-    files["summary_json"].write_text(json.dumps({
-        "dataset": res.dataset, "split": res.split, "seeds": res.seeds, "synthetic": res.synthetic,
-        "models": {m: {k: (None if not np.isfinite(v) else float(v)) for k, v in row.items()}
-                   for m, row in res.summary.iterrows()}}, indent=1))
+    files["summary_json"].write_text(
+        json.dumps(
+            {
+                "dataset": res.dataset,
+                "split": res.split,
+                "seeds": res.seeds,
+                "synthetic": res.synthetic,
+                "models": {
+                    m: {k: (None if not np.isfinite(v) else float(v)) for k, v in row.items()}
+                    for m, row in res.summary.iterrows()
+                },
+            },
+            indent=1,
+        )
+    )
     res.per_condition.to_csv(files["per_condition"], index=False)
     pc = res.per_condition
     models = list(res.summary.index)
     fig, axes = plt.subplots(1, 2, figsize=(4 + 1.6 * len(models), 4.2))
-    for ax, metric, label in ((axes[0], "dac", "direction accuracy (DAC)"),
-                              (axes[1], "pcc_delta", "Pearson delta")):
-        data = [pc[(pc.model == m) & (pc.metric == metric)]["value"].dropna().to_numpy()
-                for m in models]
+    for ax, metric, label in (
+        (axes[0], "dac", "direction accuracy (DAC)"),
+        (axes[1], "pcc_delta", "Pearson delta"),
+    ):
+        data = [
+            pc[(pc.model == m) & (pc.metric == metric)]["value"].dropna().to_numpy() for m in models
+        ]
         ax.violinplot([d if len(d) else [np.nan] for d in data], showmedians=True)
         ax.set_xticks(range(1, len(models) + 1), models, rotation=30, ha="right")
         ax.set_title(label)
-    fig.suptitle(f"{res.dataset}, {res.split} split, seeds {res.seeds[0]}..{res.seeds[-1]}: "
-                 f"per test condition{tag}", fontsize=9)
+    fig.suptitle(
+        f"{res.dataset}, {res.split} split, seeds {res.seeds[0]}..{res.seeds[-1]}: "
+        f"per test condition{tag}",
+        fontsize=9,
+    )
     fig.tight_layout()
     files["violins"] = out / "violins_dac_pcc_delta.png"
     fig.savefig(files["violins"], dpi=120)
     plt.close(fig)
     gi = pc[pc.metric.isin(["gi_magnitude_true", "gi_magnitude_pred"])]
     if len(gi):
-        wide = gi.pivot_table(index=["model", "seed", "condition"], columns="metric",
-                              values="value").reset_index()
+        wide = gi.pivot_table(
+            index=["model", "seed", "condition"], columns="metric", values="value"
+        ).reset_index()
         fig, ax = plt.subplots(figsize=(5, 4.5))
         for m in models:
             sub = wide[wide.model == m]
             if len(sub):
-                ax.scatter(sub["gi_magnitude_true"], sub["gi_magnitude_pred"], s=14, alpha=0.7, label=m)
+                ax.scatter(
+                    sub["gi_magnitude_true"], sub["gi_magnitude_pred"], s=14, alpha=0.7, label=m
+                )
         lim = float(np.nanmax(wide[["gi_magnitude_true", "gi_magnitude_pred"]].to_numpy())) * 1.05
         ax.plot([0, lim], [0, lim], "k--", lw=0.8)
         ax.set_xlabel("true GI magnitude")

@@ -62,8 +62,9 @@ def parse_condition(
         return ()
     tokens = [t.strip() for t in raw.split(sep)]
     if any(not t for t in tokens):
-        raise DataError(f"empty gene token in condition {text!r} (separator {sep!r})",
-                        parameter="condition")
+        raise DataError(
+            f"empty gene token in condition {text!r} (separator {sep!r})", parameter="condition"
+        )
     genes = [t for t in tokens if t.lower() not in controls]
     if len(set(genes)) != len(genes):
         raise DataError(f"gene repeated in condition {text!r}", parameter="condition")
@@ -94,8 +95,7 @@ def normalise_condition(
     return canonical_string(parse_condition(text, control_labels=control_labels, sep=sep))
 
 
-def is_control(text: str, *, control_labels: str | Iterable[str] = CONTROL,
-               sep: str = "+") -> bool:
+def is_control(text: str, *, control_labels: str | Iterable[str] = CONTROL, sep: str = "+") -> bool:
     """True when the condition string perturbs no gene."""
     return parse_condition(text, control_labels=control_labels, sep=sep) == ()
 

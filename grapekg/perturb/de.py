@@ -42,8 +42,9 @@ __all__ = [
 ]
 
 
-def welch_t(mean_p: np.ndarray, var_p: np.ndarray, n_p: int,
-            mean_c: np.ndarray, var_c: np.ndarray, n_c: int) -> np.ndarray:
+def welch_t(
+    mean_p: np.ndarray, var_p: np.ndarray, n_p: int, mean_c: np.ndarray, var_c: np.ndarray, n_c: int
+) -> np.ndarray:
     """Welch t statistic t = (m_p − m_c) / sqrt(v_p/n_p + v_c/n_c), NaN -> 0 (scanpy)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         t = (mean_p - mean_c) / np.sqrt(var_p / n_p + var_c / n_c)
@@ -99,13 +100,19 @@ def compute_de(summary: ConditionSummary, *, n_top_filtered: int = 20) -> DEGene
     c = summary.index(CONTROL)
     mean_c, var_c, n_c = summary.mean[c], summary.var[c], int(summary.n_cells[c])
     fields: dict[str, dict[str, np.ndarray]] = {
-        k: {} for k in ("ranking", "scores", "top_non_dropout_20", "top_non_zero_20",
-                        "non_zero", "non_dropout")
+        k: {}
+        for k in (
+            "ranking",
+            "scores",
+            "top_non_dropout_20",
+            "top_non_zero_20",
+            "non_zero",
+            "non_dropout",
+        )
     }
     for cond in summary.perturbations:
         i = summary.index(cond)
-        t = welch_t(summary.mean[i], summary.var[i], int(summary.n_cells[i]),
-                    mean_c, var_c, n_c)
+        t = welch_t(summary.mean[i], summary.var[i], int(summary.n_cells[i]), mean_c, var_c, n_c)
         ranking = rank_by_abs(t)
         nz = non_zero_genes(summary.mean[i])
         nd = non_dropout_genes(summary.mean[i], mean_c)
@@ -118,8 +125,12 @@ def compute_de(summary: ConditionSummary, *, n_top_filtered: int = 20) -> DEGene
     return DEGenes(**fields)
 
 
-def gears_uns(de: DEGenes, gene_ids: np.ndarray, cell_type: str,
-              condition_labels: Mapping[str, str] | None = None) -> dict[str, dict]:
+def gears_uns(
+    de: DEGenes,
+    gene_ids: np.ndarray,
+    cell_type: str,
+    condition_labels: Mapping[str, str] | None = None,
+) -> dict[str, dict]:
     """The ``adata.uns`` entries GEARS writes, keyed by ``condition_name``
     (``{cell_type}_{condition}_{dose}``): ``rank_genes_groups_cov_all`` (all gene ids,
     ranked), ``top_non_dropout_de_20`` / ``top_non_zero_de_20`` (gene ids) and
@@ -129,9 +140,16 @@ def gears_uns(de: DEGenes, gene_ids: np.ndarray, cell_type: str,
     ``obs['condition']`` (default: the canonical string itself).
     """
     ids = np.asarray(gene_ids).astype(str)
-    out: dict[str, dict] = {k: {} for k in ("rank_genes_groups_cov_all",
-                                            "top_non_dropout_de_20", "top_non_zero_de_20",
-                                            "non_zeros_gene_idx", "non_dropout_gene_idx")}
+    out: dict[str, dict] = {
+        k: {}
+        for k in (
+            "rank_genes_groups_cov_all",
+            "top_non_dropout_de_20",
+            "top_non_zero_de_20",
+            "non_zeros_gene_idx",
+            "non_dropout_gene_idx",
+        )
+    }
     for cond, ranking in de.ranking.items():
         label = condition_labels.get(cond, cond) if condition_labels else cond
         key = condition_name(cell_type, label)

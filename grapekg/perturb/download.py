@@ -22,6 +22,7 @@ from os import PathLike
 from pathlib import Path
 
 from grapekg.perturb.errors import DownloadError
+from grapekg.perturb.progress import Progress, counter
 
 __all__ = ["DATASETS", "DatasetSource", "download", "extract"]
 
@@ -47,10 +48,8 @@ class DatasetSource:
 DATASETS: dict[str, DatasetSource] = {
     "norman": DatasetSource(_DATAVERSE.format(6154020), "norman.zip"),
     "adamson": DatasetSource(_DATAVERSE.format(6154417), "adamson.zip"),
-    "replogle_k562": DatasetSource(_DATAVERSE.format(7458695),
-                                   "replogle_k562_essential.zip"),
-    "replogle_rpe1": DatasetSource(_DATAVERSE.format(7458694),
-                                   "replogle_rpe1_essential.zip"),
+    "replogle_k562": DatasetSource(_DATAVERSE.format(7458695), "replogle_k562_essential.zip"),
+    "replogle_rpe1": DatasetSource(_DATAVERSE.format(7458694), "replogle_rpe1_essential.zip"),
 }
 
 
@@ -70,13 +69,19 @@ def _sha256(path: Path) -> str:
 def _verify(path: Path, url: str, sha256: str | None, expected_size: int | None) -> None:
     size = path.stat().st_size
     if expected_size is not None and size != expected_size:
-        raise DownloadError(f"size {size} bytes differs from expected {expected_size} "
-                            f"(from {url})", path=path, parameter="expected_size")
+        raise DownloadError(
+            f"size {size} bytes differs from expected {expected_size} (from {url})",
+            path=path,
+            parameter="expected_size",
+        )
     if sha256 is not None:
         got = _sha256(path)
         if got != sha256.lower():
-            raise DownloadError(f"SHA-256 {got} differs from expected {sha256} (from {url}); "
-                                "file removed", path=path, parameter="sha256")
+            raise DownloadError(
+                f"SHA-256 {got} differs from expected {sha256} (from {url}); file removed",
+                path=path,
+                parameter="sha256",
+            )
 
 
 def _open(url: str, offset: int, timeout: float):  # type: ignore[no-untyped-def]
@@ -90,16 +95,20 @@ def _open(url: str, offset: int, timeout: float):  # type: ignore[no-untyped-def
             return err
         body = err.read(512)
         kind = " (an HTML error page)" if _looks_like_html(body) else ""
-        raise DownloadError(f"HTTP {err.code} {err.reason}{kind} from {url}",
-                            parameter="url") from None
+        raise DownloadError(
+            f"HTTP {err.code} {err.reason}{kind} from {url}", parameter="url"
+        ) from None
     except (urllib.error.URLError, TimeoutError, OSError) as err:
         raise DownloadError(f"cannot reach {url}: {err}", parameter="url") from None
 
 
-def _stream(response, part: Path, offset: int, url: str, progress: bool) -> None:  # type: ignore[no-untyped-def]
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                               TransferSpeedColumn)
-
+def _stream(
+    response,
+    part: Path,
+    offset: int,
+    url: str,  # type: ignore[no-untyped-def]
+    progress: Progress | None,
+) -> None:
     status = getattr(response, "status", 200)
     if offset and status != 206:
         log.info("server ignored the Range request (HTTP %s); restarting %s", status, url)
@@ -107,17 +116,19 @@ def _stream(response, part: Path, offset: int, url: str, progress: bool) -> None
     ctype = response.headers.get("Content-Type", "")
     if "text/html" in ctype.lower():
         part.unlink(missing_ok=True)
-        raise DownloadError(f"server sent an HTML page (Content-Type {ctype}) instead of the "
-                            f"data file from {url}; the link may need a login or be gone",
-                            path=part, parameter="url")
+        raise DownloadError(
+            f"server sent an HTML page (Content-Type {ctype}) instead of the "
+            f"data file from {url}; the link may need a login or be gone",
+            path=part,
+            parameter="url",
+        )
     length = response.headers.get("Content-Length")
     expected = int(length) if length is not None else None
     received = 0
-    columns = (TextColumn(part.name), BarColumn(), DownloadColumn(), TransferSpeedColumn())
-    with Progress(*columns, transient=True, disable=not progress) as bar, \
-            part.open("ab" if offset else "wb") as out:
-        task = bar.add_task("download", total=None if expected is None else offset + expected,
-                            completed=offset)
+    total = None if expected is None else offset + expected
+    with counter(progress, part.name, total) as advance, part.open("ab" if offset else "wb") as out:
+        if offset:
+            advance(offset)
         while True:
             try:
                 block = response.read(_CHUNK)
@@ -131,28 +142,43 @@ def _stream(response, part: Path, offset: int, url: str, progress: bool) -> None
             if received == 0 and offset == 0 and _looks_like_html(block[:64]):
                 out.close()
                 part.unlink(missing_ok=True)
-                raise DownloadError(f"server sent an HTML page instead of the data file from "
-                                    f"{url}", path=part, parameter="url")
+                raise DownloadError(
+                    f"server sent an HTML page instead of the data file from {url}",
+                    path=part,
+                    parameter="url",
+                )
             out.write(block)
             received += len(block)
-            bar.update(task, advance=len(block))
+            advance(len(block))
     if expected is not None and received != expected:
-        raise DownloadError(f"truncated: received {received} of {expected} bytes from {url}; "
-                            "run again to resume", path=part, parameter="url")
+        raise DownloadError(
+            f"truncated: received {received} of {expected} bytes from {url}; run again to resume",
+            path=part,
+            parameter="url",
+        )
 
 
-def download(name: str, dest_dir: str | PathLike[str], url: str | None = None,
-             sha256: str | None = None, expected_size: int | None = None, *,
-             timeout: float = 60.0, progress: bool = True) -> Path:
+def download(
+    name: str,
+    dest_dir: str | PathLike[str],
+    url: str | None = None,
+    sha256: str | None = None,
+    expected_size: int | None = None,
+    *,
+    timeout: float = 60.0,
+    progress: Progress | None = None,
+) -> Path:
     """Download dataset ``name`` (norman | adamson | replogle_k562 | replogle_rpe1) into
     ``dest_dir`` and return the file's path; an existing verified file is reused.
 
     ``url`` overrides the table's address (mirrors, tests); ``sha256`` and
-    ``expected_size`` override / supply the checks (None = not checked).
+    ``expected_size`` override / supply the checks (None = not checked). ``progress``
+    counts the bytes received (:mod:`~grapekg.perturb.progress`; None = quiet).
     """
     if name not in DATASETS:
-        raise DownloadError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}",
-                            parameter="name")
+        raise DownloadError(
+            f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}", parameter="name"
+        )
     source = DATASETS[name]
     url = url or source.url
     sha256 = sha256 or source.sha256
@@ -169,9 +195,12 @@ def download(name: str, dest_dir: str | PathLike[str], url: str | None = None,
         if getattr(response, "code", 200) == 416:  # Range beyond the end: .part is complete?
             if expected_size is None or offset != expected_size:
                 part.unlink(missing_ok=True)
-                raise DownloadError(f"server rejected resuming at byte {offset} (HTTP 416) "
-                                    f"from {url}; partial file removed, run again",
-                                    path=part, parameter="url")
+                raise DownloadError(
+                    f"server rejected resuming at byte {offset} (HTTP 416) "
+                    f"from {url}; partial file removed, run again",
+                    path=part,
+                    parameter="url",
+                )
         else:
             _stream(response, part, offset, url, progress)
     try:
@@ -189,12 +218,18 @@ def extract(archive: str | PathLike[str], dest_dir: str | PathLike[str]) -> Path
     outside it) and return ``dest_dir``."""
     archive, root = Path(archive), Path(dest_dir).resolve()
     if not zipfile.is_zipfile(archive):
-        raise DownloadError("not a zip archive (truncated download or an error page?)",
-                            path=archive, parameter="archive")
+        raise DownloadError(
+            "not a zip archive (truncated download or an error page?)",
+            path=archive,
+            parameter="archive",
+        )
     with zipfile.ZipFile(archive) as zf:
         for member in zf.namelist():
             if not (root / member).resolve().is_relative_to(root):
-                raise DownloadError(f"archive member {member!r} escapes the target folder",
-                                    path=archive, parameter="archive")
+                raise DownloadError(
+                    f"archive member {member!r} escapes the target folder",
+                    path=archive,
+                    parameter="archive",
+                )
         zf.extractall(root)
     return root

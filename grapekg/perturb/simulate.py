@@ -8,7 +8,8 @@ Generative model (G genes, biotype class b_g ∈ {c, nc}):
 1. Baseline log-expression μ_g ~ Gamma(k_b, θ_b) (coding genes higher on average).
 2. Regulatory network W (G × G, W[s, d] = effect of source s on target d): an ordered pair
    (s, d), s ≠ d, is an edge with probability p = min(1, β_{s,d} · deg_r / G) where
-   r ∈ {cc, cn, nn} is the unordered biotype-class pair and β_{s,d} = ``shared_term_boost``
+   r is the relation of the unordered biotype-class pair (named by the ``relations``
+   argument, e.g. the KG schema's cc / cn / nn) and β_{s,d} = ``shared_term_boost``
    when s and d share a pathway or GO term (1 otherwise). The sign is + with probability
    ``positive_fraction[r]``; |W| ~ Uniform(``weight_range``).
 3. Knock-down of a gene set S: shock s0_g = log1p((1 − η) · expm1(μ_g)) − μ_g for g ∈ S
@@ -27,7 +28,7 @@ Generative model (G genes, biotype class b_g ∈ {c, nc}):
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import NamedTuple
 
@@ -41,7 +42,7 @@ from grapekg.perturb.errors import DataError
 __all__ = ["SimulationParams", "Simulation", "simulate", "synthetic_genes"]
 
 log = logging.getLogger(__name__)
-RELATIONS = ("cc", "cn", "nn")
+CLASSES = ("c", "nc")
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,11 @@ class SimulationParams:
     n_control_cells: int = 300
     cell_type: str = "synthetic"
     mean_out_degree: dict[str, float] = field(
-        default_factory=lambda: {"cc": 3.0, "cn": 1.0, "nn": 0.4})
+        default_factory=lambda: {"cc": 3.0, "cn": 1.0, "nn": 0.4}
+    )
     positive_fraction: dict[str, float] = field(
-        default_factory=lambda: {"cc": 0.5, "cn": 0.3, "nn": 0.7})
+        default_factory=lambda: {"cc": 0.5, "cn": 0.3, "nn": 0.7}
+    )
     shared_term_boost: float = 10.0
     weight_range: tuple[float, float] = (0.4, 1.0)
     knockdown_efficiency: float = 0.8
@@ -81,8 +84,14 @@ class Simulation(NamedTuple):
     edges: pd.DataFrame
 
 
-def synthetic_genes(n_genes: int = 1000, *, coding_fraction: float = 0.6,
-                    n_pathways: int = 40, n_go_terms: int = 80, seed: int = 0) -> pd.DataFrame:
+def synthetic_genes(
+    n_genes: int = 1000,
+    *,
+    coding_fraction: float = 0.6,
+    n_pathways: int = 40,
+    n_go_terms: int = 80,
+    seed: int = 0,
+) -> pd.DataFrame:
     """A SYNTHETIC gene table (ensembl_id ``ENSGSYN…``, symbol ``SYN…``, biotype_class,
     pathways, go_terms): each gene joins Poisson(1) random pathways and Poisson(1.5) GO terms."""
     rng = np.random.default_rng(seed)
@@ -91,35 +100,73 @@ def synthetic_genes(n_genes: int = 1000, *, coding_fraction: float = 0.6,
     classes = np.where(rng.random(n_genes) < coding_fraction, "c", "nc")
 
     def draw(n_terms: int, rate: float, prefix: str) -> list[list[str]]:
-        return [sorted({f"{prefix}{t:04d}" for t in rng.integers(n_terms, size=k)})
-                for k in rng.poisson(rate, size=n_genes)]
+        return [
+            sorted({f"{prefix}{t:04d}" for t in rng.integers(n_terms, size=k)})
+            for k in rng.poisson(rate, size=n_genes)
+        ]
 
-    return pd.DataFrame({"ensembl_id": ids, "symbol": symbols, "biotype_class": classes,
-                         "pathways": draw(n_pathways, 1.0, "SYN-PW-"),
-                         "go_terms": draw(n_go_terms, 1.5, "SYN-GO:")})
+    return pd.DataFrame(
+        {
+            "ensembl_id": ids,
+            "symbol": symbols,
+            "biotype_class": classes,
+            "pathways": draw(n_pathways, 1.0, "SYN-PW-"),
+            "go_terms": draw(n_go_terms, 1.5, "SYN-GO:"),
+        }
+    )
 
 
 def _check_genes(genes: pd.DataFrame) -> None:
     for col in ("ensembl_id", "symbol", "biotype_class"):
         if col not in genes.columns:
-            raise DataError(f"column not found; have {list(genes.columns)}",
-                            parameter=f"genes['{col}']")
+            raise DataError(
+                f"column not found; have {list(genes.columns)}", parameter=f"genes['{col}']"
+            )
     bad = sorted(set(genes["biotype_class"]) - {"c", "nc"})
     if bad:
-        raise DataError(f"values must be 'c' or 'nc', got {bad[:5]}",
-                        parameter="genes['biotype_class']")
+        raise DataError(
+            f"values must be 'c' or 'nc', got {bad[:5]}", parameter="genes['biotype_class']"
+        )
     for col in ("ensembl_id", "symbol"):
         if genes[col].duplicated().any():
             raise DataError("duplicated values", parameter=f"genes['{col}']")
     odd = [s for s in genes["symbol"] if "+" in str(s) or str(s).lower() == CONTROL]
     if odd:
-        raise DataError(f"symbols may not contain '+' or be 'ctrl': {odd[:5]}",
-                        parameter="genes['symbol']")
+        raise DataError(
+            f"symbols may not contain '+' or be 'ctrl': {odd[:5]}", parameter="genes['symbol']"
+        )
 
 
-def _relation(is_c: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+def _relation_names(relations: Mapping[str, Sequence[str]], p: SimulationParams) -> np.ndarray:
+    """Relation name by the number of coding ends of a pair (0: nc-nc, 1: c-nc, 2: c-c)."""
+    names: dict[int, str] = {}
+    for name, pair in relations.items():
+        ends = tuple(pair)
+        if len(ends) != 2 or not set(ends) <= set(CLASSES):
+            raise DataError(
+                f"relation {name!r}: expected a pair of {CLASSES}, got {pair!r}",
+                parameter="relations",
+            )
+        k = sum(e == "c" for e in ends)
+        if k in names:
+            raise DataError(
+                f"relations {names[k]!r} and {name!r} join the same classes", parameter="relations"
+            )
+        names[k] = str(name)
+    if len(names) != 3:
+        raise DataError(
+            f"need one relation for each of c-c, c-nc and nc-nc, got {dict(relations)}",
+            parameter="relations",
+        )
+    missing = sorted(set(names.values()) - set(p.positive_fraction))
+    if missing:
+        raise DataError(f"no entry for the relation(s) {missing}", parameter="positive_fraction")
+    return np.array([names[0], names[1], names[2]])
+
+
+def _relation(names: np.ndarray, is_c: np.ndarray, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     both = is_c[src].astype(int) + is_c[dst].astype(int)
-    return np.array(["nn", "cn", "cc"])[both]
+    return names[both]
 
 
 def _term_members(genes: pd.DataFrame) -> list[np.ndarray]:
@@ -135,11 +182,12 @@ def _term_members(genes: pd.DataFrame) -> list[np.ndarray]:
     return [np.array(sorted(set(m))) for m in members.values() if len(set(m)) > 1]
 
 
-def _plant_edges(genes: pd.DataFrame, p: SimulationParams,
-                 rng: np.random.Generator) -> pd.DataFrame:
+def _plant_edges(
+    genes: pd.DataFrame, p: SimulationParams, names: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
     n = len(genes)
     is_c = genes["biotype_class"].to_numpy() == "c"
-    p_rel = {r: min(1.0, p.mean_out_degree.get(r, 0.0) / n) for r in RELATIONS}
+    p_rel = {str(r): min(1.0, p.mean_out_degree.get(str(r), 0.0) / n) for r in names}
     p_max = max(max(p_rel.values()), 1e-12)
     terms = _term_members(genes)
     pairs: list[tuple[np.ndarray, np.ndarray]] = []
@@ -156,45 +204,62 @@ def _plant_edges(genes: pd.DataFrame, p: SimulationParams,
     dst = np.concatenate([d for _, d in pairs]).astype(np.int64)
     keep = src != dst
     src, dst = src[keep], dst[keep]
-    rel = _relation(is_c, src, dst)
+    rel = _relation(names, is_c, src, dst)
     accept = rng.random(src.size) < np.array([p_rel[r] for r in rel]) / p_max
     src, dst, rel = src[accept], dst[accept], rel[accept]
     _, first = np.unique(src * n + dst, return_index=True)
     src, dst, rel = src[first], dst[first], rel[first]
-    sign = np.where(rng.random(src.size) < np.array([p.positive_fraction[r] for r in rel]),
-                    1.0, -1.0)
+    sign = np.where(
+        rng.random(src.size) < np.array([p.positive_fraction[r] for r in rel]), 1.0, -1.0
+    )
     weight = sign * rng.uniform(*p.weight_range, size=src.size)
     gene_terms = [set() for _ in range(n)]
     for t, members in enumerate(terms):
         for g in members:
             gene_terms[g].add(t)
-    shared = np.array([bool(gene_terms[s] & gene_terms[d]) for s, d in zip(src, dst,
-                                                                          strict=True)])
+    shared = np.array([bool(gene_terms[s] & gene_terms[d]) for s, d in zip(src, dst, strict=True)])
     ids, sym = genes["ensembl_id"].to_numpy(), genes["symbol"].to_numpy()
-    return pd.DataFrame({"src": ids[src], "dst": ids[dst], "src_symbol": sym[src],
-                         "dst_symbol": sym[dst], "weight": weight, "relation": rel,
-                         "shared_term": shared, "src_idx": src, "dst_idx": dst})
+    return pd.DataFrame(
+        {
+            "src": ids[src],
+            "dst": ids[dst],
+            "src_symbol": sym[src],
+            "dst_symbol": sym[dst],
+            "weight": weight,
+            "relation": rel,
+            "shared_term": shared,
+            "src_idx": src,
+            "dst_idx": dst,
+        }
+    )
 
 
-def _choose_conditions(edges: pd.DataFrame, n: int, p: SimulationParams,
-                       rng: np.random.Generator) -> tuple[list[int], list[tuple[int, int]]]:
+def _choose_conditions(
+    edges: pd.DataFrame, n: int, p: SimulationParams, rng: np.random.Generator
+) -> tuple[list[int], list[tuple[int, int]]]:
     n_doubles = int(round(p.combo_fraction * p.n_conditions))
     n_singles = p.n_conditions - n_doubles
     if n_singles < 1 or (n_doubles > 0 and n_singles < 2):
-        raise DataError(f"n_conditions={p.n_conditions} with combo_fraction="
-                        f"{p.combo_fraction} leaves {n_singles} single(s)",
-                        parameter="combo_fraction")
+        raise DataError(
+            f"n_conditions={p.n_conditions} with combo_fraction="
+            f"{p.combo_fraction} leaves {n_singles} single(s)",
+            parameter="combo_fraction",
+        )
     if n_singles > n:
-        raise DataError(f"{n_singles} single perturbations need as many genes, have {n}",
-                        parameter="n_conditions")
+        raise DataError(
+            f"{n_singles} single perturbations need as many genes, have {n}",
+            parameter="n_conditions",
+        )
     if n_doubles > n_singles * (n_singles - 1) // 2:
-        raise DataError(f"{n_doubles} doubles cannot be formed from {n_singles} singles",
-                        parameter="combo_fraction")
+        raise DataError(
+            f"{n_doubles} doubles cannot be formed from {n_singles} singles",
+            parameter="combo_fraction",
+        )
     regulators = np.unique(edges["src_idx"].to_numpy())
     others = np.setdiff1d(np.arange(n), regulators)
     pool = rng.permutation(regulators)[:n_singles]
     if pool.size < n_singles:
-        pool = np.concatenate([pool, rng.permutation(others)[:n_singles - pool.size]])
+        pool = np.concatenate([pool, rng.permutation(others)[: n_singles - pool.size]])
     singles = sorted(int(g) for g in pool)
     doubles: set[tuple[int, int]] = set()
     while len(doubles) < n_doubles:
@@ -213,8 +278,9 @@ def _response(w_t: sp.csr_matrix, shock: np.ndarray, p: SimulationParams) -> np.
     return np.clip(delta, -3.0, 3.0)
 
 
-def _cells(z: np.ndarray, n_cells: int, p: SimulationParams,
-           rng: np.random.Generator) -> sp.csr_matrix:
+def _cells(
+    z: np.ndarray, n_cells: int, p: SimulationParams, rng: np.random.Generator
+) -> sp.csr_matrix:
     noisy = np.maximum(z[None, :] + rng.normal(0.0, p.noise_sd, (n_cells, z.size)), 0.0)
     library = rng.lognormal(0.0, p.library_sd, size=(n_cells, 1))
     y = np.log1p(library * np.expm1(noisy))
@@ -227,9 +293,17 @@ def _uns_params(p: SimulationParams) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in raw.items()}
 
 
-def simulate(genes: pd.DataFrame, n_conditions: int = 150, cells_per_condition: int = 50,
-             combo_fraction: float = 0.4, seed: int = 0, *, add_de: bool = True,
-             **overrides: object) -> Simulation:
+def simulate(
+    genes: pd.DataFrame,
+    n_conditions: int = 150,
+    cells_per_condition: int = 50,
+    combo_fraction: float = 0.4,
+    seed: int = 0,
+    *,
+    relations: Mapping[str, Sequence[str]],
+    add_de: bool = True,
+    **overrides: object,
+) -> Simulation:
     """Simulate a SYNTHETIC Perturb-seq-like dataset (model in the module docstring).
 
     Args:
@@ -239,6 +313,10 @@ def simulate(genes: pd.DataFrame, n_conditions: int = 150, cells_per_condition: 
             n_conditions)`` of them are doubles built from the single-gene targets.
         cells_per_condition: cells per perturbation (controls: ``n_control_cells``).
         seed: seeds every random draw (numpy Generator).
+        relations: the name of each unordered biotype-class pair, e.g. the KG schema's
+            ``{"cc": ("c", "c"), "cn": ("c", "nc"), "nn": ("nc", "nc")}`` (from its
+            ``gene_relations`` triples); ``mean_out_degree`` and ``positive_fraction`` are
+            keyed by these names.
         add_de: also write GEARS's DE entries into ``uns`` (one in-memory pass).
         overrides: any other :class:`SimulationParams` field.
 
@@ -247,25 +325,36 @@ def simulate(genes: pd.DataFrame, n_conditions: int = 150, cells_per_condition: 
         condition_name / control / dose_val; var index = ensembl ids, var['gene_name'];
         X log-normalised CSR float32; ``uns['synthetic']`` True, ``uns['grapekg']`` seed,
         parameters and the planted double coefficients) and the planted edges (src, dst,
-        weight, relation cc/cn/nn, shared_term, ...).
+        weight, relation (a name of ``relations``), shared_term, ...).
     """
     import anndata as ad
 
     _check_genes(genes)
     genes = genes.reset_index(drop=True)
-    p = SimulationParams(n_conditions=n_conditions, cells_per_condition=cells_per_condition,
-                         combo_fraction=combo_fraction, seed=seed, **overrides)  # type: ignore[arg-type]
+    p = SimulationParams(
+        n_conditions=n_conditions,
+        cells_per_condition=cells_per_condition,
+        combo_fraction=combo_fraction,
+        seed=seed,
+        **overrides,
+    )  # type: ignore[arg-type]
+    names = _relation_names(relations, p)
     rng = np.random.default_rng(seed)
     n = len(genes)
     cls = genes["biotype_class"].to_numpy()
-    mu = np.where(cls == "c",
-                  rng.gamma(p.baseline_shape["c"], p.baseline_scale["c"], n),
-                  rng.gamma(p.baseline_shape["nc"], p.baseline_scale["nc"], n))
-    edges = _plant_edges(genes, p, rng)
+    mu = np.where(
+        cls == "c",
+        rng.gamma(p.baseline_shape["c"], p.baseline_scale["c"], n),
+        rng.gamma(p.baseline_shape["nc"], p.baseline_scale["nc"], n),
+    )
+    edges = _plant_edges(genes, p, names, rng)
     w_t = sp.csr_matrix((edges["weight"], (edges["dst_idx"], edges["src_idx"])), shape=(n, n))
     singles, doubles = _choose_conditions(edges, n, p, rng)
-    generic = np.where(rng.random(n) < p.generic_response_fraction,
-                       rng.normal(0.0, p.generic_response_scale, n), 0.0)
+    generic = np.where(
+        rng.random(n) < p.generic_response_fraction,
+        rng.normal(0.0, p.generic_response_scale, n),
+        0.0,
+    )
 
     def shock(targets: Sequence[int]) -> np.ndarray:
         s = np.zeros(n)
@@ -300,15 +389,22 @@ def simulate(genes: pd.DataFrame, n_conditions: int = 150, cells_per_condition: 
     obs["control"] = (obs["condition"] == CONTROL).astype(int)
     obs["dose_val"] = ["1+1" if len(c.split("+")) == 2 else "1" for c in labels]
     obs.index = [f"synthetic_cell_{i:07d}" for i in range(len(labels))]
-    obs = obs.astype({c: "category" for c in ("condition", "cell_type", "condition_name",
-                                              "dose_val")})
-    var = pd.DataFrame({"gene_name": sym, "biotype_class": cls},
-                       index=pd.Index(genes["ensembl_id"].astype(str), name=None))
+    obs = obs.astype(
+        {c: "category" for c in ("condition", "cell_type", "condition_name", "dose_val")}
+    )
+    var = pd.DataFrame(
+        {"gene_name": sym, "biotype_class": cls},
+        index=pd.Index(genes["ensembl_id"].astype(str), name=None),
+    )
     adata = ad.AnnData(X=x, obs=obs, var=var)
     adata.uns["synthetic"] = True
-    adata.uns["grapekg"] = {"generator": "grapekg.perturb.simulate", "seed": seed,
-                            "synthetic": True, "params": _uns_params(p),
-                            "doubles": {k: np.asarray(v) for k, v in gi.items()}}
+    adata.uns["grapekg"] = {
+        "generator": "grapekg.perturb.simulate",
+        "seed": seed,
+        "synthetic": True,
+        "params": _uns_params(p),
+        "doubles": {k: np.asarray(v) for k, v in gi.items()},
+    }
     if add_de:
         from grapekg.perturb.de import compute_de, gears_uns
         from grapekg.perturb.summaries import summarise_adata

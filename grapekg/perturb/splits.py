@@ -71,12 +71,18 @@ def _perturbations(conditions: Iterable[str]) -> list[str]:
 
 def _too_few(split: str, problem: str, counts: dict[str, int]) -> DataError:
     listed = ", ".join(f"{k} {v}" for k, v in counts.items())
-    return DataError(f"{problem} ({listed}); use more conditions or another split",
-                     parameter=f"split='{split}'")
+    return DataError(
+        f"{problem} ({listed}); use more conditions or another split", parameter=f"split='{split}'"
+    )
 
 
-def random_split(conditions: Iterable[str], *, test_fraction: float = 0.3,
-                 val_fraction: float = 0.0, seed: int = 1) -> Split:
+def random_split(
+    conditions: Iterable[str],
+    *,
+    test_fraction: float = 0.3,
+    val_fraction: float = 0.0,
+    seed: int = 1,
+) -> Split:
     """Hold out n_test = round(test_fraction · n) of the n non-control conditions, chosen
     by ``RandomState(seed).permutation`` of the sorted list; then n_val =
     round(val_fraction · n_train) of the remaining ones (same permutation order).
@@ -85,23 +91,38 @@ def random_split(conditions: Iterable[str], *, test_fraction: float = 0.3,
     n = len(perts)
     n_test = int(round(test_fraction * n))
     if n < 2 or n_test < 1 or n_test >= n:
-        raise _too_few("random", "needs at least one train and one test condition",
-                       {"conditions": n, "test": n_test})
+        raise _too_few(
+            "random",
+            "needs at least one train and one test condition",
+            {"conditions": n, "test": n_test},
+        )
     order = [perts[i] for i in np.random.RandomState(seed).permutation(n)]
     test, rest = order[:n_test], order[n_test:]
     n_val = int(round(val_fraction * len(rest)))
     if val_fraction > 0 and (n_val < 1 or n_val >= len(rest)):
-        raise _too_few("random", "validation set would be empty or take all training "
-                       "conditions", {"train": len(rest), "val": n_val})
+        raise _too_few(
+            "random",
+            "validation set would be empty or take all training conditions",
+            {"train": len(rest), "val": n_val},
+        )
     val, train = rest[:n_val], rest[n_val:]
 
     def groups(items: list[str]) -> dict[str, list[str]]:
-        return {"single": [c for c in items if len(_genes(c)) == 1],
-                "combo": [c for c in items if len(_genes(c)) > 1]}
+        return {
+            "single": [c for c in items if len(_genes(c)) == 1],
+            "combo": [c for c in items if len(_genes(c)) > 1],
+        }
 
-    return Split("random", seed, sorted(train) + [CONTROL], sorted(val), sorted(test),
-                 groups(sorted(test)), groups(sorted(val)),
-                 {"test_fraction": test_fraction, "val_fraction": val_fraction})
+    return Split(
+        "random",
+        seed,
+        sorted(train) + [CONTROL],
+        sorted(val),
+        sorted(test),
+        groups(sorted(test)),
+        groups(sorted(val)),
+        {"test_fraction": test_fraction, "val_fraction": val_fraction},
+    )
 
 
 def _perts_with_genes(genes: np.ndarray, perts: Sequence[str], kind: str) -> list[str]:
@@ -117,8 +138,9 @@ def _perts_with_genes(genes: np.ndarray, perts: Sequence[str], kind: str) -> lis
     return out
 
 
-def _simulation_once(perts: Sequence[str], gene_frac: float, combo_frac: float,
-                     seed: int) -> tuple[list[str], list[str], dict[str, list[str]]]:
+def _simulation_once(
+    perts: Sequence[str], gene_frac: float, combo_frac: float, seed: int
+) -> tuple[list[str], list[str], dict[str, list[str]]]:
     all_genes = np.unique([g for p in perts for g in _genes(p)])
     rs = np.random.RandomState(seed)
     train_genes = rs.choice(all_genes, int(len(all_genes) * gene_frac), replace=False)
@@ -133,17 +155,28 @@ def _simulation_once(perts: Sequence[str], gene_frac: float, combo_frac: float,
     seen2 = np.setdiff1d(remaining, combo_train).tolist()
     train += combo_train.tolist()
     unseen_single = _perts_with_genes(ood_genes, perts, "single")
-    seen0 = [p for p in _perts_with_genes(ood_genes, perts, "combo")
-             if not train_set.intersection(_genes(p))]
-    groups = {"combo_seen0": seen0, "combo_seen1": seen1, "combo_seen2": seen2,
-              "unseen_single": unseen_single}
+    seen0 = [
+        p
+        for p in _perts_with_genes(ood_genes, perts, "combo")
+        if not train_set.intersection(_genes(p))
+    ]
+    groups = {
+        "combo_seen0": seen0,
+        "combo_seen1": seen1,
+        "combo_seen2": seen2,
+        "unseen_single": unseen_single,
+    }
     test = seen1 + seen2 + unseen_single + seen0
     return train, test, groups
 
 
-def simulation_split(conditions: Iterable[str], *, seed: int = 1,
-                     train_gene_set_size: float = 0.75,
-                     combo_seen2_train_frac: float = 0.75) -> Split:
+def simulation_split(
+    conditions: Iterable[str],
+    *,
+    seed: int = 1,
+    train_gene_set_size: float = 0.75,
+    combo_seen2_train_frac: float = 0.75,
+) -> Split:
     """GEARS ``simulation`` split (procedure in the module docstring; defaults as GEARS).
 
     ``conditions`` are condition strings as in the data (GEARS forms; ``ctrl`` ignored).
@@ -156,28 +189,39 @@ def simulation_split(conditions: Iterable[str], *, seed: int = 1,
     n_genes = len({g for p in perts for g in _genes(p)})
     if not perts:
         raise _too_few("simulation", "no perturbation conditions", {"conditions": 0})
-    train, test, test_groups = _simulation_once(perts, train_gene_set_size,
-                                                combo_seen2_train_frac, seed)
-    counts = {"conditions": len(perts), "genes": n_genes, "train": len(train),
-              "test": len(test)}
+    train, test, test_groups = _simulation_once(
+        perts, train_gene_set_size, combo_seen2_train_frac, seed
+    )
+    counts = {"conditions": len(perts), "genes": n_genes, "train": len(train), "test": len(test)}
     if not train or not test:
         raise _too_few("simulation", "train or test set is empty", counts)
     train, val, val_groups = _simulation_once(train, 0.9, 0.9, seed)
     counts.update(train=len(train), val=len(val))
     if not train or not val:
-        raise _too_few("simulation", "train or validation set is empty after carving "
-                       "validation from train with 0.9", counts)
-    return Split("simulation", seed, train + [CONTROL], val, test, test_groups, val_groups,
-                 {"train_gene_set_size": train_gene_set_size,
-                  "combo_seen2_train_frac": combo_seen2_train_frac})
+        raise _too_few(
+            "simulation",
+            "train or validation set is empty after carving validation from train with 0.9",
+            counts,
+        )
+    return Split(
+        "simulation",
+        seed,
+        train + [CONTROL],
+        val,
+        test,
+        test_groups,
+        val_groups,
+        {
+            "train_gene_set_size": train_gene_set_size,
+            "combo_seen2_train_frac": combo_seen2_train_frac,
+        },
+    )
 
 
-def make_split(name: str, conditions: Iterable[str], *, seed: int = 1,
-               **kwargs: float) -> Split:
+def make_split(name: str, conditions: Iterable[str], *, seed: int = 1, **kwargs: float) -> Split:
     """Dispatch by name: ``random`` or ``simulation``."""
     if name == "random":
         return random_split(conditions, seed=seed, **kwargs)
     if name == "simulation":
         return simulation_split(conditions, seed=seed, **kwargs)
-    raise DataError(f"unknown split {name!r}; choose 'random' or 'simulation'",
-                    parameter="split")
+    raise DataError(f"unknown split {name!r}; choose 'random' or 'simulation'", parameter="split")

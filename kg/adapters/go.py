@@ -47,8 +47,13 @@ class GOAdapter(BaseAdapter):
         return cls(obo=paths.get("obo"), gaf=paths.get("gaf"), **kw)
 
     def source(self) -> SourceInfo:
-        return SourceInfo("go", self.version or _version_from(self.obo), "CC-BY-4.0",
-                          url=str(self.obo or ""), retrieved=self.retrieved)
+        return SourceInfo(
+            "go",
+            self.version or _version_from(self.obo),
+            "CC-BY-4.0",
+            url=str(self.obo or ""),
+            retrieved=self.retrieved,
+        )
 
     def records(self, genes: GeneIndex | None = None) -> Iterator[Record]:
         if self.obo is None:
@@ -145,7 +150,14 @@ class GOAdapter(BaseAdapter):
                 continue
             cols = tsv_fields(path, n, line, min_cols=15, max_cols=17)
             db, acc, symbol, qualifier, go_id, evidence, taxon = (
-                cols[0], cols[1], cols[2], cols[3], cols[4], cols[6], cols[12])
+                cols[0],
+                cols[1],
+                cols[2],
+                cols[3],
+                cols[4],
+                cols[6],
+                cols[12],
+            )
             if not GO_ID.match(go_id):
                 raise InputError(path, f"column 5 is not a GO id: {go_id!r}", n)
             if "9606" not in taxon:

@@ -47,13 +47,20 @@ class ReactomeAdapter(BaseAdapter):
     def from_paths(cls, paths: Mapping[str, Path], **kw: Any) -> ReactomeAdapter:
         unknown = set(paths) - {"relations", "gmt", "ensembl2reactome", "names"}
         if unknown:
-            raise InputError(", ".join(sorted(unknown)),
-                             "unknown reactome input role (use relations=, gmt=, ensembl2reactome=, names=)")
+            raise InputError(
+                ", ".join(sorted(unknown)),
+                "unknown reactome input role (use relations=, gmt=, ensembl2reactome=, names=)",
+            )
         return cls(**{k: Path(v) for k, v in paths.items()}, **kw)
 
     def source(self) -> SourceInfo:
-        return SourceInfo("reactome", self.version, "CC0-1.0",
-                          url=str(self.gmt or self.ensembl2reactome or ""), retrieved=self.retrieved)
+        return SourceInfo(
+            "reactome",
+            self.version,
+            "CC0-1.0",
+            url=str(self.gmt or self.ensembl2reactome or ""),
+            retrieved=self.retrieved,
+        )
 
     def records(self, genes: GeneIndex | None = None) -> Iterator[Record]:
         if self.gmt is None and self.ensembl2reactome is None:
@@ -65,14 +72,19 @@ class ReactomeAdapter(BaseAdapter):
         levels = _levels(parents)
         emitted: set[str] = set()
         names = self._names(self.names) if self.names else {}
-        pathways = (self._gmt(self.gmt, genes) if self.gmt
-                    else self._e2r(self.ensembl2reactome, genes))  # type: ignore[arg-type]
+        pathways = (
+            self._gmt(self.gmt, genes) if self.gmt else self._e2r(self.ensembl2reactome, genes)
+        )  # type: ignore[arg-type]
         for pid, name, members in pathways:
             if pid not in emitted:
                 emitted.add(pid)
                 self.stats["pathways"] += 1
-                yield Node("Pathway", pid, {"name": name or names.get(pid, ""),
-                                            "level": levels.get(pid, 1)}, src)
+                yield Node(
+                    "Pathway",
+                    pid,
+                    {"name": name or names.get(pid, ""), "level": levels.get(pid, 1)},
+                    src,
+                )
             for g in members:
                 self.stats["pathway_gene_edges"] += 1
                 yield Edge("IN_PATHWAY", "Gene", g, "Pathway", pid, {}, src)
@@ -82,8 +94,9 @@ class ReactomeAdapter(BaseAdapter):
                 emitted.add(pid)
                 self.stats["pathways"] += 1
                 self.stats["pathways_without_members"] += 1
-                yield Node("Pathway", pid, {"name": names.get(pid, ""),
-                                            "level": levels.get(pid, 1)}, src)
+                yield Node(
+                    "Pathway", pid, {"name": names.get(pid, ""), "level": levels.get(pid, 1)}, src
+                )
         for child, ps in parents.items():
             for parent in ps:
                 self.stats["hierarchy_edges"] += 1
@@ -120,13 +133,17 @@ class ReactomeAdapter(BaseAdapter):
                 continue
             cols = [c for c in line.split("\t") if c != ""]
             if len(cols) < 2:
-                raise InputError(path, f"expected id, name and members, found {len(cols)} column(s)", n)
+                raise InputError(
+                    path, f"expected id, name and members, found {len(cols)} column(s)", n
+                )
             if PATHWAY_ID.match(cols[0]):
                 pid, name = cols[0], cols[1]
             elif PATHWAY_ID.match(cols[1]):
                 name, pid = cols[0], cols[1]
             else:
-                raise InputError(path, "neither of the first two columns is a Reactome pathway id", n)
+                raise InputError(
+                    path, "neither of the first two columns is a Reactome pathway id", n
+                )
             if not pid.startswith(self.species + "-"):
                 self.stats["pathways_other_species"] += 1
                 continue

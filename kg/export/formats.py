@@ -60,14 +60,20 @@ def to_dgl_dict(g: HeteroGraph) -> dict[str, Any]:
     import torch
 
     return {
-        "graph": {rel: (torch.from_numpy(es.src), torch.from_numpy(es.dst))
-                  for rel, es in g.edges.items()},
+        "graph": {
+            rel: (torch.from_numpy(es.src), torch.from_numpy(es.dst)) for rel, es in g.edges.items()
+        },
         "num_nodes": {t: g.num_nodes(t) for t in NODE_TYPES},
-        "ndata": {"x": {t: torch.from_numpy(g.x[t]) for t in NODE_TYPES if g.x[t] is not None},
-                  "has_x": {t: torch.from_numpy(g.has_x[t]) for t in NODE_TYPES}},
-        "edata": {"weight": {rel: torch.from_numpy(es.weight) for rel, es in g.edges.items()},
-                  "kind": {rel: torch.from_numpy(es.kind.astype(np.int64))
-                           for rel, es in g.edges.items()}},
+        "ndata": {
+            "x": {t: torch.from_numpy(g.x[t]) for t in NODE_TYPES if g.x[t] is not None},
+            "has_x": {t: torch.from_numpy(g.has_x[t]) for t in NODE_TYPES},
+        },
+        "edata": {
+            "weight": {rel: torch.from_numpy(es.weight) for rel, es in g.edges.items()},
+            "kind": {
+                rel: torch.from_numpy(es.kind.astype(np.int64)) for rel, es in g.edges.items()
+            },
+        },
         "node_ids": {t: list(g.node_ids[t]) for t in NODE_TYPES},
         "kind_names": list(g.kind_names),
         "snapshot_id": g.snapshot_id,
@@ -81,8 +87,10 @@ def save_npz(g: HeteroGraph, out: Path) -> Path:
     import pyarrow.parquet as pq
 
     out.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, np.ndarray] = {"snapshot_id": np.array(g.snapshot_id),
-                                     "kind_names": np.array(g.kind_names, dtype=str)}
+    arrays: dict[str, np.ndarray] = {
+        "snapshot_id": np.array(g.snapshot_id),
+        "kind_names": np.array(g.kind_names, dtype=str),
+    }
     for t in NODE_TYPES:
         arrays[f"{t}__has_x"] = g.has_x[t]
         if g.x[t] is not None:
@@ -93,28 +101,39 @@ def save_npz(g: HeteroGraph, out: Path) -> Path:
             arrays[f"{key}__{name}"] = getattr(es, name)
     np.savez_compressed(out / "graph.npz", **arrays)
     meta = {b"snapshot_id": g.snapshot_id.encode()}
-    nodes = pa.table({
-        "type": [t for t in NODE_TYPES for _ in g.node_ids[t]],
-        "index": np.concatenate([np.arange(g.num_nodes(t)) for t in NODE_TYPES]).astype(np.int64),
-        "ensembl_id": [i for t in NODE_TYPES for i in g.node_ids[t]],
-        "symbol": [s for t in NODE_TYPES for s in g.symbols[t]],
-    }).replace_schema_metadata(meta)
+    nodes = pa.table(
+        {
+            "type": [t for t in NODE_TYPES for _ in g.node_ids[t]],
+            "index": np.concatenate([np.arange(g.num_nodes(t)) for t in NODE_TYPES]).astype(
+                np.int64
+            ),
+            "ensembl_id": [i for t in NODE_TYPES for i in g.node_ids[t]],
+            "symbol": [s for t in NODE_TYPES for s in g.symbols[t]],
+        }
+    ).replace_schema_metadata(meta)
     pq.write_table(nodes, out / "nodes.parquet")
     rels = list(g.edges.items())
     kinds = np.array(g.kind_names + [""], dtype=object)
-    edges = pa.table({
-        "src_type": np.concatenate([np.full(len(es), r[0], dtype=object) for r, es in rels]),
-        "rel": np.concatenate([np.full(len(es), r[1], dtype=object) for r, es in rels]),
-        "dst_type": np.concatenate([np.full(len(es), r[2], dtype=object) for r, es in rels]),
-        "src": np.concatenate([es.src for _, es in rels]),
-        "dst": np.concatenate([es.dst for _, es in rels]),
-        "weight": np.concatenate([es.weight for _, es in rels]),
-        "kind": kinds[np.concatenate([es.kind.astype(np.int64) for _, es in rels])],
-    }).replace_schema_metadata(meta)
+    edges = pa.table(
+        {
+            "src_type": np.concatenate([np.full(len(es), r[0], dtype=object) for r, es in rels]),
+            "rel": np.concatenate([np.full(len(es), r[1], dtype=object) for r, es in rels]),
+            "dst_type": np.concatenate([np.full(len(es), r[2], dtype=object) for r, es in rels]),
+            "src": np.concatenate([es.src for _, es in rels]),
+            "dst": np.concatenate([es.dst for _, es in rels]),
+            "weight": np.concatenate([es.weight for _, es in rels]),
+            "kind": kinds[np.concatenate([es.kind.astype(np.int64) for _, es in rels])],
+        }
+    ).replace_schema_metadata(meta)
     pq.write_table(edges, out / "edges.parquet")
-    (out / "meta.json").write_text(json.dumps(
-        {"snapshot_id": g.snapshot_id, "kind_names": g.kind_names, **g.meta},
-        indent=2, sort_keys=True, default=str))
+    (out / "meta.json").write_text(
+        json.dumps(
+            {"snapshot_id": g.snapshot_id, "kind_names": g.kind_names, **g.meta},
+            indent=2,
+            sort_keys=True,
+            default=str,
+        )
+    )
     return out
 
 
@@ -128,7 +147,7 @@ def load_npz(folder: Path) -> HeteroGraph:
         sub = nodes[nodes["type"] == t].sort_values("index")
         node_ids[t] = sub["ensembl_id"].tolist()
         symbols[t] = sub["symbol"].tolist()
-        xs[t] = z[f"{t}__x"] if f"{t}__x" in z else None
+        xs[t] = z.get(f"{t}__x")
         has[t] = z[f"{t}__has_x"]
     edges = {}
     for key in {k.rsplit("__", 1)[0] for k in z.files if k.count("__") == 3}:
@@ -136,8 +155,9 @@ def load_npz(folder: Path) -> HeteroGraph:
         edges[rel] = EdgeSet(*(z[f"{key}__{n}"] for n in ("src", "dst", "weight", "kind")))
     meta.pop("kind_names", None)
     snap = meta.pop("snapshot_id")
-    return HeteroGraph(node_ids, symbols, xs, has, edges, [str(k) for k in z["kind_names"]],
-                       snap, meta)
+    return HeteroGraph(
+        node_ids, symbols, xs, has, edges, [str(k) for k in z["kind_names"]], snap, meta
+    )
 
 
 def save(g: HeteroGraph, fmt: str, out: Path) -> Path:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from grapekg.kg import queries
+from grapekg import cypher
+from grapekg.kg.schema import load_default
 from grapekg.kg.store import Store
 
 DEFAULT_PAGE = 5_000
@@ -22,18 +23,17 @@ CLASSES = ("c", "nc")
 
 
 def ensure_indexes(store: Store) -> None:
-    """Create the indexes/constraints of ``cypher/internal/ensure_indexes.cypher`` (idempotent)."""
-    body = "\n".join(ln for ln in queries.text("ensure_indexes").splitlines()
-                     if not ln.lstrip().startswith("//"))
-    for stmt in (s.strip() for s in body.split(";")):
-        if stmt:
-            store.run_auto(stmt)
-    store.run_auto("CALL db.awaitIndexes(300)")
+    """Create the on-demand indexes/constraints of ``kg/schema.yaml`` (idempotent)."""
+    for stmt in load_default().on_demand_ddl():
+        store.run_auto(stmt)
+    store.run_auto(cypher.ddl("await_indexes"))
 
 
-def gene_pages(store: Store, cls: str | None = None, page: int = DEFAULT_PAGE) -> Iterator[list[str]]:
+def gene_pages(
+    store: Store, cls: str | None = None, page: int = DEFAULT_PAGE
+) -> Iterator[list[str]]:
     """Ensembl ids of all genes (or of one class), page by page, in id order."""
-    q = queries.text("gene_page")
+    q = cypher.internal("gene_page")
     after = ""
     while True:
         ids = [r["id"] for r in store.read(q, {"after": after, "cls": cls, "page": page})]
@@ -48,7 +48,7 @@ def gene_pages(store: Store, cls: str | None = None, page: int = DEFAULT_PAGE) -
 def assign_gene_index(store: Store, page: int = DEFAULT_PAGE) -> dict[str, int]:
     """Set ``g.idx`` = rank of ``g.ensembl_id`` within its class; returns genes per class."""
     ensure_indexes(store)
-    q = queries.text("gene_index_page")
+    q = cypher.internal("gene_index_page")
     counts: dict[str, int] = {}
     for cls in CLASSES:
         offset = 0
@@ -61,15 +61,21 @@ def assign_gene_index(store: Store, page: int = DEFAULT_PAGE) -> dict[str, int]:
 
 def gene_index_status(store: Store) -> dict[str, dict[str, int]]:
     """Per class: genes, indexed genes, min/max/distinct idx."""
-    return {r["cls"]: {k: v for k, v in r.items() if k != "cls"}
-            for r in store.read(queries.text("gene_index_status"))}
+    return {
+        r["cls"]: {k: v for k, v in r.items() if k != "cls"}
+        for r in store.read(cypher.internal("gene_index_status"))
+    }
 
 
 def gene_index_current(store: Store) -> bool:
     """True when every gene has an ``idx`` and each class's idx is exactly 0..n-1."""
     for st in gene_index_status(store).values():
         n = st["genes"]
-        if n and (st["indexed"] != n or st["min_idx"] != 0 or st["max_idx"] != n - 1
-                  or st["distinct_idx"] != n):
+        if n and (
+            st["indexed"] != n
+            or st["min_idx"] != 0
+            or st["max_idx"] != n - 1
+            or st["distinct_idx"] != n
+        ):
             return False
     return True

@@ -31,8 +31,8 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from grapekg import cypher
 from grapekg.errors import ConfigError
-from grapekg.kg import queries
 from grapekg.kg.export.paging import ensure_indexes, gene_pages
 from grapekg.kg.store import Store
 
@@ -97,13 +97,18 @@ class PriorReport:
 
 def input_versions(store: Store, kind: str) -> dict[str, str]:
     """``{source name: version}`` of the complete data sources a kind is derived from."""
-    rows = store.read(queries.text("source_versions"))
-    out = {r["name"]: r["version"] for r in rows
-           if r["name"] in INPUTS[kind] and r["status"] == "complete"}
+    rows = store.read(cypher.internal("source_versions"))
+    out = {
+        r["name"]: r["version"]
+        for r in rows
+        if r["name"] in INPUTS[kind] and r["status"] == "complete"
+    }
     missing = [n for n in INPUTS[kind] if n not in out]
     if missing:
-        raise ConfigError(f"prior '{kind}' needs the source(s) {', '.join(missing)} loaded "
-                          "completely: run 'grape kg build' first")
+        raise ConfigError(
+            f"prior '{kind}' needs the source(s) {', '.join(missing)} loaded "
+            "completely: run 'grape kg build' first"
+        )
     return out
 
 
@@ -127,12 +132,16 @@ def build_prior(
     h = params_hash(params, inputs)
     name = f"prior.{params.kind}"
     source = f"{name}@{h}"
-    mark = queries.text("prior_source_mark")
-    base = {"name": name, "version": h, "params": json.dumps(asdict(params), sort_keys=True),
-            "inputs": json.dumps(inputs, sort_keys=True)}
+    mark = cypher.internal("prior_source_mark")
+    base = {
+        "name": name,
+        "version": h,
+        "params": json.dumps(asdict(params), sort_keys=True),
+        "inputs": json.dumps(inputs, sort_keys=True),
+    }
     store.read_write(mark, {**base, "status": "building", "now": _now(), "stats": None})
-    clear_q = queries.text(f"prior_{params.kind}_clear")
-    page_q = queries.text(f"prior_{params.kind}_page")
+    clear_q = cypher.internal(f"prior_{params.kind}_clear")
+    page_q = cypher.internal(f"prior_{params.kind}_page")
     qp = {**params.query_params(), "params_hash": h, "source": source}
     genes = 0
     # each page: clear the edges its genes own, then create them anew, in ONE transaction
@@ -144,19 +153,19 @@ def build_prior(
     edges = count_prior_edges(store, h)
     stats = json.dumps({"genes": genes, "edges": edges})
     store.read_write(mark, {**base, "status": "complete", "now": _now(), "stats": stats})
-    store.read_write(queries.text("prior_source_replace_others"), {"name": name, "version": h})
+    store.read_write(cypher.internal("prior_source_replace_others"), {"name": name, "version": h})
     log.info("prior %s: %d edges over %d genes (params %s)", params.kind, edges, genes, h)
     return PriorReport(params.kind, h, source, genes, edges)
 
 
 def count_prior_edges(store: Store, params_hash_: str) -> int:
     """Number of ``PRIOR`` edges of one parameter set."""
-    return int(store.read(queries.text("prior_count"), {"params_hash": params_hash_})[0]["n"])
+    return int(store.read(cypher.internal("prior_count"), {"params_hash": params_hash_})[0]["n"])
 
 
 def prior_sources(store: Store) -> list[dict[str, Any]]:
     """Every prior parameter set recorded in the graph, newest first."""
-    return store.read(queries.text("prior_sources"))
+    return store.read(cypher.internal("prior_sources"))
 
 
 def complete_prior_hashes(store: Store, kinds: list[str]) -> dict[str, str]:
@@ -168,8 +177,9 @@ def complete_prior_hashes(store: Store, kinds: list[str]) -> dict[str, str]:
             out[kind] = r["params_hash"]
     missing = [k for k in kinds if k not in out]
     if missing:
-        raise ConfigError(f"no complete prior edges of kind {', '.join(missing)}: "
-                          "run 'grape priors build' first")
+        raise ConfigError(
+            f"no complete prior edges of kind {', '.join(missing)}: run 'grape priors build' first"
+        )
     return out
 
 

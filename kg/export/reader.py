@@ -22,11 +22,12 @@ from typing import Any
 
 import numpy as np
 
+from grapekg import cypher
 from grapekg.errors import ConfigError, InputError
-from grapekg.kg import queries
 from grapekg.kg.export.hetero import HeteroGraph, build_hetero
 from grapekg.kg.export.paging import gene_pages
 from grapekg.kg.export.priors import complete_prior_hashes
+from grapekg.kg.export.tables import EdgeTable, NodeTable
 from grapekg.kg.schema import IDENT, REL_IDENT
 from grapekg.kg.store import Store
 
@@ -64,20 +65,28 @@ class EdgeSelection:
             elif REL_IDENT.match(raw) and raw not in ("PRIOR", *LEARNED_TYPES):
                 sel.rel_types.append(raw)
             else:
-                raise ConfigError(f"--edges: unknown edge kind '{raw}' "
-                                  "(use go, reactome, learned:RUN or a Gene-Gene relationship type)")
+                raise ConfigError(
+                    f"--edges: unknown edge kind '{raw}' "
+                    "(use go, reactome, learned:RUN or a Gene-Gene relationship type)"
+                )
         if not (sel.prior_kinds or sel.rel_types or sel.runs):
             raise ConfigError("--edges: select at least one edge kind")
         return sel
 
     @property
     def types(self) -> list[str]:
-        return (["PRIOR"] if self.prior_kinds else []) + self.rel_types + (
-            list(LEARNED_TYPES) if self.runs else [])
+        return (
+            (["PRIOR"] if self.prior_kinds else [])
+            + self.rel_types
+            + (list(LEARNED_TYPES) if self.runs else [])
+        )
 
     def params(self) -> dict[str, Any]:
-        return {"types": self.types, "prior_hashes": sorted(self.prior_hashes.values()),
-                "runs": list(self.runs)}
+        return {
+            "types": self.types,
+            "prior_hashes": sorted(self.prior_hashes.values()),
+            "runs": list(self.runs),
+        }
 
 
 def resolve_edges(store: Store, sel: EdgeSelection) -> dict[str, Any]:
@@ -94,7 +103,7 @@ def resolve_edges(store: Store, sel: EdgeSelection) -> dict[str, Any]:
             state = "missing" if rec is None else rec["status"]
             raise ConfigError(f"learned:{run}: no complete model run with that id ({state})")
         runs[run] = {"created": rec["created"], "snapshot_id": rec["snapshot_id"]}
-    known = {r["relationshipType"] for r in store.read("CALL db.relationshipTypes()")}
+    known = {r["relationshipType"] for r in store.read(cypher.internal("relationship_types"))}
     for t in sel.rel_types:
         if t not in known:
             raise ConfigError(f"--edges: no relationship type {t} in the graph")
@@ -103,8 +112,11 @@ def resolve_edges(store: Store, sel: EdgeSelection) -> dict[str, Any]:
 
 def kind_names(sel: EdgeSelection) -> list[str]:
     """Edge-kind names in code order (the ``edge_kind`` attribute indexes this list)."""
-    return (list(sel.prior_kinds) + list(sel.rel_types)
-            + [f"{t}@{r}" for r in sel.runs for t in LEARNED_TYPES])
+    return (
+        list(sel.prior_kinds)
+        + list(sel.rel_types)
+        + [f"{t}@{r}" for r in sel.runs for t in LEARNED_TYPES]
+    )
 
 
 # ------------------------------------------------------------------ gene sets
@@ -126,13 +138,15 @@ def read_gene_file(path: Path) -> list[str]:
     return keys
 
 
-def resolve_keys(store: Store, keys: Sequence[str], page: int = PAGE) -> tuple[list[str], list[str]]:
+def resolve_keys(
+    store: Store, keys: Sequence[str], page: int = PAGE
+) -> tuple[list[str], list[str]]:
     """(Ensembl ids, unresolved keys) for Ensembl ids or symbols, in input order, deduplicated."""
-    q = queries.text("reader_resolve_genes")
+    q = cypher.internal("reader_resolve_genes")
     found: dict[str, None] = {}
     missing = []
     for i in range(0, len(keys), page):
-        for r in store.read(q, {"keys": list(keys[i:i + page])}):
+        for r in store.read(q, {"keys": list(keys[i : i + page])}):
             if r["id"] is None:
                 missing.append(r["key"])
             else:
@@ -141,7 +155,7 @@ def resolve_keys(store: Store, keys: Sequence[str], page: int = PAGE) -> tuple[l
 
 
 def dataset_genes(store: Store, name: str, page: int = PAGE) -> Iterator[list[str]]:
-    q = queries.text("reader_dataset_genes_page")
+    q = cypher.internal("reader_dataset_genes_page")
     after = ""
     while True:
         ids = [r["id"] for r in store.read(q, {"dataset": name, "after": after, "page": page})]
@@ -168,22 +182,33 @@ def resolve_gene_set(store: Store, spec: str, page: int = PAGE) -> tuple[list[st
     if not ids:
         raise InputError(path, "none of the identifiers matches a gene in the graph")
     digest = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
-    return ids, {"spec": "file", "file": path.name, "genes_sha256": digest,
-                 "unresolved": len(missing), "unresolved_examples": missing[:10]}
+    return ids, {
+        "spec": "file",
+        "file": path.name,
+        "genes_sha256": digest,
+        "unresolved": len(missing),
+        "unresolved_examples": missing[:10],
+    }
 
 
-def expand_hops(store: Store, ids: list[str], sel: EdgeSelection, hops: int,
-                page: int = PAGE, progress: Progress | None = None) -> list[str]:
+def expand_hops(
+    store: Store,
+    ids: list[str],
+    sel: EdgeSelection,
+    hops: int,
+    page: int = PAGE,
+    progress: Progress | None = None,
+) -> list[str]:
     """``ids`` plus every gene within ``hops`` steps over the selected edges (either direction)."""
     members: dict[str, None] = dict.fromkeys(ids)
     frontier = list(ids)
-    q = queries.text("reader_neighbours_page")
+    q = cypher.internal("reader_neighbours_page")
     for k in range(hops):
         new: list[str] = []
         ctx = progress(f"hop {k + 1}", len(frontier)) if progress else nullcontext(None)
         with ctx as advance:
             for i in range(0, len(frontier), page):
-                chunk = frontier[i:i + page]
+                chunk = frontier[i : i + page]
                 for r in store.read(q, {"ids": chunk, **sel.params()}):
                     if r["id"] not in members:
                         members[r["id"]] = None
@@ -197,47 +222,43 @@ def expand_hops(store: Store, ids: list[str], sel: EdgeSelection, hops: int,
 
 
 # ------------------------------------------------------------------ nodes and edges
-@dataclass
-class NodeTable:
-    ids: list[str]
-    symbols: list[str | None]
-    classes: list[str]
-    x: list[list[float] | None]
-
-
-def read_nodes(store: Store, ids: list[str], feature: str | None, page: int = PAGE,
-               progress: Progress | None = None) -> NodeTable:
-    q = queries.text("reader_nodes_page")
+def read_nodes(
+    store: Store,
+    ids: list[str],
+    feature: str | None,
+    page: int = PAGE,
+    progress: Progress | None = None,
+) -> NodeTable:
+    q = cypher.internal("reader_nodes_page")
     by_id: dict[str, dict[str, Any]] = {}
     ctx = progress("genes", len(ids)) if progress else nullcontext(None)
     with ctx as advance:
         for i in range(0, len(ids), page):
-            chunk = ids[i:i + page]
+            chunk = ids[i : i + page]
             for r in store.read(q, {"ids": chunk, "feature": feature or ""}):
                 by_id[r["id"]] = r
             if advance:
                 advance(len(chunk))
     order = sorted(by_id)
-    return NodeTable(order, [by_id[i]["symbol"] for i in order], [by_id[i]["cls"] for i in order],
-                     [by_id[i]["x"] for i in order])
+    return NodeTable(
+        order,
+        [by_id[i]["symbol"] for i in order],
+        [by_id[i]["cls"] for i in order],
+        [by_id[i]["x"] for i in order],
+    )
 
 
-@dataclass
-class EdgeTable:
-    """Edges as positions into :attr:`NodeTable.ids`, with weight and kind code."""
-
-    src: np.ndarray
-    dst: np.ndarray
-    weight: np.ndarray
-    kind: np.ndarray
-
-
-def read_edges(store: Store, nodes: NodeTable, sel: EdgeSelection, page: int = PAGE,
-               progress: Progress | None = None) -> EdgeTable:
+def read_edges(
+    store: Store,
+    nodes: NodeTable,
+    sel: EdgeSelection,
+    page: int = PAGE,
+    progress: Progress | None = None,
+) -> EdgeTable:
     names = kind_names(sel)
     codes = {n: i for i, n in enumerate(names)}
     pos = {eid: i for i, eid in enumerate(nodes.ids)}
-    q = queries.text("reader_edges_page")
+    q = cypher.internal("reader_edges_page")
     src: list[np.ndarray] = []
     dst: list[int] = []
     w: list[float] = []
@@ -245,7 +266,7 @@ def read_edges(store: Store, nodes: NodeTable, sel: EdgeSelection, page: int = P
     ctx = progress("edges", len(nodes.ids)) if progress else nullcontext(None)
     with ctx as advance:
         for i in range(0, len(nodes.ids), page):
-            chunk = nodes.ids[i:i + page]
+            chunk = nodes.ids[i : i + page]
             rows = store.read(q, {"ids": chunk, "pos": pos, "kind_codes": codes, **sel.params()})
             for r in rows:
                 src.append(np.full(len(r["dst"]), r["src"], dtype=np.int64))
@@ -254,8 +275,12 @@ def read_edges(store: Store, nodes: NodeTable, sel: EdgeSelection, page: int = P
                 kind.extend(r["kind"])
             if advance:
                 advance(len(chunk))
-    return EdgeTable(np.concatenate(src) if src else np.zeros(0, np.int64),
-                     np.asarray(dst, np.int64), np.asarray(w, np.float32), np.asarray(kind, np.int16))
+    return EdgeTable(
+        np.concatenate(src) if src else np.zeros(0, np.int64),
+        np.asarray(dst, np.int64),
+        np.asarray(w, np.float32),
+        np.asarray(kind, np.int16),
+    )
 
 
 # ------------------------------------------------------------------ the whole export
@@ -286,12 +311,18 @@ def export_graph(
         ids = expand_hops(store, ids, sel, hops, page, progress)
     nodes = read_nodes(store, ids, feature, page, progress)
     table = read_edges(store, nodes, sel, page, progress)
-    sources = [(r["name"], r["version"], r["status"])
-               for r in store.read(queries.text("source_versions"))
-               if not r["name"].startswith("prior.")]
+    sources = [
+        (r["name"], r["version"], r["status"])
+        for r in store.read(cypher.internal("source_versions"))
+        if not r["name"].startswith("prior.")
+    ]
     graph = build_hetero(nodes, table, kind_names(sel))
-    params = {"genes": gene_desc, "hops": hops, "edges": edges if isinstance(edges, str)
-              else ",".join(edges), "feature": feature}
+    params = {
+        "genes": gene_desc,
+        "hops": hops,
+        "edges": edges if isinstance(edges, str) else ",".join(edges),
+        "feature": feature,
+    }
     payload = {"params": params, "provenance": prov, "sources": sources, "counts": graph.counts()}
     graph.snapshot_id = snapshot_id(payload)
     graph.meta = payload

@@ -51,10 +51,19 @@ _HOMO = "_"  # node/edge key used to run the homogeneous case through the typed 
 class TorchNeighborSampler(NeighborSampler):
     """``NeighborSampler`` whose sampling step is pure torch (see the module docstring)."""
 
-    def __init__(self, data: Any, num_neighbors: Any, *, seed: int | None = 0,
-                 subgraph_type: SubgraphType | str = "directional", replace: bool = False,
-                 disjoint: bool = False, is_sorted: bool = False, share_memory: bool = False,
-                 **unsupported: Any) -> None:
+    def __init__(
+        self,
+        data: Any,
+        num_neighbors: Any,
+        *,
+        seed: int | None = 0,
+        subgraph_type: SubgraphType | str = "directional",
+        replace: bool = False,
+        disjoint: bool = False,
+        is_sorted: bool = False,
+        share_memory: bool = False,
+        **unsupported: Any,
+    ) -> None:
         for name in ("time_attr", "weight_attr"):
             if unsupported.pop(name, None) is not None:
                 raise NotImplementedError(f"TorchNeighborSampler: {name} is not supported")
@@ -66,11 +75,19 @@ class TorchNeighborSampler(NeighborSampler):
             raise NotImplementedError("TorchNeighborSampler: disjoint=True is not supported")
         if SubgraphType(subgraph_type) == SubgraphType.induced:
             raise NotImplementedError(
-                "TorchNeighborSampler: subgraph_type='induced' is not supported")
+                "TorchNeighborSampler: subgraph_type='induced' is not supported"
+            )
         with warnings.catch_warnings():  # the "install pyg-lib" notice does not apply here
             warnings.filterwarnings("ignore", message=".*pyg-lib.*")
-            super().__init__(data, num_neighbors, subgraph_type=subgraph_type, replace=replace,
-                             disjoint=False, is_sorted=is_sorted, share_memory=share_memory)
+            super().__init__(
+                data,
+                num_neighbors,
+                subgraph_type=subgraph_type,
+                replace=replace,
+                disjoint=False,
+                is_sorted=is_sorted,
+                share_memory=share_memory,
+            )
         if self.data_type == DataType.remote and self.is_hetero:
             # PyG takes node types from the feature store only, and edge types from a set
             # (order varies with hash randomisation): take both from the graph, in a fixed order
@@ -100,38 +117,62 @@ class TorchNeighborSampler(NeighborSampler):
             self._gen_owner = owner
         return self._gen
 
-    def _sample(self, seed: Tensor | dict[str, Tensor], seed_time: Any = None,
-                **kwargs: Any) -> SamplerOutput | HeteroSamplerOutput:
+    def _sample(
+        self, seed: Tensor | dict[str, Tensor], seed_time: Any = None, **kwargs: Any
+    ) -> SamplerOutput | HeteroSamplerOutput:
         if seed_time is not None or self.is_temporal:
             raise NotImplementedError("TorchNeighborSampler: temporal sampling is not supported")
         if isinstance(seed, dict):
             keys = [(self.to_rel_type[e], e[0], e[2]) for e in self.edge_types]
-            res = sample_uniform(self.colptr_dict, self.row_dict, keys, list(self.node_types),
-                                 seed, self.num_neighbors.get_mapped_values(self.edge_types),
-                                 replace=self.replace, generator=self.generator,
-                                 num_nodes=self.num_nodes)
+            res = sample_uniform(
+                self.colptr_dict,
+                self.row_dict,
+                keys,
+                list(self.node_types),
+                seed,
+                self.num_neighbors.get_mapped_values(self.edge_types),
+                replace=self.replace,
+                generator=self.generator,
+                num_nodes=self.num_nodes,
+            )
             node, row, col, edge, n_nodes, n_edges = res
             to_edge = self.to_edge_type
             return HeteroSamplerOutput(
-                node=node, row={to_edge[k]: v for k, v in row.items()},
+                node=node,
+                row={to_edge[k]: v for k, v in row.items()},
                 col={to_edge[k]: v for k, v in col.items()},
-                edge={to_edge[k]: v for k, v in edge.items()}, batch=None,
+                edge={to_edge[k]: v for k, v in edge.items()},
+                batch=None,
                 num_sampled_nodes=n_nodes,
-                num_sampled_edges={to_edge[k]: v for k, v in n_edges.items()})
-        res = sample_uniform({_HOMO: self.colptr}, {_HOMO: self.row}, [(_HOMO, _HOMO, _HOMO)],
-                             [_HOMO], {_HOMO: seed},
-                             {_HOMO: list(self.num_neighbors.get_mapped_values())},
-                             replace=self.replace, generator=self.generator,
-                             num_nodes={_HOMO: int(self.num_nodes)})
+                num_sampled_edges={to_edge[k]: v for k, v in n_edges.items()},
+            )
+        res = sample_uniform(
+            {_HOMO: self.colptr},
+            {_HOMO: self.row},
+            [(_HOMO, _HOMO, _HOMO)],
+            [_HOMO],
+            {_HOMO: seed},
+            {_HOMO: list(self.num_neighbors.get_mapped_values())},
+            replace=self.replace,
+            generator=self.generator,
+            num_nodes={_HOMO: int(self.num_nodes)},
+        )
         node, row, col, edge, n_nodes, n_edges = res
-        return SamplerOutput(node=node[_HOMO], row=row[_HOMO], col=col[_HOMO], edge=edge[_HOMO],
-                             batch=None, num_sampled_nodes=n_nodes[_HOMO],
-                             num_sampled_edges=n_edges[_HOMO])
+        return SamplerOutput(
+            node=node[_HOMO],
+            row=row[_HOMO],
+            col=col[_HOMO],
+            edge=edge[_HOMO],
+            batch=None,
+            num_sampled_nodes=n_nodes[_HOMO],
+            num_sampled_edges=n_edges[_HOMO],
+        )
 
 
 # ---------------------------------------------------------------------------- the kernel
-def _choose(colptr: Tensor, nodes: Tensor, k: int, replace: bool,
-            gen: torch.Generator) -> tuple[Tensor, Tensor]:
+def _choose(
+    colptr: Tensor, nodes: Tensor, k: int, replace: bool, gen: torch.Generator
+) -> tuple[Tensor, Tensor]:
     """For each node (a column of the CSC), up to ``k`` in-edges chosen uniformly.
 
     Returns ``(pos, seg)``: edge positions in the CSC row array and, for each, the index into
@@ -249,8 +290,14 @@ def sample_uniform(
     replace: bool = False,
     generator: torch.Generator | None = None,
     num_nodes: Mapping[str, int] | None = None,
-) -> tuple[dict[str, Tensor], dict[str, Tensor], dict[str, Tensor], dict[str, Tensor],
-           dict[str, list[int]], dict[str, list[int]]]:
+) -> tuple[
+    dict[str, Tensor],
+    dict[str, Tensor],
+    dict[str, Tensor],
+    dict[str, Tensor],
+    dict[str, list[int]],
+    dict[str, list[int]],
+]:
     """Typed uniform neighbour sampling over CSC graphs.
 
     ``edge_keys`` lists ``(key, src_type, dst_type)``; ``colptr[key]``/``row[key]`` is that
@@ -261,8 +308,13 @@ def sample_uniform(
     gen = generator if generator is not None else torch.Generator().manual_seed(0)
     types = list(dict.fromkeys([*node_types, *seeds]))
     sizes = dict(num_nodes or {})
-    sets = {t: _NodeSet(seeds[t].to(torch.long).view(-1) if t in seeds
-                        else torch.zeros(0, dtype=torch.long), sizes.get(t)) for t in types}
+    sets = {
+        t: _NodeSet(
+            seeds[t].to(torch.long).view(-1) if t in seeds else torch.zeros(0, dtype=torch.long),
+            sizes.get(t),
+        )
+        for t in types
+    }
     n_nodes = {t: [sets[t].size] for t in types}
     hops = {len(v) for v in num_neighbors.values()}
     if len(hops) > 1:
@@ -299,21 +351,45 @@ def sample_uniform(
         return torch.cat(parts) if parts else torch.zeros(0, dtype=torch.long)
 
     node = {t: cat(sets[t].parts) for t in types}
-    return (node, {k: cat(v) for k, v in rows.items()}, {k: cat(v) for k, v in cols.items()},
-            {k: cat(v) for k, v in edges.items()}, n_nodes, n_edges)
+    return (
+        node,
+        {k: cat(v) for k, v in rows.items()},
+        {k: cat(v) for k, v in cols.items()},
+        {k: cat(v) for k, v in edges.items()},
+        n_nodes,
+        n_edges,
+    )
 
 
-def neighbor_loader(data: Any, num_neighbors: Any, input_nodes: Any = None, *,
-                    seed: int | None = 0, replace: bool = False,
-                    subgraph_type: SubgraphType | str = "directional", **kwargs: Any) -> Any:
+def neighbor_loader(
+    data: Any,
+    num_neighbors: Any,
+    input_nodes: Any = None,
+    *,
+    seed: int | None = 0,
+    replace: bool = False,
+    subgraph_type: SubgraphType | str = "directional",
+    **kwargs: Any,
+) -> Any:
     """``torch_geometric.loader.NeighborLoader`` over ``data`` (e.g. the Neo4j
     ``(feature_store, graph_store)``) using :class:`TorchNeighborSampler`; ``kwargs`` go to
     the loader (``batch_size``, ``shuffle``, ``num_workers``, ``transform``, ...)."""
     from torch_geometric.loader import NeighborLoader
 
-    sampler = TorchNeighborSampler(data, num_neighbors, seed=seed, replace=replace,
-                                   subgraph_type=subgraph_type,
-                                   share_memory=kwargs.get("num_workers", 0) > 0)
-    return NeighborLoader(data, num_neighbors=num_neighbors, input_nodes=input_nodes,
-                          replace=replace, subgraph_type=subgraph_type,
-                          neighbor_sampler=sampler, **kwargs)
+    sampler = TorchNeighborSampler(
+        data,
+        num_neighbors,
+        seed=seed,
+        replace=replace,
+        subgraph_type=subgraph_type,
+        share_memory=kwargs.get("num_workers", 0) > 0,
+    )
+    return NeighborLoader(
+        data,
+        num_neighbors=num_neighbors,
+        input_nodes=input_nodes,
+        replace=replace,
+        subgraph_type=subgraph_type,
+        neighbor_sampler=sampler,
+        **kwargs,
+    )

@@ -27,8 +27,8 @@ import torch
 from torch_geometric.data import EdgeAttr, FeatureStore, GraphStore, TensorAttr
 from torch_geometric.data.graph_store import EdgeLayout
 
+from grapekg import cypher
 from grapekg.errors import ConfigError
-from grapekg.kg import queries
 from grapekg.kg.export.hetero import NODE_TYPES, RELATIONS
 from grapekg.kg.export.paging import gene_index_current, gene_index_status
 from grapekg.kg.export.reader import EdgeSelection, resolve_edges
@@ -70,7 +70,7 @@ class Neo4jFeatureStore(FeatureStore):
 
     def __init__(self, connect: Callable[[], Store], attrs: dict[str, str]) -> None:
         super().__init__()
-        for a, prop in attrs.items():
+        for prop in attrs.values():
             if not IDENT.match(prop):
                 raise ConfigError(f"feature property {prop!r} is not an identifier")
         self.__dict__["_db"] = _Lazy(connect)
@@ -85,7 +85,9 @@ class Neo4jFeatureStore(FeatureStore):
         try:
             return self.__dict__["_attrs"][attr.attr_name]
         except KeyError:
-            raise KeyError(f"no gene property registered for attribute {attr.attr_name!r}") from None
+            raise KeyError(
+                f"no gene property registered for attribute {attr.attr_name!r}"
+            ) from None
 
     def _num_nodes(self, ntype: str) -> int:
         st = gene_index_status(self._store).get(ntype)
@@ -100,13 +102,17 @@ class Neo4jFeatureStore(FeatureStore):
         for i, attr in enumerate(attrs):
             if attr.group_name not in NODE_TYPES:
                 raise KeyError(f"unknown node type {attr.group_name!r}")
-            n = self._num_nodes(attr.group_name) if attr.index is None or isinstance(
-                attr.index, slice) else 0
+            n = (
+                self._num_nodes(attr.group_name)
+                if attr.index is None or isinstance(attr.index, slice)
+                else 0
+            )
             ids = _as_index(attr.index, n)
             idxs.append(ids)
-            reqs.append({"key": i, "cls": attr.group_name, "prop": self._prop(attr),
-                         "ids": ids.tolist()})
-        rows = self._store.read(queries.text("stores_features"), {"requests": reqs})
+            reqs.append(
+                {"key": i, "cls": attr.group_name, "prop": self._prop(attr), "ids": ids.tolist()}
+            )
+        rows = self._store.read(cypher.internal("stores_features"), {"requests": reqs})
         found: dict[int, dict[int, list[float] | None]] = {i: {} for i in range(len(attrs))}
         for r in rows:
             found[r["key"]][r["idx"]] = r["x"]
@@ -128,8 +134,10 @@ class Neo4jFeatureStore(FeatureStore):
         key = (attr.group_name, attr.attr_name)
         sizes = self.__dict__["_sizes"]
         if key not in sizes:
-            rows = self._store.read(queries.text("stores_feature_dim"),
-                                    {"cls": attr.group_name, "prop": self._prop(attr)})
+            rows = self._store.read(
+                cypher.internal("stores_feature_dim"),
+                {"cls": attr.group_name, "prop": self._prop(attr)},
+            )
             sizes[key] = (self._num_nodes(attr.group_name), int(rows[0]["dim"])) if rows else None
         return sizes[key]
 
@@ -145,20 +153,28 @@ class Neo4jFeatureStore(FeatureStore):
     # ------------------------------------------------------------------ writes
     def _put_tensor(self, tensor: Any, attr: TensorAttr) -> bool:
         prop = self._prop(attr)
-        values = tensor.detach().cpu().numpy() if isinstance(tensor, torch.Tensor) else np.asarray(tensor)
+        values = (
+            tensor.detach().cpu().numpy()
+            if isinstance(tensor, torch.Tensor)
+            else np.asarray(tensor)
+        )
         ids = _as_index(attr.index, values.shape[0])
-        rows = [{"idx": int(i), "props": {prop: [float(v) for v in values[j]]}}
-                for j, i in enumerate(ids)]
-        q = queries.text("stores_put_features")
+        rows = [
+            {"idx": int(i), "props": {prop: [float(v) for v in values[j]]}}
+            for j, i in enumerate(ids)
+        ]
+        q = cypher.internal("stores_put_features")
         for s in range(0, len(rows), 5_000):
-            self._store.read_write(q, {"cls": attr.group_name, "rows": rows[s:s + 5_000]})
+            self._store.read_write(q, {"cls": attr.group_name, "rows": rows[s : s + 5_000]})
         self.__dict__["_sizes"].pop((attr.group_name, attr.attr_name), None)
         return True
 
     def _remove_tensor(self, attr: TensorAttr) -> bool:
         prop = self._prop(attr)
-        rows = self._store.read_write(queries.text("stores_remove_features"),
-                                      {"cls": attr.group_name, "prop": prop, "unset": {prop: None}})
+        rows = self._store.read_write(
+            cypher.internal("stores_remove_features"),
+            {"cls": attr.group_name, "prop": prop, "unset": {prop: None}},
+        )
         self.__dict__["_sizes"].pop((attr.group_name, attr.attr_name), None)
         return bool(rows and rows[0]["n"])
 
@@ -166,14 +182,17 @@ class Neo4jFeatureStore(FeatureStore):
 class Neo4jGraphStore(GraphStore):
     """Typed gene-gene edges from Neo4j as a PyG ``GraphStore`` (static; COO cached)."""
 
-    def __init__(self, connect: Callable[[], Store], edges: str | Sequence[str],
-                 page: int = 5_000) -> None:
+    def __init__(
+        self, connect: Callable[[], Store], edges: str | Sequence[str], page: int = 5_000
+    ) -> None:
         super().__init__()
         self.__dict__["_db"] = _Lazy(connect)
         store = self.__dict__["_db"].store
         if not gene_index_current(store):
-            raise ConfigError("gene idx is missing or stale: run 'grape export index' "
-                              "(grapekg.kg.export.paging.assign_gene_index) first")
+            raise ConfigError(
+                "gene idx is missing or stale: run 'grape export index' "
+                "(grapekg.kg.export.paging.assign_gene_index) first"
+            )
         sel = EdgeSelection.parse(edges)
         resolve_edges(store, sel)
         self.__dict__["_sel"] = sel
@@ -192,13 +211,14 @@ class Neo4jGraphStore(GraphStore):
     def _read_coo(self, rel: tuple[str, str, str]) -> tuple[torch.Tensor, torch.Tensor]:
         sel: EdgeSelection = self.__dict__["_sel"]
         page = self.__dict__["_page"]
-        q = queries.text("stores_edges_page")
+        q = cypher.internal("stores_edges_page")
         src: list[np.ndarray] = []
         dst: list[int] = []
         n_src = self._size(rel)[0]
         for lo in range(0, n_src, page):
-            rows = self._store.read(q, {"cls": rel[0], "dst_cls": rel[2], "lo": lo,
-                                        "hi": lo + page, **sel.params()})
+            rows = self._store.read(
+                q, {"cls": rel[0], "dst_cls": rel[2], "lo": lo, "hi": lo + page, **sel.params()}
+            )
             for r in rows:
                 src.append(np.full(len(r["dst"]), r["src"], dtype=np.int64))
                 dst.extend(r["dst"])
@@ -230,12 +250,16 @@ class Neo4jGraphStore(GraphStore):
 
     def get_all_edge_attrs(self) -> list[EdgeAttr]:
         cache = self.__dict__["_coo"]
-        return [cache[rel][0] if rel in cache else
-                EdgeAttr(rel, EdgeLayout.COO, is_sorted=True, size=self._size(rel))
-                for rel in RELATIONS]
+        return [
+            cache[rel][0]
+            if rel in cache
+            else EdgeAttr(rel, EdgeLayout.COO, is_sorted=True, size=self._size(rel))
+            for rel in RELATIONS
+        ]
 
 
-def neo4j_stores(connect: Callable[[], Store], edges: str | Sequence[str],
-                 attrs: dict[str, str]) -> tuple[Neo4jFeatureStore, Neo4jGraphStore]:
+def neo4j_stores(
+    connect: Callable[[], Store], edges: str | Sequence[str], attrs: dict[str, str]
+) -> tuple[Neo4jFeatureStore, Neo4jGraphStore]:
     """``(feature_store, graph_store)`` for ``NeighborLoader(data=...)``."""
     return Neo4jFeatureStore(connect, attrs), Neo4jGraphStore(connect, edges)

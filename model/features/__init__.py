@@ -3,7 +3,8 @@
 * :mod:`~grapekg.model.features.text`: description embeddings from any transformers encoder
   (offline default all-MiniLM-L6-v2), optionally enriched with GO BP and Reactome names.
 * :mod:`~grapekg.model.features.dna`: DNA language-model embeddings of gene sequences
-  (windowed, pooled), sequences from strings or a FASTA cut by coordinates.
+  (windowed, pooled), sequences given as strings (reading FASTA files is
+  :mod:`grapekg.app.sequences`).
 * :mod:`~grapekg.model.features.kmer`: weight-free k-mer composition fallback.
 * :mod:`~grapekg.model.features.cache`: on-disk embedding cache keyed by (model id, sha256).
 

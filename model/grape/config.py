@@ -99,8 +99,9 @@ class GrapeConfig:
         if self.only_seq and self.only_desc:
             raise ValueError("only_seq and only_desc exclude each other")
         if self.graph_source not in ("learned", "prior", "union"):
-            raise ValueError(f"graph_source must be learned, prior or union, "
-                             f"got {self.graph_source!r}")
+            raise ValueError(
+                f"graph_source must be learned, prior or union, got {self.graph_source!r}"
+            )
         if self.mask_mode not in ("learned", "zero"):
             raise ValueError(f"mask_mode must be learned or zero, got {self.mask_mode!r}")
         if self.mode not in ("condition", "cell"):

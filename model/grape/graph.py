@@ -2,10 +2,16 @@
 
 Definition 1 of the paper: an undirected heterogeneous graph with node types
 T = {c-gene, nc-gene} and edge types {r_cc, r_cn, r_nn}. In PyG terms node types are
-``'c'`` and ``'nc'`` and the edge types are
+``'c'`` and ``'nc'``; the edge types are *data*: they come with the graph (the exporter's
+``HeteroData``, or a list given to :meth:`GeneGraph.from_gene_table`), one per ordered pair
+of node types, e.g. for the relations cc, cn, nn
 
 * ``('c', 'cc', 'c')``, ``('nc', 'nn', 'nc')``: within one class (stored in both directions);
-* ``('c', 'cn', 'nc')`` and its reverse ``('nc', 'rev_cn', 'c')``.
+* ``('c', 'cn', 'nc')`` and its reverse ``('nc', 'rev_cn', 'c')``
+  (:func:`directed_edge_types` adds the reverses, PyG's ``rev_`` naming).
+
+They are kept in one canonical order, sorted by (source type, destination type), which is
+the order the HGAT's per-relation convolutions are created in.
 
 Genes also have one *global* index 0..N-1: coding genes first (in their ``HeteroData``
 order), then non-coding ones. Feature matrices are in global order.
@@ -13,7 +19,7 @@ order), then non-coding ones. Feature matrices are in global order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +29,51 @@ import torch
 from torch import Tensor
 from torch_geometric.data import HeteroData
 
-__all__ = ["EDGE_TYPES", "NODE_TYPES", "GeneGraph", "synthetic_features"]
+__all__ = [
+    "NODE_TYPES",
+    "EdgeType",
+    "GeneGraph",
+    "canonical_edge_types",
+    "directed_edge_types",
+    "synthetic_features",
+]
 
 NODE_TYPES = ("c", "nc")
-EDGE_TYPES = (("c", "cc", "c"), ("c", "cn", "nc"), ("nc", "rev_cn", "c"), ("nc", "nn", "nc"))
+EdgeType = tuple[str, str, str]
+
+
+def canonical_edge_types(edge_types: Iterable[Sequence[str]]) -> tuple[EdgeType, ...]:
+    """Edge types between ``'c'``/``'nc'`` genes in canonical order, checked: exactly one
+    per ordered pair of node types that occurs (ValueError otherwise)."""
+    out: dict[tuple[str, str], EdgeType] = {}
+    for et in edge_types:
+        src, rel, dst = (str(x) for x in et)
+        if src not in NODE_TYPES or dst not in NODE_TYPES:
+            raise ValueError(f"edge type {(src, rel, dst)} is not between {NODE_TYPES} genes")
+        if (src, dst) in out and out[(src, dst)][1] != rel:
+            raise ValueError(
+                f"two edge types from {src!r} to {dst!r}: {out[(src, dst)][1]!r}, {rel!r}"
+            )
+        out[(src, dst)] = (src, rel, dst)
+    order = {t: i for i, t in enumerate(NODE_TYPES)}
+    return tuple(sorted(out.values(), key=lambda et: (order[et[0]], order[et[2]], et[1])))
+
+
+def directed_edge_types(relations: Iterable[Sequence[str]]) -> tuple[EdgeType, ...]:
+    """The directed edge types of undirected relations ``(src type, name, dst type)``: a
+    relation within one type is its own reverse, one across types gets ``('dst', 'rev_name',
+    'src')`` beside it."""
+    out: list[EdgeType] = []
+    for src, rel, dst in relations:
+        out.append((src, rel, dst))
+        if src != dst:
+            out.append((dst, f"rev_{rel}", src))
+    return canonical_edge_types(out)
+
+
+def _gene_edge_types(data: HeteroData) -> list[EdgeType]:
+    """The edge types of ``data`` between gene node types (others are not the model's)."""
+    return [et for et in data.edge_types if et[0] in NODE_TYPES and et[2] in NODE_TYPES]
 
 
 @dataclass
@@ -40,8 +87,9 @@ class GeneGraph:
         text: text-description features ``[N, d_text]`` or None.
         dna: DNA features ``[N, d_dna]`` or None (rows without sequence are ignored).
         dna_mask: bool ``[N]``, True where the gene has a DNA feature (None: all present).
-        prior: ``HeteroData`` with node types ``'c'``/``'nc'`` and the four edge types of
-            the module docstring (local indices per node type).
+        prior: ``HeteroData`` with node types ``'c'``/``'nc'`` and its edge types (local
+            indices per node type).
+        edge_types: the graph's edge types (canonical order); empty = those of ``prior``.
     """
 
     gene_ids: list[str]
@@ -51,6 +99,7 @@ class GeneGraph:
     dna: Tensor | None = None
     dna_mask: Tensor | None = None
     prior: HeteroData = field(default_factory=HeteroData)
+    edge_types: tuple[EdgeType, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.gene_ids)
@@ -70,6 +119,7 @@ class GeneGraph:
             self.dna_mask = torch.ones(n, dtype=torch.bool)
         self._index = {g: i for i, g in enumerate(self.gene_ids)}
         self._index.update({s: i for i, s in enumerate(self.symbols)})
+        self.edge_types = canonical_edge_types(self.edge_types or _gene_edge_types(self.prior))
 
     # -- index maps ---------------------------------------------------------------------
     @property
@@ -96,11 +146,21 @@ class GeneGraph:
     def indices(self, genes: Sequence[str]) -> list[int]:
         return [self.index_of(g) for g in genes]
 
-    def prior_edges_global(self) -> dict[tuple[str, str, str], Tensor]:
+    def relation_name(self, a: str, b: str) -> str:
+        """The relation between node types ``a`` and ``b`` in either order (``'c'``,
+        ``'nc'``): the name of the edge type from the first of them in :data:`NODE_TYPES`
+        order to the other, e.g. ``'cn'`` for ``{'c', 'nc'}`` (KeyError if there is none)."""
+        src, dst = sorted((a, b), key=NODE_TYPES.index)
+        for et in self.edge_types:
+            if et[0] == src and et[2] == dst:
+                return et[1]
+        raise KeyError(f"the graph has no edge type from {src!r} to {dst!r}")
+
+    def prior_edges_global(self) -> dict[EdgeType, Tensor]:
         """Prior edges per edge type in global indices (``[2, E]`` each, possibly empty)."""
         offset = {"c": 0, "nc": self.num_coding}
         out = {}
-        for et in EDGE_TYPES:
+        for et in self.edge_types:
             src, _, dst = et
             if et in self.prior.edge_types:
                 ei = self.prior[et].edge_index.long()
@@ -122,8 +182,14 @@ class GeneGraph:
 
     # -- construction -------------------------------------------------------------------
     @classmethod
-    def from_heterodata(cls, data: HeteroData, *, text: Tensor | None = None,
-                        dna: Tensor | None = None, dna_mask: Tensor | None = None) -> GeneGraph:
+    def from_heterodata(
+        cls,
+        data: HeteroData,
+        *,
+        text: Tensor | None = None,
+        dna: Tensor | None = None,
+        dna_mask: Tensor | None = None,
+    ) -> GeneGraph:
         """Build from an exporter's ``HeteroData``.
 
         ``data[t].gene_id`` and ``data[t].symbol`` (lists of str) name the nodes of each
@@ -153,18 +219,38 @@ class GeneGraph:
             parts = feats[key]
             return torch.cat(parts) if parts and sum(len(p) for p in parts) == len(ids) else None
 
-        return cls(ids, syms, bio, stacked("text", text), stacked("dna", dna),
-                   stacked("dna_mask", dna_mask), data)
+        return cls(
+            ids,
+            syms,
+            bio,
+            stacked("text", text),
+            stacked("dna", dna),
+            stacked("dna_mask", dna_mask),
+            data,
+            tuple(_gene_edge_types(data)),
+        )
 
     @classmethod
-    def from_gene_table(cls, genes: pd.DataFrame, edges: pd.DataFrame | None = None, *,
-                        text: np.ndarray | None = None, dna: np.ndarray | None = None,
-                        dna_mask: np.ndarray | None = None, synthetic: bool = True,
-                        text_dim: int = 32, dna_dim: int = 16, dna_missing: float = 0.1,
-                        seed: int = 0) -> GeneGraph:
+    def from_gene_table(
+        cls,
+        genes: pd.DataFrame,
+        edges: pd.DataFrame | None = None,
+        *,
+        edge_types: Iterable[Sequence[str]],
+        text: np.ndarray | None = None,
+        dna: np.ndarray | None = None,
+        dna_mask: np.ndarray | None = None,
+        synthetic: bool = True,
+        text_dim: int = 32,
+        dna_dim: int = 16,
+        dna_missing: float = 0.1,
+        seed: int = 0,
+    ) -> GeneGraph:
         """Build from a gene table (``ensembl_id``, ``symbol``, ``biotype_class``; e.g. the
         simulator's :func:`synthetic_genes`) and optional prior edges (``src``, ``dst``
-        Ensembl ids; e.g. the simulator's planted edges, or a subset of them).
+        Ensembl ids; e.g. the simulator's planted edges, or a subset of them), stored in
+        both directions under ``edge_types`` (directed, one per ordered pair of node types,
+        e.g. from :func:`directed_edge_types`).
 
         Missing features are replaced by SYNTHETIC ones from :func:`synthetic_features`
         when ``synthetic`` (for tests and benchmarks only). Rows are reordered coding-first.
@@ -178,10 +264,15 @@ class GeneGraph:
                 dna, dna_mask = d_syn, m_syn
         tx = None if text is None else torch.as_tensor(np.asarray(text)[order], dtype=torch.float32)
         dn = None if dna is None else torch.as_tensor(np.asarray(dna)[order], dtype=torch.float32)
-        dm = None if dna_mask is None else torch.as_tensor(np.asarray(dna_mask)[order],
-                                                           dtype=torch.bool)
+        dm = (
+            None
+            if dna_mask is None
+            else torch.as_tensor(np.asarray(dna_mask)[order], dtype=torch.bool)
+        )
         ids = table["ensembl_id"].astype(str).tolist()
         cls_ = table["biotype_class"].astype(str).tolist()
+        types = canonical_edge_types(edge_types)
+        by_pair = {(et[0], et[2]): et for et in types}
         data = HeteroData()
         local: dict[str, tuple[str, int]] = {}
         for t in NODE_TYPES:
@@ -190,28 +281,36 @@ class GeneGraph:
             data[t].symbol = table.loc[table["biotype_class"] == t, "symbol"].astype(str).tolist()
             data[t].num_nodes = len(members)
             local.update({g: (t, i) for i, g in enumerate(members)})
-        pairs: dict[tuple[str, str, str], list[tuple[int, int]]] = {et: [] for et in EDGE_TYPES}
+        pairs: dict[EdgeType, list[tuple[int, int]]] = {et: [] for et in types}
         if edges is not None:
             for s, d in zip(edges["src"].astype(str), edges["dst"].astype(str), strict=True):
                 if s not in local or d not in local or s == d:
                     continue
                 (ts, i), (td, j) = local[s], local[d]
                 for (a, ia), (b, ib) in (((ts, i), (td, j)), ((td, j), (ts, i))):
-                    rel = {("c", "c"): "cc", ("c", "nc"): "cn", ("nc", "c"): "rev_cn",
-                           ("nc", "nc"): "nn"}[(a, b)]
-                    pairs[(a, rel, b)].append((ia, ib))
+                    if (a, b) not in by_pair:
+                        raise ValueError(
+                            f"edge {s} -> {d}: no edge type from {a!r} to {b!r} among {types}"
+                        )
+                    pairs[by_pair[(a, b)]].append((ia, ib))
         for et, lst in pairs.items():
             ei = torch.tensor(sorted(set(lst)), dtype=torch.long).reshape(-1, 2).t()
             data[et].edge_index = ei.contiguous()
-        return cls(ids, table["symbol"].astype(str).tolist(), cls_, tx, dn, dm, data)
+        return cls(ids, table["symbol"].astype(str).tolist(), cls_, tx, dn, dm, data, types)
 
     # -- persistence --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (tensors, lists of str) loadable with ``torch.load(weights_only=True)``."""
         edges = {"__".join(et): ei for et, ei in self.prior_edges_global().items()}
-        return {"gene_ids": self.gene_ids, "symbols": self.symbols, "biotype": self.biotype,
-                "text": self.text, "dna": self.dna, "dna_mask": self.dna_mask,
-                "prior_edges": edges}
+        return {
+            "gene_ids": self.gene_ids,
+            "symbols": self.symbols,
+            "biotype": self.biotype,
+            "text": self.text,
+            "dna": self.dna,
+            "dna_mask": self.dna_mask,
+            "prior_edges": edges,
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> GeneGraph:
@@ -223,16 +322,29 @@ class GeneGraph:
             data[t].gene_id = [d["gene_ids"][i] for i in sel]
             data[t].symbol = [d["symbols"][i] for i in sel]
             data[t].num_nodes = len(sel)
-        for et in EDGE_TYPES:
+        types = canonical_edge_types(tuple(k.split("__")) for k in d["prior_edges"])
+        for et in types:
             ei = d["prior_edges"]["__".join(et)]
             data[et].edge_index = torch.stack([ei[0] - offset[et[0]], ei[1] - offset[et[2]]])
-        return cls(list(d["gene_ids"]), list(d["symbols"]), list(d["biotype"]), d["text"],
-                   d["dna"], d["dna_mask"], data)
+        return cls(
+            list(d["gene_ids"]),
+            list(d["symbols"]),
+            list(d["biotype"]),
+            d["text"],
+            d["dna"],
+            d["dna_mask"],
+            data,
+            types,
+        )
 
 
-def synthetic_features(genes: pd.DataFrame, text_dim: int = 32, dna_dim: int = 16,
-                       dna_missing: float = 0.1,
-                       seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def synthetic_features(
+    genes: pd.DataFrame,
+    text_dim: int = 32,
+    dna_dim: int = 16,
+    dna_missing: float = 0.1,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """SYNTHETIC text / DNA features for a gene table (tests and benchmarks only).
 
     text_g = normalise(A m_g + 0.5 ε_g), m_g the 0/1 membership of gene g in the table's
@@ -249,16 +361,20 @@ def synthetic_features(genes: pd.DataFrame, text_dim: int = 32, dna_dim: int = 1
         if col not in genes.columns:
             continue
         for i, values in enumerate(genes[col]):
-            for t in ([] if values is None else list(values)):
+            for t in [] if values is None else list(values):
                 rows.append(i)
                 cols.append(terms.setdefault(f"{col}:{t}", len(terms)))
     member = np.zeros((n, max(len(terms), 1)))
     member[rows, cols] = 1.0
     text = member @ rng.normal(size=(member.shape[1], text_dim)) + 0.5 * rng.normal(
-        size=(n, text_dim))
+        size=(n, text_dim)
+    )
     coding = (genes["biotype_class"].to_numpy() == "c").astype(float)[:, None]
-    dna = text @ rng.normal(size=(text_dim, dna_dim)) / np.sqrt(text_dim) + rng.normal(
-        size=(n, dna_dim)) + coding * rng.normal(size=(1, dna_dim))
+    dna = (
+        text @ rng.normal(size=(text_dim, dna_dim)) / np.sqrt(text_dim)
+        + rng.normal(size=(n, dna_dim))
+        + coding * rng.normal(size=(1, dna_dim))
+    )
 
     def unit(x: np.ndarray) -> np.ndarray:
         return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)

@@ -39,8 +39,9 @@ class ChannelAttention(nn.Module):
 
     def __init__(self, channels: int, hidden: int = 16) -> None:
         super().__init__()
-        self.mlp = nn.Sequential(nn.Linear(channels, hidden), nn.ReLU(),
-                                 nn.Linear(hidden, channels))
+        self.mlp = nn.Sequential(
+            nn.Linear(channels, hidden), nn.ReLU(), nn.Linear(hidden, channels)
+        )
 
     def forward(self, graphs: Tensor) -> tuple[Tensor, Tensor]:
         summary = graphs.mean(dim=1) if graphs.shape[1] else graphs.new_zeros(graphs.shape[0])
@@ -84,8 +85,9 @@ class KHopStructureLearner(nn.Module):
             hs.append(h)
         return hs
 
-    def forward(self, h0: Tensor, edge_index: Tensor,
-                g_agg: Tensor) -> tuple[Tensor, list[Tensor], Tensor]:
+    def forward(
+        self, h0: Tensor, edge_index: Tensor, g_agg: Tensor
+    ) -> tuple[Tensor, list[Tensor], Tensor]:
         hs = self.hop_features(h0, edge_index, g_agg)
         graphs = torch.stack([sim(h, edge_index) for sim, h in zip(self.sims, hs, strict=True)])
         g, alpha = self.attention(graphs)

@@ -77,8 +77,9 @@ def direction_loss(pred: Tensor, target: Tensor, ctrl: Tensor, delta: float = 0.
     return F.huber_loss(torch.tanh(pred - ctrl), torch.tanh(target - ctrl), delta=delta)
 
 
-def recon_loss(pred: Tensor, target: Tensor, ctrl: Tensor, delta: float = 0.7,
-               dir_weight: float = 1.0) -> tuple[Tensor, dict[str, float]]:
+def recon_loss(
+    pred: Tensor, target: Tensor, ctrl: Tensor, delta: float = 0.7, dir_weight: float = 1.0
+) -> tuple[Tensor, dict[str, float]]:
     """Eq. 17 = Eq. 14 + w·Eq. 15, means over genes and rows; returns (loss, parts)."""
     mse = F.mse_loss(pred, target)
     dir_ = direction_loss(pred, target, ctrl, delta)

@@ -47,16 +47,22 @@ class Adjacency:
         total = int(counts.sum())
         if total == 0:
             return nodes
-        starts = torch.repeat_interleave(self.ptr[nodes] - (torch.cumsum(counts, 0) - counts),
-                                         counts)
+        starts = torch.repeat_interleave(
+            self.ptr[nodes] - (torch.cumsum(counts, 0) - counts), counts
+        )
         nbrs = self.dst[starts + torch.arange(total, device=nodes.device)]
         return torch.unique(torch.cat([nodes, nbrs]))
 
 
-def incremental_forward(hgat: HeteroGAT, base: list[Tensor],
-                        relations: dict[EdgeType, RelationEdges], is_coding: Tensor,
-                        perturbed: list[list[int]], masked_value: Tensor,
-                        adjacency: Adjacency | None = None) -> list[tuple[Tensor, Tensor]]:
+def incremental_forward(
+    hgat: HeteroGAT,
+    base: list[Tensor],
+    relations: dict[EdgeType, RelationEdges],
+    is_coding: Tensor,
+    perturbed: list[list[int]],
+    masked_value: Tensor,
+    adjacency: Adjacency | None = None,
+) -> list[tuple[Tensor, Tensor]]:
     """Final-layer values of the nodes that differ from the unperturbed pass.
 
     Args:
@@ -95,8 +101,9 @@ def incremental_forward(hgat: HeteroGAT, base: list[Tensor],
             pos_prev[i, s] = n + offsets[i] + torch.arange(s.shape[0], device=dev)
             pos_dst[i, ns] = dst_off[i] + torch.arange(ns.shape[0], device=dev)
         all_dst = torch.cat(new_sets)
-        cond_of_dst = torch.repeat_interleave(torch.arange(b, device=dev),
-                                              dst_off[1:] - dst_off[:-1])
+        cond_of_dst = torch.repeat_interleave(
+            torch.arange(b, device=dev), dst_off[1:] - dst_off[:-1]
+        )
         lookup = pos_prev[cond_of_dst, all_dst]
         dst_rows = torch.where(lookup >= 0, lookup, all_dst)
         x_dst = src_table[dst_rows]

@@ -7,7 +7,9 @@
 - ``predicted_regulates``: in-silico knock-downs. For a regulator r (a gene perturbed in the
   dataset), the predicted change of gene t is Δ_rt = ŷ_t(r) − μ_t (Eq. 13); the ``top``
   targets by |Δ_rt| become edges r → t with score Δ_rt, the relation of their biotype classes
-  (cc / cn / nn; GRAPE's relations are undirected), and ``attention`` = the GATv2 attention of the edge r → t averaged over
+  among the graph's edge types (:meth:`GeneGraph.relation_name
+  <grapekg.model.grape.graph.GeneGraph.relation_name>`, e.g. cc / cn / nn; GRAPE's relations
+  are undirected), and ``attention`` = the GATv2 attention of the edge r → t averaged over
   heads and layers on the unperturbed pass (Eq. 11), or null when r → t is not an edge.
 """
 
@@ -22,6 +24,18 @@ import torch
 from grapekg.model.grape.graph import GeneGraph
 from grapekg.model.grape.model import GrapeModel
 from grapekg.model.grape.train import perturbed_indices, predict_with
+
+
+@torch.no_grad()
+def representations(model: GrapeModel, graph: GeneGraph) -> tuple[np.ndarray, np.ndarray]:
+    """(input features: text, else Z_fus; final HGAT representations P^(L) of the
+    unperturbed pass), ``[N, d]`` each in global gene order (the report's Fig. 3)."""
+    model.eval()
+    z = model.encode()
+    state = model.graph_state(z)
+    after = model.hgat(z["fus"][None], state.relations, model.is_coding)[-1][0].numpy()
+    before = (graph.text if graph.text is not None else z["fus"]).numpy()
+    return before, after
 
 
 @torch.no_grad()
@@ -58,8 +72,13 @@ def attention_map(model: GrapeModel) -> dict[tuple[int, int], float]:
 
 
 @torch.no_grad()
-def learned_edges(model: GrapeModel, graph: GeneGraph, regulators: Sequence[str],
-                  gene_ids: Sequence[str], top: int = 20) -> pd.DataFrame:
+def learned_edges(
+    model: GrapeModel,
+    graph: GeneGraph,
+    regulators: Sequence[str],
+    gene_ids: Sequence[str],
+    top: int = 20,
+) -> pd.DataFrame:
     """Edge table (src, dst, type, score, modality, k, relation, attention) in Ensembl ids;
     ``regulators`` are condition-free gene symbols; ``gene_ids`` the output (expression)
     genes in the order of the model's head."""
@@ -74,15 +93,28 @@ def learned_edges(model: GrapeModel, graph: GeneGraph, regulators: Sequence[str]
         for m in model.modalities:
             s = model.modality_scores(z, m, cand)
             keep = (s >= model.eps[m]) & (cand[0] != cand[1])
-            for a, b, v in zip(cand[0][keep].tolist(), cand[1][keep].tolist(), s[keep].tolist(), strict=True):
-                rows.append({"src": ids[a], "dst": ids[b], "type": "similar_to", "score": v, "modality": m})
+            for a, b, v in zip(
+                cand[0][keep].tolist(), cand[1][keep].tolist(), s[keep].tolist(), strict=True
+            ):
+                rows.append(
+                    {"src": ids[a], "dst": ids[b], "type": "similar_to", "score": v, "modality": m}
+                )
         if model.gsl is not None:
             g_agg = model._aggregate(z, cand)
             g, _, _ = model.gsl(z["fus"], cand, g_agg)
             keep = (g >= model.config.gsl_threshold) & (cand[0] != cand[1])
-            for a, b, v in zip(cand[0][keep].tolist(), cand[1][keep].tolist(), g[keep].tolist(), strict=True):
-                rows.append({"src": ids[a], "dst": ids[b], "type": "khop_link", "score": v,
-                             "k": model.config.gsl_hops})
+            for a, b, v in zip(
+                cand[0][keep].tolist(), cand[1][keep].tolist(), g[keep].tolist(), strict=True
+            ):
+                rows.append(
+                    {
+                        "src": ids[a],
+                        "dst": ids[b],
+                        "type": "khop_link",
+                        "score": v,
+                        "k": model.config.gsl_hops,
+                    }
+                )
     att = attention_map(model)
     sym_index = {s: i for i, s in enumerate(graph.symbols)}
     regs = [r for r in dict.fromkeys(regulators) if r in sym_index]
@@ -97,9 +129,17 @@ def learned_edges(model: GrapeModel, graph: GeneGraph, regulators: Sequence[str]
             order = [j for j in order if out_idx[j] != ri][:top]
             for j in order:
                 t = int(out_idx[j])
-                pair = {graph.biotype[ri], graph.biotype[t]}
-                rel = "cc" if pair == {"c"} else "nn" if pair == {"nc"} else "cn"
-                rows.append({"src": ids[ri], "dst": ids[t], "type": "predicted_regulates",
-                             "score": float(delta[j]), "relation": rel,
-                             "attention": att.get((ri, t))})
-    return pd.DataFrame(rows, columns=["src", "dst", "type", "score", "modality", "k", "relation", "attention"])
+                rel = graph.relation_name(graph.biotype[ri], graph.biotype[t])
+                rows.append(
+                    {
+                        "src": ids[ri],
+                        "dst": ids[t],
+                        "type": "predicted_regulates",
+                        "score": float(delta[j]),
+                        "relation": rel,
+                        "attention": att.get((ri, t)),
+                    }
+                )
+    return pd.DataFrame(
+        rows, columns=["src", "dst", "type", "score", "modality", "k", "relation", "attention"]
+    )

@@ -47,8 +47,13 @@ __all__ = ["GrapeModel", "GraphState"]
 class GraphState:
     """Relations used by the HGAT in one step, the ℒ_reg value and edge counts."""
 
-    def __init__(self, relations: dict[tuple[str, str, str], RelationEdges], reg: Tensor,
-                 n_learned: int, n_edges: int) -> None:
+    def __init__(
+        self,
+        relations: dict[tuple[str, str, str], RelationEdges],
+        reg: Tensor,
+        n_learned: int,
+        n_edges: int,
+    ) -> None:
         self.relations = relations
         self.reg = reg
         self.n_learned = n_learned
@@ -68,8 +73,9 @@ class GrapeModel(nn.Module):
         forward(list of B perturbed-gene index lists) → (predictions ``[B, G]``, ℒ_reg).
     """
 
-    def __init__(self, config: GrapeConfig, graph: GeneGraph, out_index: Tensor,
-                 ctrl: Tensor) -> None:
+    def __init__(
+        self, config: GrapeConfig, graph: GeneGraph, out_index: Tensor, ctrl: Tensor
+    ) -> None:
         super().__init__()
         self.config = config
         c = config
@@ -77,19 +83,29 @@ class GrapeModel(nn.Module):
         text_dim = c.text_dim if c.use_text else 0
         dna_dim = c.dna_dim if c.use_dna else 0
         self.encoder = ModalityEncoder(text_dim, dna_dim, c.hidden, c.gaussian_sigma)
-        mods = ["fus"] if c.only_fusion else [m for m, d in (("seq", dna_dim), ("text", text_dim))
-                                              if d > 0] + ["fus"]
+        mods = (
+            ["fus"]
+            if c.only_fusion
+            else [m for m, d in (("seq", dna_dim), ("text", text_dim)) if d > 0] + ["fus"]
+        )
         self.modalities = mods
         self.eps = {"seq": c.eps_dna, "text": c.eps_text, "fus": c.eps_fus}
         self.sims = nn.ModuleDict({m: MultiHeadSimilarity(c.hidden, c.sim_heads) for m in mods})
         self.gsl = None if c.no_gsl else KHopStructureLearner(c.hidden, c.gsl_hops, c.sim_heads)
         self.mask_token = nn.Parameter(torch.zeros(c.hidden)) if c.mask_mode == "learned" else None
-        self.hgat = HeteroGAT(c.hidden, c.gat_heads, c.gat_layers, c.dropout,
-                              edge_dim=1 if c.edge_weight_in_gat else None,
-                              homogeneous=c.no_biotype)
+        self.hgat = HeteroGAT(
+            c.hidden,
+            c.gat_heads,
+            c.gat_layers,
+            c.dropout,
+            edge_dim=1 if c.edge_weight_in_gat else None,
+            homogeneous=c.no_biotype,
+            edge_types=graph.edge_types,
+        )
         self.head = GeneHead(int(out_index.shape[0]), c.hidden, shared=c.shared_head)
-        self.pert_channel = (PerturbationChannel(int(out_index.shape[0]), c.hidden)
-                             if c.pert_channel else None)
+        self.pert_channel = (
+            PerturbationChannel(int(out_index.shape[0]), c.hidden) if c.pert_channel else None
+        )
         is_coding = torch.tensor([b == "c" for b in graph.biotype], dtype=torch.bool)
         self.register_buffer("is_coding", is_coding)
         self.register_buffer("out_index", out_index.long().clone())
@@ -99,18 +115,22 @@ class GrapeModel(nn.Module):
         self.register_buffer("out_pos", out_pos)
         self.register_buffer("prior_edges", graph.prior_edge_index())
         self.register_buffer("candidates", torch.empty(2, 0, dtype=torch.long))
-        self.register_buffer("text", None if graph.text is None else graph.text.float(),
-                             persistent=False)
-        self.register_buffer("dna", None if graph.dna is None else graph.dna.float(),
-                             persistent=False)
+        self.register_buffer(
+            "text", None if graph.text is None else graph.text.float(), persistent=False
+        )
+        self.register_buffer(
+            "dna", None if graph.dna is None else graph.dna.float(), persistent=False
+        )
         self.register_buffer("dna_mask", graph.dna_mask, persistent=False)
         self.num_genes = n
 
     # -- Eq. 1-2 ------------------------------------------------------------------------
     def encode(self) -> dict[str, Tensor]:
-        return self.encoder(self.text if self.config.use_text else None,
-                            self.dna if self.config.use_dna else None,
-                            self.dna_mask if self.config.use_dna else None)
+        return self.encoder(
+            self.text if self.config.use_text else None,
+            self.dna if self.config.use_dna else None,
+            self.dna_mask if self.config.use_dna else None,
+        )
 
     def align_loss(self) -> Tensor:
         """Eq. 1 on the current features."""
@@ -126,15 +146,24 @@ class GrapeModel(nn.Module):
             self.candidates = torch.empty(2, 0, dtype=torch.long, device=self.ctrl.device)
             return self.candidates
         z = self.encode()
-        parts = [topk_edges(self.sims[m].project(z[m]), c.sim_top_k, self.eps[m],
-                            c.block_budget, valid=self.has_modality(m))
-                 for m in self.modalities]
+        parts = [
+            topk_edges(
+                self.sims[m].project(z[m]),
+                c.sim_top_k,
+                self.eps[m],
+                c.block_budget,
+                valid=self.has_modality(m),
+            )
+            for m in self.modalities
+        ]
         cand = _union(parts, self.num_genes)
         if self.gsl is not None:
             g_agg = self._aggregate(z, cand)
             hs = self.gsl.hop_features(z["fus"], cand, g_agg)
-            hop = [topk_edges(sim.project(h), c.sim_top_k, c.gsl_threshold, c.block_budget)
-                   for sim, h in zip(self.gsl.sims, hs, strict=True)]
+            hop = [
+                topk_edges(sim.project(h), c.sim_top_k, c.gsl_threshold, c.block_budget)
+                for sim, h in zip(self.gsl.sims, hs, strict=True)
+            ]
             cand = _union([cand, *hop], self.num_genes)
         self.candidates = cand
         return cand
@@ -148,8 +177,9 @@ class GrapeModel(nn.Module):
         """S^m on ``edges`` (Eq. 4-5), 0 where an end lacks the modality."""
         s = self.sims[m](z[m], edges)
         has = self.has_modality(m)
-        return s if has is None else torch.where(has[edges[0]] & has[edges[1]], s,
-                                                 torch.zeros_like(s))
+        return (
+            s if has is None else torch.where(has[edges[0]] & has[edges[1]], s, torch.zeros_like(s))
+        )
 
     def _aggregate(self, z: dict[str, Tensor], cand: Tensor) -> Tensor:
         vals = []
@@ -181,8 +211,13 @@ class GrapeModel(nn.Module):
             new = ~torch.isin(prior[0] * n + prior[1], ei[0] * n + ei[1])
             ei = torch.cat([ei, prior[:, new]], dim=1)
             w = torch.cat([w, w.new_ones(int(new.sum()))])
-        rel = split_relations(ei, w if c.edge_weight_in_gat else None, self.is_coding,
-                              homogeneous=c.no_biotype)
+        rel = split_relations(
+            ei,
+            w if c.edge_weight_in_gat else None,
+            self.is_coding,
+            homogeneous=c.no_biotype,
+            edge_types=self.hgat.edge_types,
+        )
         return GraphState(rel, reg, n_learned, int(ei.shape[1]))
 
     # -- Eq. 11-13 ----------------------------------------------------------------------
@@ -191,8 +226,9 @@ class GrapeModel(nn.Module):
             return like.new_zeros(like.shape[-1])
         return self.mask_token.to(like.dtype)
 
-    def forward(self, perturbed: list[list[int]],
-                incremental: bool | None = None) -> tuple[Tensor, Tensor]:
+    def forward(
+        self, perturbed: list[list[int]], incremental: bool | None = None
+    ) -> tuple[Tensor, Tensor]:
         """Predicted mean profiles ``[B, G]`` of the conditions and ℒ_reg of this step."""
         inc = self.config.incremental if incremental is None else incremental
         z = self.encode()
@@ -215,12 +251,14 @@ class GrapeModel(nn.Module):
         out = self.hgat(x, state.relations, self.is_coding)[-1]
         return self.head(out[:, self.out_index]) + self.ctrl
 
-    def _forward_incremental(self, x0: Tensor, state: GraphState,
-                             perturbed: list[list[int]]) -> Tensor:
+    def _forward_incremental(
+        self, x0: Tensor, state: GraphState, perturbed: list[list[int]]
+    ) -> Tensor:
         base = [h[0] for h in self.hgat(x0[None], state.relations, self.is_coding)]
         base_pred = self.head(base[-1][self.out_index]) + self.ctrl
-        changed = incremental_forward(self.hgat, base, state.relations, self.is_coding,
-                                      perturbed, self.mask_value(x0))
+        changed = incremental_forward(
+            self.hgat, base, state.relations, self.is_coding, perturbed, self.mask_value(x0)
+        )
         preds = []
         for nodes, vals in changed:
             pos = self.out_pos[nodes]

@@ -53,8 +53,14 @@ class MultiHeadSimilarity(nn.Module):
 
 
 @torch.no_grad()
-def topk_edges(p: Tensor, top_k: int, eps: float, budget: int = 4_000_000,
-               exclude_self: bool = True, valid: Tensor | None = None) -> Tensor:
+def topk_edges(
+    p: Tensor,
+    top_k: int,
+    eps: float,
+    budget: int = 4_000_000,
+    exclude_self: bool = True,
+    valid: Tensor | None = None,
+) -> Tensor:
     """Edges of Eq. 3 from unit projections ``p [N, T, d]``: for each row i the ``top_k``
     columns j with the largest 𝕊(i, j) ≥ ``eps``, computed in row blocks holding at most
     ``budget`` similarity entries; returned symmetric and without duplicates, ``[2, E]``.

@@ -14,10 +14,11 @@ against its own expression) and is kept only as the benchmark baseline.
 
 AdamW (lr 1e-3, as the paper), gradient-norm clipping, bf16 autocast on CUDA, seeded
 (``torch``, ``numpy``, data order; deterministic kernels, see :func:`seed_everything`),
-early stopping on the validation MSE (Eq. 14 against the validation condition means). A run directory holds ``config.json`` (GrapeConfig),
-``model.pt`` (best ``state_dict``), ``graph.pt`` (the GeneGraph as plain tensors / lists),
-``meta.json`` (output genes, conditions, history) and ``ctrl.npy``; ``last.pt`` holds the
-optimiser and RNG state for ``resume``.
+early stopping on the validation MSE (Eq. 14 against the validation condition means). A run
+directory holds ``config.json`` (GrapeConfig), ``model.pt`` (best ``state_dict``),
+``graph.pt`` (the GeneGraph as plain tensors / lists), ``meta.json`` (output genes,
+conditions, history) and ``ctrl.npy``; ``last.pt`` holds the optimiser and RNG state for
+``resume``. Progress is reported through a callback (:data:`EpochCallback`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
 from os import PathLike
@@ -43,11 +44,26 @@ from grapekg.perturb.conditions import CONTROL, parse_condition
 from grapekg.perturb.splits import Split
 from grapekg.perturb.summaries import ConditionSummary
 
-__all__ = ["TrainResult", "align_pretrain", "build_model", "cell_epoch", "condition_epoch",
-           "load_model", "perturbed_indices", "predict", "predict_with", "seed_everything",
-           "train_grape"]
+__all__ = [
+    "EpochCallback",
+    "TrainResult",
+    "align_pretrain",
+    "build_model",
+    "cell_epoch",
+    "condition_epoch",
+    "load_model",
+    "perturbed_indices",
+    "predict",
+    "predict_with",
+    "seed_everything",
+    "train_grape",
+]
 
 log = logging.getLogger(__name__)
+
+#: ``progress(done, total, val_mse)`` after every epoch: epochs done so far (a resumed run
+#: starts past 0), ``config.epochs`` and this epoch's validation MSE.
+EpochCallback = Callable[[int, int, float], None]
 
 
 @dataclass
@@ -93,31 +109,42 @@ def _output_index(graph: GeneGraph, gene_ids: Sequence[str]) -> Tensor:
     return torch.tensor(graph.indices([str(g) for g in gene_ids]), dtype=torch.long)
 
 
-def build_model(graph: GeneGraph, config: GrapeConfig, gene_ids: Sequence[str],
-                ctrl: np.ndarray) -> tuple[GrapeModel, GrapeConfig]:
+def build_model(
+    graph: GeneGraph, config: GrapeConfig, gene_ids: Sequence[str], ctrl: np.ndarray
+) -> tuple[GrapeModel, GrapeConfig]:
     """A fresh model for ``graph`` predicting ``gene_ids``; fills the input widths."""
-    config = replace(config,
-                     text_dim=config.text_dim or (0 if graph.text is None else graph.text.shape[1]),
-                     dna_dim=config.dna_dim or (0 if graph.dna is None else graph.dna.shape[1]))
-    model = GrapeModel(config, graph, _output_index(graph, gene_ids),
-                       torch.as_tensor(np.asarray(ctrl), dtype=torch.float32))
+    config = replace(
+        config,
+        text_dim=config.text_dim or (0 if graph.text is None else graph.text.shape[1]),
+        dna_dim=config.dna_dim or (0 if graph.dna is None else graph.dna.shape[1]),
+    )
+    model = GrapeModel(
+        config,
+        graph,
+        _output_index(graph, gene_ids),
+        torch.as_tensor(np.asarray(ctrl), dtype=torch.float32),
+    )
     return model, config
 
 
-def align_pretrain(model: GrapeModel, epochs: int, lr: float = 1e-3,
-                   batch_genes: int = 2048, seed: int = 0) -> list[float]:
+def align_pretrain(
+    model: GrapeModel, epochs: int, lr: float = 1e-3, batch_genes: int = 2048, seed: int = 0
+) -> list[float]:
     """Eq. 1 pre-training of the projection heads on mini-batches of genes."""
     if epochs <= 0 or model.encoder.text_head is None or model.encoder.dna_head is None:
         return []
     opt = torch.optim.AdamW(model.encoder.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
-    keep = (torch.arange(model.num_genes) if model.dna_mask is None
-            else torch.nonzero(model.dna_mask.cpu()).flatten())
+    keep = (
+        torch.arange(model.num_genes)
+        if model.dna_mask is None
+        else torch.nonzero(model.dna_mask.cpu()).flatten()
+    )
     losses = []
     for _ in range(epochs):
         order = keep[torch.randperm(keep.shape[0], generator=gen)]
         for lo in range(0, order.shape[0], batch_genes):
-            idx = order[lo:lo + batch_genes].to(model.ctrl.device)
+            idx = order[lo : lo + batch_genes].to(model.ctrl.device)
             if idx.shape[0] < 2:
                 continue
             z = model.encoder(model.text[idx], model.dna[idx], None)
@@ -129,8 +156,13 @@ def align_pretrain(model: GrapeModel, epochs: int, lr: float = 1e-3,
     return losses
 
 
-def _step(model: GrapeModel, opt: torch.optim.Optimizer, perturbed: list[list[int]],
-          targets: Tensor, device: torch.device) -> dict[str, float]:
+def _step(
+    model: GrapeModel,
+    opt: torch.optim.Optimizer,
+    perturbed: list[list[int]],
+    targets: Tensor,
+    device: torch.device,
+) -> dict[str, float]:
     c = model.config
     with _autocast(device):
         pred, reg = model(perturbed)
@@ -144,9 +176,14 @@ def _step(model: GrapeModel, opt: torch.optim.Optimizer, perturbed: list[list[in
     return {"loss": float(loss.detach()), "reg": float(reg.detach()), **parts}
 
 
-def condition_epoch(model: GrapeModel, opt: torch.optim.Optimizer,
-                    perturbed: list[list[int]], targets: Tensor, generator: torch.Generator,
-                    device: torch.device) -> dict[str, float]:
+def condition_epoch(
+    model: GrapeModel,
+    opt: torch.optim.Optimizer,
+    perturbed: list[list[int]],
+    targets: Tensor,
+    generator: torch.Generator,
+    device: torch.device,
+) -> dict[str, float]:
     """One pass over the training conditions in shuffled batches of ``batch_size``;
     ``targets[i]`` is condition i's mean profile. Returns condition-weighted means."""
     model.train()
@@ -154,16 +191,22 @@ def condition_epoch(model: GrapeModel, opt: torch.optim.Optimizer,
     order = torch.randperm(len(perturbed), generator=generator).tolist()
     sums: dict[str, float] = {}
     for lo in range(0, len(order), bs):
-        idx = order[lo:lo + bs]
+        idx = order[lo : lo + bs]
         out = _step(model, opt, [perturbed[i] for i in idx], targets[idx].to(device), device)
         for k, v in out.items():
             sums[k] = sums.get(k, 0.0) + v * len(idx)
     return {k: v / max(len(order), 1) for k, v in sums.items()}
 
 
-def cell_epoch(model: GrapeModel, opt: torch.optim.Optimizer, perturbed: list[list[int]],
-               cells: Tensor, cell_condition: Tensor, generator: torch.Generator,
-               device: torch.device) -> dict[str, float]:
+def cell_epoch(
+    model: GrapeModel,
+    opt: torch.optim.Optimizer,
+    perturbed: list[list[int]],
+    cells: Tensor,
+    cell_condition: Tensor,
+    generator: torch.Generator,
+    device: torch.device,
+) -> dict[str, float]:
     """Per-cell baseline: batches of ``cells_per_step`` cells, one full (non-incremental)
     graph forward per cell against the cell's own expression ``cells[j]`` (condition index
     ``cell_condition[j]``)."""
@@ -173,12 +216,13 @@ def cell_epoch(model: GrapeModel, opt: torch.optim.Optimizer, perturbed: list[li
     sums: dict[str, float] = {}
     c = model.config
     for lo in range(0, order.shape[0], bs):
-        idx = order[lo:lo + bs]
+        idx = order[lo : lo + bs]
         pert = [perturbed[int(k)] for k in cell_condition[idx]]
         with _autocast(device):
             pred, reg = model(pert, incremental=False)
-        loss, parts = recon_loss(pred.float(), cells[idx].to(device), model.ctrl,
-                                 c.huber_delta, c.dir_weight)
+        loss, parts = recon_loss(
+            pred.float(), cells[idx].to(device), model.ctrl, c.huber_delta, c.dir_weight
+        )
         loss = loss + c.reg_weight * reg.float()
         opt.zero_grad()
         loss.backward()
@@ -191,31 +235,43 @@ def cell_epoch(model: GrapeModel, opt: torch.optim.Optimizer, perturbed: list[li
 
 
 @torch.no_grad()
-def predict_with(model: GrapeModel, perturbed: list[list[int]],
-                 batch_size: int = 64) -> np.ndarray:
+def predict_with(model: GrapeModel, perturbed: list[list[int]], batch_size: int = 64) -> np.ndarray:
     """Predicted mean profiles ``[C, G]`` (eval mode, incremental when configured)."""
     model.eval()
     device = model.ctrl.device
     outs = []
     for lo in range(0, len(perturbed), batch_size):
         with _autocast(device):
-            pred, _ = model(perturbed[lo:lo + batch_size])
+            pred, _ = model(perturbed[lo : lo + batch_size])
         outs.append(pred.float().cpu().numpy())
     return np.concatenate(outs) if outs else np.zeros((0, int(model.ctrl.shape[0])))
 
 
-def _save_run(run_dir: Path, model: GrapeModel, config: GrapeConfig, graph: GeneGraph,
-              summary: ConditionSummary) -> None:
+def _save_run(
+    run_dir: Path,
+    model: GrapeModel,
+    config: GrapeConfig,
+    graph: GeneGraph,
+    summary: ConditionSummary,
+) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     config.to_json(run_dir / "config.json")
     torch.save(graph.to_dict(), run_dir / "graph.pt")
     np.save(run_dir / "ctrl.npy", summary.ctrl_mean.astype(np.float32))
 
 
-def train_grape(graph: GeneGraph, summary: ConditionSummary, split: Split,
-                config: GrapeConfig, out_dir: str | PathLike[str], *,
-                cells: object | None = None, device: str | torch.device = "cpu",
-                resume: bool = False, progress: bool = False) -> TrainResult:
+def train_grape(
+    graph: GeneGraph,
+    summary: ConditionSummary,
+    split: Split,
+    config: GrapeConfig,
+    out_dir: str | PathLike[str],
+    *,
+    cells: object | None = None,
+    device: str | torch.device = "cpu",
+    resume: bool = False,
+    progress: EpochCallback | None = None,
+) -> TrainResult:
     """Train GRAPE on the split's training conditions; early-stop on its validation ones.
 
     Args:
@@ -227,7 +283,7 @@ def train_grape(graph: GeneGraph, summary: ConditionSummary, split: Split,
         out_dir: run directory (created).
         cells: AnnData with ``obs['condition']`` for the per-cell baseline mode.
         resume: continue from ``out_dir/last.pt`` if present.
-        progress: show a rich progress bar.
+        progress: called after every epoch (:data:`EpochCallback`), e.g. to draw a bar.
     """
     dev = torch.device(device)
     run_dir = Path(out_dir)
@@ -238,10 +294,10 @@ def train_grape(graph: GeneGraph, summary: ConditionSummary, split: Split,
     val_conds = [c for c in split.val if c in summary.conditions]
     pert_train = perturbed_indices(graph, train_conds)
     pert_val = perturbed_indices(graph, val_conds)
-    targets = torch.as_tensor(np.stack([summary.mean[summary.index(c)] for c in train_conds]),
-                              dtype=torch.float32)
-    val_means = (np.stack([summary.mean[summary.index(c)] for c in val_conds])
-                 if val_conds else None)
+    targets = torch.as_tensor(
+        np.stack([summary.mean[summary.index(c)] for c in train_conds]), dtype=torch.float32
+    )
+    val_means = np.stack([summary.mean[summary.index(c)] for c in val_conds]) if val_conds else None
     cell_x = cell_cond = None
     if config.mode == "cell":
         if cells is None:
@@ -260,8 +316,12 @@ def train_grape(graph: GeneGraph, summary: ConditionSummary, split: Split,
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
-        start, best_val, best_epoch, stale = (state["epoch"] + 1, state["best_val"],
-                                              state["best_epoch"], state["stale"])
+        start, best_val, best_epoch, stale = (
+            state["epoch"] + 1,
+            state["best_val"],
+            state["best_epoch"],
+            state["stale"],
+        )
         history = state["history"]
     else:
         rows = [i for i, c in enumerate(train_conds) if c != CONTROL]
@@ -270,45 +330,59 @@ def train_grape(graph: GeneGraph, summary: ConditionSummary, split: Split,
         align = align_pretrain(model, config.align_epochs, config.lr, seed=config.seed)
         if align:
             log.info("alignment pre-training: loss %.4f -> %.4f", align[0], align[-1])
-    bar = _progress(progress)
-    with bar:
-        task = bar.add_task("GRAPE", total=config.epochs, completed=start)
-        for epoch in range(start, config.epochs):
-            model.eval()
-            model.refresh_candidates()
-            if config.mode == "cell":
-                stats = cell_epoch(model, opt, pert_train, cell_x, cell_cond, gen, dev)
-            else:
-                stats = condition_epoch(model, opt, pert_train, targets, gen, dev)
-            if val_means is not None:
-                pred = predict_with(model, pert_val)
-                val = float(np.mean((pred - val_means) ** 2))
-            else:
-                val = stats["mse"]
-            stats |= {"epoch": epoch, "val_mse": val, "edges": float(model.candidates.shape[1])}
-            history.append(stats)
-            if val < best_val:
-                best_val, best_epoch, stale = val, epoch, 0
-                torch.save(model.state_dict(), run_dir / "model.pt")
-            else:
-                stale += 1
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                        "epoch": epoch, "best_val": best_val, "best_epoch": best_epoch,
-                        "stale": stale, "history": history}, last)
-            bar.update(task, advance=1, description=f"GRAPE val_mse={val:.4f}")
-            if stale >= config.patience:
-                break
-    meta = {"gene_ids": [str(g) for g in summary.gene_ids],
-            "gene_names": [str(g) for g in summary.gene_names],
-            "train": train_conds, "val": val_conds, "best_epoch": best_epoch,
-            "best_val_mse": best_val, "history": history}
+    for epoch in range(start, config.epochs):
+        model.eval()
+        model.refresh_candidates()
+        if config.mode == "cell":
+            stats = cell_epoch(model, opt, pert_train, cell_x, cell_cond, gen, dev)
+        else:
+            stats = condition_epoch(model, opt, pert_train, targets, gen, dev)
+        if val_means is not None:
+            pred = predict_with(model, pert_val)
+            val = float(np.mean((pred - val_means) ** 2))
+        else:
+            val = stats["mse"]
+        stats |= {"epoch": epoch, "val_mse": val, "edges": float(model.candidates.shape[1])}
+        history.append(stats)
+        if val < best_val:
+            best_val, best_epoch, stale = val, epoch, 0
+            torch.save(model.state_dict(), run_dir / "model.pt")
+        else:
+            stale += 1
+        torch.save(
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "generator": gen.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "epoch": epoch,
+                "best_val": best_val,
+                "best_epoch": best_epoch,
+                "stale": stale,
+                "history": history,
+            },
+            last,
+        )
+        if progress is not None:
+            progress(epoch + 1, config.epochs, val)
+        if stale >= config.patience:
+            break
+    meta = {
+        "gene_ids": [str(g) for g in summary.gene_ids],
+        "gene_names": [str(g) for g in summary.gene_names],
+        "train": train_conds,
+        "val": val_conds,
+        "best_epoch": best_epoch,
+        "best_val_mse": best_val,
+        "history": history,
+    }
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
     return TrainResult(run_dir, history, best_epoch, best_val)
 
 
-def load_model(run_dir: str | PathLike[str],
-               device: str | torch.device = "cpu") -> tuple[GrapeModel, GeneGraph]:
+def load_model(
+    run_dir: str | PathLike[str], device: str | torch.device = "cpu"
+) -> tuple[GrapeModel, GeneGraph]:
     """The best model of a run directory and its graph."""
     run = Path(run_dir)
     config = GrapeConfig.from_json(run / "config.json")
@@ -322,8 +396,9 @@ def load_model(run_dir: str | PathLike[str],
     return model.to(torch.device(device)).eval(), graph
 
 
-def predict(run_dir: str | PathLike[str], conditions: Sequence[str],
-            device: str | torch.device = "cpu") -> dict[str, np.ndarray]:
+def predict(
+    run_dir: str | PathLike[str], conditions: Sequence[str], device: str | torch.device = "cpu"
+) -> dict[str, np.ndarray]:
     """Predicted mean profiles (gene order of the training summary) for any conditions
     whose genes are in the graph (singles, doubles, unseen genes); ``ctrl`` → base pass."""
     model, graph = load_model(run_dir, device)
@@ -331,15 +406,18 @@ def predict(run_dir: str | PathLike[str], conditions: Sequence[str],
     return {c: pred[i] for i, c in enumerate(conditions)}
 
 
-def _cell_tensors(adata: object, conditions: Sequence[str],
-                  gene_ids: Sequence[str]) -> tuple[Tensor, Tensor]:
+def _cell_tensors(
+    adata: object, conditions: Sequence[str], gene_ids: Sequence[str]
+) -> tuple[Tensor, Tensor]:
     import scipy.sparse as sp
 
     from grapekg.perturb.conditions import canonical_string
 
     obs = adata.obs  # type: ignore[attr-defined]
-    labels = [canonical_string(parse_condition(str(c))) if str(c) != CONTROL else CONTROL
-              for c in obs["condition"]]
+    labels = [
+        canonical_string(parse_condition(str(c))) if str(c) != CONTROL else CONTROL
+        for c in obs["condition"]
+    ]
     where = {c: i for i, c in enumerate(conditions)}
     rows = np.array([i for i, c in enumerate(labels) if c in where])
     cond = torch.tensor([where[labels[i]] for i in rows], dtype=torch.long)
@@ -349,10 +427,3 @@ def _cell_tensors(adata: object, conditions: Sequence[str],
     x = adata.X[rows][:, cols]  # type: ignore[attr-defined]
     x = x.toarray() if sp.issparse(x) else np.asarray(x)
     return torch.as_tensor(x, dtype=torch.float32), cond
-
-
-def _progress(enabled: bool) -> object:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                    disable=not enabled, transient=True)

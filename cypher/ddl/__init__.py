@@ -1,0 +1,2 @@
+"""Schema and administration commands (constraints, indexes, passwords); never run by
+``grape query``."""

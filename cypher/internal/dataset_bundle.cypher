@@ -1,0 +1,4 @@
+// The bundle folder of one dataset.
+// Parameters: $name (dataset name)
+MATCH (d:Dataset {name: $name})
+RETURN d.bundle AS b;

@@ -1,0 +1,6 @@
+// Create or update a Dataset node with its bundle path and counts.
+// Parameters: $name, $path (source file), $bundle (bundle folder), $n_cells, $n_genes, $in_kg, $n_conditions, $synthetic, $pert_col, $control (comma list), $created, $src (provenance)
+MERGE (d:Dataset {name: $name})
+SET d.path = $path, d.bundle = $bundle, d.n_cells = $n_cells, d.n_genes = $n_genes,
+    d.n_genes_in_kg = $in_kg, d.n_conditions = $n_conditions, d.synthetic = $synthetic,
+    d.pert_col = $pert_col, d.control = $control, d.created = $created, d.source = $src

@@ -1,0 +1,3 @@
+// Relationship types present in the database.
+// Parameters: none
+CALL db.relationshipTypes()

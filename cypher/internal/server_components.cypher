@@ -1,0 +1,4 @@
+// Version and edition of the Neo4j server.
+// Parameters: none
+CALL dbms.components() YIELD name, versions, edition
+RETURN name, versions[0] AS version, edition;

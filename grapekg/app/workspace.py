@@ -1,0 +1,94 @@
+"""One object for every path a flow reads or writes under the data and cache folders.
+
+Layout (unchanged from earlier releases)::
+
+    <data_dir>/datasets/<name>/                 dataset bundles (grapekg.perturb.bundle)
+    <data_dir>/raw/<name>/                      simulated / downloaded raw files, planted edges
+    <data_dir>/runs/<run_id>/                   one model run (config, weights, predictions, edges)
+    <data_dir>/results/<dataset>/<split>/       evaluation tables, figures, combined predictions
+    <data_dir>/results/recovery/                planted-edge recovery tables and curves
+    <data_dir>/exports/                         graph exports
+    <cache_dir>/embeddings/                     feature encoder caches
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from grapekg.errors import ConfigError
+from grapekg.settings import Settings
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """Paths of one installation, from its :class:`~grapekg.settings.Settings`."""
+
+    settings: Settings
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.settings.data_dir)
+
+    @property
+    def cache_dir(self) -> Path:
+        return Path(self.settings.cache_dir)
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
+    def find_run(self, run: str) -> Path:
+        """A run given as a folder or as a run id (the folder is not checked)."""
+        return Path(run) if Path(run).is_dir() else self.run_dir(run)
+
+    def resolve_runs(self, patterns: list[str]) -> list[Path]:
+        """Run folders for run ids, folders, ``@latest`` or glob patterns over run ids."""
+        root = self.runs_dir
+        out: list[Path] = []
+        for p in patterns:
+            if p == "@latest":
+                runs = sorted(root.glob("*/run.json"), key=lambda f: f.stat().st_mtime)
+                if not runs:
+                    raise ConfigError("@latest: no run folder yet (grape train first)")
+                out.append(runs[-1].parent)
+            elif Path(p).is_dir():
+                out.append(Path(p))
+            else:
+                hits = sorted(d for d in root.glob(p) if (d / "run.json").exists())
+                if not hits:
+                    raise ConfigError(f"run '{p}': no run folder matches under {root}")
+                out.extend(hits)
+        return list(dict.fromkeys(out))
+
+    def dataset_dir(self, name: str) -> Path:
+        from grapekg.perturb.bundle import dataset_dir  # numpy / pandas: only when needed
+
+        return dataset_dir(self.data_dir, name)
+
+    def raw_dir(self, name: str | None = None) -> Path:
+        return self.data_dir / "raw" if name is None else self.data_dir / "raw" / name
+
+    def planted_edges(self, dataset: str) -> Path:
+        return self.raw_dir(dataset) / "planted_edges.parquet"
+
+    def results_dir(self, dataset: str, split: str) -> Path:
+        return self.data_dir / "results" / dataset / split
+
+    def combined_predictions(self, dataset: str, split: str, label: str) -> Path:
+        return self.results_dir(dataset, split) / f"{label}.parquet"
+
+    @property
+    def recovery_dir(self) -> Path:
+        return self.data_dir / "results" / "recovery"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    @property
+    def embeddings_cache(self) -> Path:
+        return self.cache_dir / "embeddings"
