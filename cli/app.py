@@ -1,6 +1,6 @@
 """The ``grape`` command. Thin glue: every command delegates to the library, and domain errors
-(:class:`~grapekg.errors.GrapeError`) are printed as one styled line with exit code 1 (the
-traceback only with ``-v``)."""
+(:class:`~grapekg.errors.GrapeError`) are printed as one styled line, rc 2 for usage errors
+and rc 1 for data errors (the traceback only with ``-v``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import sys
 import warnings
 from typing import Annotated
 
+import click
 import typer
+import typer._click as _tclick
 
 from grapekg import __version__
 from grapekg.cli import data as data_cmd
@@ -23,7 +25,7 @@ from grapekg.cli import recovery as recovery_cmd
 from grapekg.cli import runs as runs_cmd
 from grapekg.cli import train as train_cmd
 from grapekg.cli.console import err_console
-from grapekg.errors import GrapeError
+from grapekg.errors import MAX_MESSAGE, GrapeError, cut
 
 app = typer.Typer(
     name="grape",
@@ -81,30 +83,49 @@ def root(
     )
 
 
-def main() -> None:
-    """Console entry point with the error boundary."""
+def _fail(message: str, code: int) -> None:
+    err_console.print(
+        f"[bold red]error:[/] {cut(message, MAX_MESSAGE)}", highlight=False, soft_wrap=True
+    )
+    sys.exit(code)
+
+
+def _unexpected(exc: BaseException) -> str:
+    """One line for an exception that escaped the library's own errors (a bug, or an
+    error class not yet wrapped): its type and cut message, and how to see the traceback."""
+    return f"{type(exc).__name__}: {cut(str(exc), MAX_MESSAGE - 80)} (rerun with -v for details)"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point with the error boundary: every error is one line on stderr,
+    rc 2 for usage errors (unknown command or option, a bad value), rc 1 for data, server
+    and database errors; the traceback only with ``-v``."""
     try:
-        app(standalone_mode=False)
+        app(args=argv, standalone_mode=False)
     except GrapeError as exc:
         if _state["verbose"]:
             err_console.print_exception(show_locals=False)
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        sys.exit(1)
-    except typer.Exit as exc:
+        _fail(str(exc), exc.exit_code)
+    except (typer.Exit, click.exceptions.Exit) as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
+    except (typer.Abort, click.exceptions.Abort):
         err_console.print("[red]aborted[/]")
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/]")
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except (_tclick.exceptions.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as exc:
+        exc.show()  # the help text of a group called without a command
+        sys.exit(2)
+    except (click.ClickException, _tclick.ClickException) as exc:
+        # typer ships its own click (typer._click): both kinds are usage errors here
+        _fail(exc.format_message(), 2 if exc.exit_code in (0, 2) else exc.exit_code)
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError, Exception) as exc:
+        if _state["verbose"]:
+            err_console.print_exception(show_locals=False)
+        if isinstance(exc, OSError) and exc.filename is not None:
+            _fail(f"{cut(str(exc.filename), 160)}: {exc.strerror or exc}", 1)
+        _fail(_unexpected(exc), 1)
 
 
 if __name__ == "__main__":  # pragma: no cover

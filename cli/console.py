@@ -19,6 +19,11 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from grapekg.errors import ConfigError, show
+
+#: machine-readable formats of :func:`render_rows` besides the rich table
+FORMATS = ("table", "json", "csv")
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -95,3 +100,60 @@ def epoch_bar(
 
 def kv_table(title: str, data: Mapping[str, Any]) -> Table:
     return table(title, ["key", "value"], [(k, v) for k, v in data.items()])
+
+
+def check_format(fmt: str, option: str = "--format") -> str:
+    """``table``, ``json`` or ``csv`` (checked before a command does anything)."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"{option} {show(fmt)}: use {', '.join(FORMATS)}")
+    return fmt
+
+
+def _plain(v: Any) -> Any:
+    """A JSON-able plain value (numpy scalars and strings as Python ones)."""
+    if isinstance(v, str):
+        return str.__str__(v)
+    if isinstance(v, Mapping):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, list | tuple):
+        return [_plain(x) for x in v]
+    item = getattr(v, "item", None)
+    if callable(item) and type(v).__module__ == "numpy":
+        return item()
+    if v is None or isinstance(v, bool | int | float):
+        return v
+    return str(v)
+
+
+def render_rows(
+    rows: Sequence[Mapping[str, Any]],
+    fmt: str = "table",
+    *,
+    title: str = "",
+    columns: Sequence[str] | None = None,
+) -> None:
+    """Print ``rows`` (dicts) as a rich table, a JSON list of objects or CSV with a header,
+    on stdout. The shared renderer of every ``--format table|json|csv`` option: a command
+    builds its rows as dicts and calls ``render_rows(rows, fmt, title=...)``."""
+    import csv
+    import json
+    import sys
+
+    check_format(fmt)
+    cols = list(columns) if columns is not None else (list(rows[0]) if rows else [])
+    if fmt == "json":
+        sys.stdout.write(json.dumps([_plain(dict(r)) for r in rows], indent=2) + "\n")
+    elif fmt == "csv":
+        w = csv.writer(sys.stdout)
+        w.writerow(cols)
+        for r in rows:
+            w.writerow(
+                [
+                    json.dumps(_plain(r.get(c))) if isinstance(r.get(c), list | dict) else r.get(c)
+                    for c in cols
+                ]
+            )
+    else:
+        console.print(
+            table(title, cols or ["(no rows)"], [[r.get(c, "") for c in cols] for r in rows])
+        )

@@ -9,20 +9,49 @@ import typer
 
 from grapekg.app import datasets
 from grapekg.cli.common import open_store, settings
-from grapekg.cli.console import console, download_bar, table, transient_bar
+from grapekg.cli.console import (
+    check_format,
+    console,
+    download_bar,
+    render_rows,
+    table,
+    transient_bar,
+)
 
 app = typer.Typer(
     help="Perturbation datasets: import, simulate, download, list.", no_args_is_help=True
 )
 
 
+def _span(values: list[int]) -> str:
+    lo, hi = min(values, default=0), max(values, default=0)
+    return str(lo) if lo == hi else f"{lo}-{hi}"
+
+
 def _print_report(rep: datasets.ImportReport) -> None:
+    if rep.members:
+        console.print(
+            f"[green]✓[/] group [bold]{rep.name}[/]: {len(rep.members)} contexts "
+            f"({', '.join(m.context or '' for m in rep.members)}), {rep.n_cells:,} cells",
+            highlight=False,
+        )
+        for member in rep.members:
+            _print_report(member)
+        return
     tag = " [bold yellow](SYNTHETIC)[/]" if rep.synthetic else ""
     console.print(
         f"[green]✓[/] dataset [bold]{rep.name}[/]{tag}: {rep.n_cells:,} cells, "
         f"{rep.n_genes:,} genes ({rep.genes_in_kg:,} in the KG), "
         f"{rep.n_conditions:,} perturbation conditions; bundle {rep.bundle}"
     )
+    if rep.guides:
+        per = [len(g) for c, g in rep.guides.items() if c != "ctrl"]
+        console.print(
+            f"guides: {sum(per):,} guides collapsed to {len(per):,} targets "
+            f"({_span(per)} per target); "
+            f"agreement: grape data guides {rep.name}",
+            highlight=False,
+        )
     if rep.gene_line:
         console.print(rep.gene_line, highlight=False)
         console.print(rep.target_line, highlight=False)
@@ -64,7 +93,12 @@ def import_cmd(
     sep: Annotated[
         str, typer.Option(help="Separator of genes in a condition: '+' (GEARS) or e.g. '_'.")
     ] = "+",
-    gene_name_col: Annotated[str, typer.Option(help="var column with gene symbols.")] = "gene_name",
+    gene_name_col: Annotated[
+        str | None,
+        typer.Option(
+            help="var column with gene symbols (default: gene_name if present, else the var index)."
+        ),
+    ] = None,
     name: Annotated[
         str | None, typer.Option(help="Dataset name (default: from the file name).")
     ] = None,
@@ -72,6 +106,24 @@ def import_cmd(
     normalise: Annotated[
         bool, typer.Option(help="Data are raw counts: normalise_total + log1p on the fly.")
     ] = False,
+    guide_pattern: Annotated[
+        str | None,
+        typer.Option(
+            help="Guide-level labels: a regex removed from each label's genes, "
+            r"e.g. '_\d+$' (ZAP70_1 -> ZAP70)."
+        ),
+    ] = None,
+    guide_col: Annotated[
+        str | None,
+        typer.Option(help="obs column with the guide id (--pert-col then holds the gene)."),
+    ] = None,
+    context_col: Annotated[
+        str | None,
+        typer.Option(
+            help="obs column of contexts (stimulation, cell line, ...): one dataset "
+            "NAME@<value> per context, each with its own control."
+        ),
+    ] = None,
 ) -> None:
     """Validate, summarise (streaming), compute DE genes and register a dataset in the KG."""
     s = settings()
@@ -88,8 +140,41 @@ def import_cmd(
             min_cells=min_cells,
             normalise=normalise,
             progress=transient_bar,
+            guide_pattern=guide_pattern,
+            guide_col=guide_col,
+            context_col=context_col,
         )
     _print_report(rep)
+
+
+@app.command()
+def guides(
+    name: Annotated[str, typer.Argument(help="Dataset (or group) imported with guide labels.")],
+) -> None:
+    """Guide agreement: per target its guides, their cells and the Pearson r of the guides'
+    mean deltas (vs control) on the target's DE20 genes; the median over targets."""
+    s = settings()
+    with open_store(s) as store:
+        reports = datasets.guide_report(store, s, name)
+    for rep in reports:
+        rows = [
+            [
+                r.condition,
+                ", ".join(r.guides),
+                ", ".join(str(n) for n in r.n_cells),
+                "n/a (1 guide)" if r.pearson != r.pearson else f"{r.pearson:.3f}",
+            ]
+            for r in rep.rows
+        ]
+        console.print(
+            table(f"Guides of {rep.name}", ["target", "guides", "cells", "pearson"], rows)
+        )
+        med = rep.median
+        console.print(
+            f"{rep.name}: median guide agreement over {len(rep.rows)} targets: "
+            + ("n/a" if med != med else f"{med:.3f}"),
+            highlight=False,
+        )
 
 
 @app.command()
@@ -141,14 +226,26 @@ def download(
 
 
 @app.command("list")
-def list_cmd() -> None:
+def list_cmd(
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+) -> None:
     """Datasets registered in the KG."""
+    check_format(fmt)
     with open_store() as store:
         rows = datasets.list_datasets(store)
-    console.print(
-        table(
-            "Datasets",
-            ["name", "cells", "genes", "in KG", "conditions", "synthetic", "bundle"],
-            [list(r.values()) for r in rows],
-        )
+    render_rows(
+        [{k: ("" if v is None and fmt == "table" else v) for k, v in r.items()} for r in rows],
+        fmt,
+        title="Datasets",
+        columns=[
+            "name",
+            "group",
+            "context",
+            "cells",
+            "genes",
+            "in_kg",
+            "conditions",
+            "synthetic",
+            "bundle",
+        ],
     )

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from grapekg.cli.common import open_store, workspace
-from grapekg.cli.console import console, progress_counter, table
+from grapekg.cli.common import open_store, parse_seeds, workspace
+from grapekg.cli.console import check_format, console, progress_counter, table
 from grapekg.errors import ConfigError
 
 if TYPE_CHECKING:
-    from grapekg.app.evaluate import Evaluation
+    import pandas as pd
 
-
-def parse_seeds(text: str) -> list[int]:
-    """``1..5`` or ``1,2,7``."""
-    try:
-        if ".." in text:
-            a, b = text.split("..")
-            seeds = list(range(int(a), int(b) + 1))
-        else:
-            seeds = [int(x) for x in text.split(",") if x]
-    except ValueError:
-        raise ConfigError(f"--seeds '{text}': use A..B or a comma list") from None
-    if not seeds:
-        raise ConfigError(f"--seeds '{text}': no seed")
-    return seeds
+    from grapekg.app.evaluate import Evaluation, GroupEvaluation
 
 
 def parse_predictions(items: list[str]) -> list[tuple[str, Path]]:
@@ -41,17 +29,59 @@ def parse_predictions(items: list[str]) -> list[tuple[str, Path]]:
     return out
 
 
+def model_chunks(tab: pd.DataFrame, width: int) -> list[list[str]]:
+    """Models (rows of ``tab``) in groups whose metrics-by-model table fits ``width``
+    columns (a rich table column is its text + 3: padding and border)."""
+    left = max([len("metric"), *(len(m) for m in tab.columns)]) + 4
+    chunks: list[list[str]] = [[]]
+    used = left
+    for model in tab.index:
+        w = max([len(str(model)), *(len(str(v)) for v in tab.loc[model])]) + 3
+        if chunks[-1] and used + w > width:
+            chunks.append([])
+            used = left
+        chunks[-1].append(str(model))
+        used += w
+    return chunks
+
+
 def print_evaluation(evaluation: Evaluation, title: str) -> None:
-    """The metrics-by-model table (metrics as rows, models as columns: stays readable with
-    many models)."""
-    tab = evaluation.result.table()
-    console.print(table(title, ["metric", *tab.index], [[m, *tab[m]] for m in tab.columns]))
+    """The metrics-by-model table (metrics as rows, models as columns), split into several
+    tables of fewer models when they would not fit the terminal, then the notes (what the
+    models were fitted on, n/a conditions, targets without a KG embedding)."""
+    from grapekg.evaluation.scoring import DISPLAY_NAMES
+
+    tab = evaluation.result.table(digits=3).rename(columns=DISPLAY_NAMES)
+    chunks = model_chunks(tab, console.width)
+    for i, models in enumerate(chunks):
+        part = f" ({i + 1}/{len(chunks)})" if len(chunks) > 1 else ""
+        rows = [[m, *tab.loc[models, m]] for m in tab.columns]
+        console.print(table(title + part, ["metric", *models], rows))
+    for note in evaluation.result.notes:
+        console.print(f"note: {note}", overflow="fold")
+
+
+def print_group(group: GroupEvaluation, title: str) -> None:
+    """One table per context, then the pooled "overall" one."""
+    for member, e in group.members.items():
+        print_evaluation(e, f"{member}: {title}")
+    print_evaluation(group.overall, f"{group.name} overall (pooled over contexts): {title}")
 
 
 def evaluate(
-    dataset: Annotated[str, typer.Option(help="Dataset name (grape data list).")],
+    dataset: Annotated[
+        str,
+        typer.Option(
+            help="Dataset name (grape data list), or a group NAME (datasets NAME@<context>): "
+            "each context and overall."
+        ),
+    ],
     split: Annotated[
-        str, typer.Option(help="random (GRAPE 70/30) or simulation (GEARS).")
+        str,
+        typer.Option(
+            help="random (GRAPE 70/30), simulation (GEARS), combo (Norman: singles + half "
+            "the doubles train) or FILE.json (train/val/test lists)."
+        ),
     ] = "simulation",
     seeds: Annotated[str, typer.Option(help="Seeds, e.g. 1..5.")] = "1..5",
     predictions: Annotated[
@@ -60,19 +90,63 @@ def evaluate(
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default: <data dir>/results/DATASET/SPLIT).")
     ] = None,
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="table, or json / csv: print summary.json / summary.csv (for a group, the "
+            "pooled one) on stdout instead of the table",
+        ),
+    ] = "table",
 ) -> None:
-    """Score the four baselines (no-change, mean, additive, linear) and any predictions."""
+    """Score the five baselines (no-change, mean, additive, linear, linear-kg) and any
+    predictions; a dataset group (NAME of datasets NAME@<context>) per context and overall."""
     from grapekg.app import evaluate as evaluation
 
+    check_format(fmt)
     ws = workspace()
     seed_list = parse_seeds(seeds)
     pairs = parse_predictions(predictions)
     with open_store(ws.settings) as store:
-        bundle = evaluation.load_bundle(store, ws, dataset)
-    res = evaluation.evaluate(
-        ws, bundle, dataset, split, seed_list, pairs, out=out, progress=progress_counter
-    )
-    tag = " — SYNTHETIC data" if res.result.synthetic else ""
-    print_evaluation(res, f"{dataset}, {split} split, seeds {seeds}: mean ± sd over seeds{tag}")
-    for k, p in res.files.items():
-        console.print(f"{k:<14} {p}")
+        members = evaluation.group_members(store, ws, dataset)
+        if members:
+            group = evaluation.evaluate_group(
+                store,
+                ws,
+                dataset,
+                members,
+                split,
+                seed_list,
+                pairs,
+                out=out,
+                progress=progress_counter if fmt == "table" else None,
+            )
+        else:
+            bundle = evaluation.load_bundle(store, ws, dataset)
+            res = evaluation.evaluate(
+                ws,
+                bundle,
+                dataset,
+                split,
+                seed_list,
+                pairs,
+                out=out,
+                progress=progress_counter if fmt == "table" else None,
+                store=store,
+            )
+    if fmt != "table":
+        files = group.overall.files if members else res.files
+        key = next(k for k in files if k.startswith("summary") and k.endswith(fmt))
+        sys.stdout.write(Path(files[key]).read_text())
+        return
+    if members:
+        tag = " — SYNTHETIC data" if group.overall.result.synthetic else ""
+        print_group(group, f"{split} split, seeds {seeds}: mean ± sd over seeds{tag}")
+        files = {f"{m}/{k}": p for m, e in group.members.items() for k, p in e.files.items()}
+        files |= {f"overall/{k}": p for k, p in group.overall.files.items()}
+    else:
+        tag = " — SYNTHETIC data" if res.result.synthetic else ""
+        print_evaluation(res, f"{dataset}, {split} split, seeds {seeds}: mean ± sd over seeds{tag}")
+        files = res.files
+    for k, p in files.items():
+        console.print(f"{k:<14} {p}", overflow="fold")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -12,7 +13,7 @@ import typer
 
 from grapekg.app import build as build_flow
 from grapekg.cli.common import open_store, settings
-from grapekg.cli.console import console, progress_counter, table
+from grapekg.cli.console import check_format, console, progress_counter, render_rows, table
 from grapekg.errors import ConfigError
 
 app = typer.Typer(help="Build and inspect the gene knowledge graph.", no_args_is_help=True)
@@ -90,11 +91,32 @@ def build_cmd(
 
 
 @app.command()
-def status() -> None:
+def status(
+    fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
+) -> None:
     """Counts per label, relationship type and biotype class; sources and versions."""
+    check_format(fmt)
     with open_store() as store:
         counts = build_flow.kg_status(store)
-    print_counts(counts)
+    if fmt == "table":
+        print_counts(counts)
+    elif fmt == "json":
+        sys.stdout.write(json.dumps(counts, indent=2, default=str) + "\n")
+    else:  # csv: one row per count, then the sources
+        rows = [{"kind": "label", "name": k, "count": v} for k, v in counts["labels"].items()]
+        rows += [
+            {"kind": "relationship", "name": k, "count": v}
+            for k, v in counts["relationships"].items()
+        ]
+        rows += [
+            {"kind": "biotype_class", "name": k, "count": v}
+            for k, v in counts["biotype_class"].items()
+        ]
+        rows += [
+            {"kind": "source", "name": f"{s['name']}@{s['version']}", "count": s["status"]}
+            for s in counts["sources"]
+        ]
+        render_rows(rows, "csv", columns=["kind", "name", "count"])
 
 
 @app.command()

@@ -13,17 +13,19 @@ import typer
 from grapekg.app import query as query_flow
 from grapekg.cli.common import open_store
 from grapekg.cli.console import console, table
-from grapekg.errors import ConfigError
+from grapekg.errors import ConfigError, cut, show
 
 
 def parse_param(item: str) -> tuple[str, Any]:
     """``k=v`` -> (k, typed v): integers, floats, true/false, JSON lists, else a string."""
     key, sep, raw = item.partition("=")
     if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-        raise ConfigError(f"--param '{item}': expected NAME=VALUE")
+        raise ConfigError(f"--param {show(item)}: expected NAME=VALUE")
     value: Any = raw
     if re.fullmatch(r"-?\d+", raw):
         value = int(raw)
+        if not -(2**63) <= value < 2**63:  # Neo4j integers are 64-bit
+            raise ConfigError(f"--param {key}={cut(raw, 40)}: integer out of the 64-bit range")
     elif re.fullmatch(r"-?\d+\.\d*(e-?\d+)?", raw):
         value = float(raw)
     elif raw in ("true", "false"):
@@ -32,7 +34,7 @@ def parse_param(item: str) -> tuple[str, Any]:
         try:
             value = json.loads(raw)
         except ValueError:
-            raise ConfigError(f"--param '{item}': not a JSON list") from None
+            raise ConfigError(f"--param {show(item)}: not a JSON list") from None
     return key, value
 
 
@@ -45,6 +47,8 @@ def query(
 ) -> None:
     """Run a parameterised Cypher file and print its rows (a value '@latest' stands for the
     newest complete model run)."""
+    if fmt not in ("table", "csv"):  # checked before the query runs
+        raise ConfigError(f"--format {show(fmt)}: use table or csv")
     if name == "list":
         rows = [(q.name, q.description, ", ".join(q.params)) for q in query_flow.user_queries()]
         console.print(table("Queries (cypher/)", ["name", "answers", "parameters"], rows))

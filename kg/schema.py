@@ -219,15 +219,18 @@ class Schema:
         ]
 
     def node_merge(self, label: str) -> CypherFile:
-        """``UNWIND $rows`` + ``MERGE`` of nodes of ``label`` on their key (the loader's)."""
+        """``UNWIND $rows`` + ``MERGE`` of nodes of ``label`` on their key (the loader's),
+        stamped with the staging id ``$load`` (``load_created`` only on nodes it creates, so a
+        failed load can remove exactly what it added)."""
         nt = self._node(label)
         key = nt.key[0]
         return _generated(
             f"merge_{label}",
             f"UNWIND $rows AS row MERGE (n:{label} {{{key}: row.key}}) "
-            "SET n += row.props, n.source = row.source",
+            "ON CREATE SET n.load_created = $load "
+            "SET n += row.props, n.source = row.source, n.load = $load",
             f"merge {label} nodes on {key}",
-            ("rows",),
+            ("rows", "load"),
         )
 
     def edge_merge(
@@ -251,10 +254,11 @@ class Schema:
             f"merge_{rtype}",
             f"UNWIND $rows AS row MATCH (a:{src} {{{skey}: row.src}}) "
             f"MATCH (b:{dst} {{{dkey}: row.dst}}) "
-            f"MERGE (a)-[r:{rtype}]->(b) SET r += row.props, r.source = row.source{unions} "
+            f"MERGE (a)-[r:{rtype}]->(b) ON CREATE SET r.load_created = $load "
+            f"SET r += row.props, r.source = row.source, r.load = $load{unions} "
             "RETURN count(r) AS n",
             f"merge {rtype} edges",
-            ("rows",),
+            ("rows", "load"),
         )
 
     def count_nodes(self, label: str) -> CypherFile:

@@ -184,7 +184,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _choose_port(settings: Settings) -> int:
+def _choose_port(settings: Settings, prev: ServerState | None = None) -> int:
+    """The Bolt port: the configured one, else the previous run's (also after a crash, whose
+    stale state file still names it) when free, else 7687, else any free port."""
     if settings.neo4j_port:
         if not _port_free(settings.neo4j_port):
             raise ServerError(
@@ -193,7 +195,7 @@ def _choose_port(settings: Settings) -> int:
             )
         return settings.neo4j_port
     # keep the previous port when it is free, so a URI people copied stays valid
-    prev = read_state(settings)
+    prev = prev or read_state(settings)
     if prev and _port_free(prev.port):
         return prev.port
     return 7687 if _port_free(7687) else _free_port()
@@ -202,8 +204,11 @@ def _choose_port(settings: Settings) -> int:
 def write_conf(settings: Settings, port: int) -> Path:
     """The neo4j.conf grape-kg writes for its local server (Bolt on loopback only)."""
     home = settings.neo4j_home
+    home.mkdir(parents=True, exist_ok=True)
+    os.chmod(home, 0o700)  # the store, its logs and its config are the user's alone
     for sub in ("conf", "data", "logs", "run", "plugins", "import"):
         (home / sub).mkdir(parents=True, exist_ok=True)
+        os.chmod(home / sub, 0o700)
     conf = home / "conf" / "neo4j.conf"
     lines = [
         "# written by grape-kg; edits are overwritten at every 'grape db start'",
@@ -268,7 +273,7 @@ def start(settings: Settings, timeout: float = START_TIMEOUT_S) -> tuple[ServerS
         _state_file(settings).unlink(missing_ok=True)
     lib = install(settings)
     java, _ = find_java()
-    port = _choose_port(settings)
+    port = _choose_port(settings, stale)
     write_conf(settings, port)
     password, new_password = _ensure_password(settings)
     if new_password and (settings.neo4j_home / "data" / "dbms").exists():
@@ -302,6 +307,7 @@ def start(settings: Settings, timeout: float = START_TIMEOUT_S) -> tuple[ServerS
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             cwd=home,
+            umask=0o077,  # store files 0600, not world-readable 0644
         )
     finally:
         console.close()

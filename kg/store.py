@@ -16,7 +16,13 @@ from typing import Any, LiteralString, cast
 
 import neo4j
 from neo4j import GraphDatabase, RoutingControl
-from neo4j.exceptions import AuthError, Neo4jError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (
+    AuthError,
+    DriverError,
+    Neo4jError,
+    ServiceUnavailable,
+    SessionExpired,
+)
 
 from grapekg import cypher
 from grapekg.cypher import CypherFile
@@ -25,6 +31,19 @@ from grapekg.kg import server_state
 from grapekg.settings import Settings
 
 log = logging.getLogger(__name__)
+# the driver logs one warning per retry of a lost connection (hundreds when the server dies
+# mid-build); the one error that follows is what users see
+logging.getLogger("neo4j").setLevel(logging.ERROR)
+
+
+def _db_error(what: str, exc: Exception) -> DatabaseError:
+    """One line for a driver failure: a Cypher error or a lost / unreachable server."""
+    if isinstance(exc, Neo4jError):
+        return DatabaseError(f"{what} failed: {exc.message or exc}")
+    return DatabaseError(
+        f"{what} failed: the Neo4j server stopped answering ({type(exc).__name__}); "
+        "check 'grape db status' and run the command again"
+    )
 
 
 def wait_for_bolt(uri: str, password: str, *, set_initial: bool, timeout: float) -> None:
@@ -56,8 +75,8 @@ def wait_for_bolt(uri: str, password: str, *, set_initial: bool, timeout: float)
                     last = exc2
             else:
                 raise ServerError(
-                    "the local Neo4j rejected the password in its password file; "
-                    "'grape db reset' recreates the store"
+                    "the local Neo4j rejected the password in its password file: run 'grape db "
+                    "stop', move the store folder (data dir neo4j/data) away and 'grape db start'"
                 ) from None
         except (ServiceUnavailable, SessionExpired, OSError) as exc:
             last = exc
@@ -144,8 +163,8 @@ class Store:
                 database_=self.database,
                 routing_=RoutingControl.READ,
             )
-        except Neo4jError as exc:
-            raise DatabaseError(f"query failed: {exc.message or exc}") from None
+        except (Neo4jError, DriverError, OSError) as exc:
+            raise _db_error("query", exc) from None
         return [r.data() for r in records]
 
     def write(
@@ -160,8 +179,8 @@ class Store:
         try:
             with self._driver.session(database=self.database) as s:
                 return s.execute_write(work)
-        except Neo4jError as exc:
-            raise DatabaseError(f"write failed: {exc.message or exc}") from None
+        except (Neo4jError, DriverError, OSError) as exc:
+            raise _db_error("write", exc) from None
 
     def read_write(
         self, query: CypherFile, params: Mapping[str, Any] | None = None
@@ -175,8 +194,8 @@ class Store:
         try:
             with self._driver.session(database=self.database) as s:
                 return s.execute_write(work)
-        except Neo4jError as exc:
-            raise DatabaseError(f"write failed: {exc.message or exc}") from None
+        except (Neo4jError, DriverError, OSError) as exc:
+            raise _db_error("write", exc) from None
 
     def write_many(self, steps: Iterable[tuple[CypherFile, Mapping[str, Any]]]) -> None:
         """Run several write queries in ONE transaction: all of them or none."""
@@ -189,8 +208,8 @@ class Store:
         try:
             with self._driver.session(database=self.database) as s:
                 s.execute_write(work)
-        except Neo4jError as exc:
-            raise DatabaseError(f"write failed: {exc.message or exc}") from None
+        except (Neo4jError, DriverError, OSError) as exc:
+            raise _db_error("write", exc) from None
 
     def run_auto(self, query: CypherFile, params: Mapping[str, Any] | None = None) -> None:
         """Auto-commit query (needed for ``CALL {} IN TRANSACTIONS`` and schema commands)."""
@@ -198,8 +217,8 @@ class Store:
         try:
             with self._driver.session(database=self.database) as s:
                 s.run(text, dict(params or {})).consume()
-        except Neo4jError as exc:
-            raise DatabaseError(f"query failed: {exc.message or exc}") from None
+        except (Neo4jError, DriverError, OSError) as exc:
+            raise _db_error("query", exc) from None
 
     @contextmanager
     def session(self) -> Iterator[neo4j.Session]:
@@ -212,4 +231,5 @@ class Store:
 
     def wipe(self) -> None:
         """Delete every node and relationship (schema stays). For tests and ``kg reset``."""
+        self.run_auto(cypher.internal("wipe_relationships"))
         self.run_auto(cypher.internal("wipe"))

@@ -18,6 +18,15 @@ from grapekg.kg.store import Store
 from grapekg.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
+#: the real screens of ../shared/data/real (CI lays shared/ beside the clone; GRAPE_SHARED_DIR
+#: points elsewhere)
+REAL_DATA = (
+    Path(
+        os.environ.get("GRAPE_SHARED_DIR") or Path(__file__).resolve().parents[1].parent / "shared"
+    )
+    / "data"
+    / "real"
+)
 
 
 def _free_port() -> int:
@@ -86,3 +95,11 @@ def cy(text: str) -> CypherFile:
 def adhoc() -> Callable[[str], CypherFile]:
     """:func:`cy` as a fixture: ``store.read(adhoc("MATCH ... RETURN ..."))``."""
     return cy
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The folder of the two real CRISPR screens (../shared/data/real); fails loudly if absent."""
+    if not (REAL_DATA / "papalexi2021_thp1_eccite.h5ad").exists():
+        raise FileNotFoundError(f"real screens not found in {REAL_DATA} (set GRAPE_SHARED_DIR)")
+    return REAL_DATA

@@ -65,9 +65,9 @@ def test_errors_are_one_line_without_traceback(cli_env, tmp_path, store):
     assert p.returncode == 1
     assert f"{bad}:2" in p.stderr and "Traceback" not in p.stderr
     p = grape(cli_env, "query", "gene_go_terms", "-p", "symbol=TP53", check=False)
-    assert p.returncode == 1 and "limit" in p.stderr and "Traceback" not in p.stderr
+    assert p.returncode == 2 and "limit" in p.stderr and "Traceback" not in p.stderr
     p = grape(cli_env, "-v", "query", "nope", check=False)
-    assert p.returncode == 1 and "Traceback" in p.stderr  # -v shows it
+    assert p.returncode == 2 and "Traceback" in p.stderr  # -v shows it
 
 
 def test_db_status(cli_env):

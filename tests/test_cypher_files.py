@@ -79,7 +79,7 @@ def test_grape_query_refuses_internal_and_ddl(cli_env):
     assert "await_indexes" not in listed and "run_begin" not in listed
     for name in ("schema", "run_begin", "wipe"):
         p = grape(cli_env, "query", name, check=False)
-        assert p.returncode == 1 and "Traceback" not in p.stderr
+        assert p.returncode == 2 and "Traceback" not in p.stderr
         assert "internal statement" in p.stderr and len(p.stderr.strip().splitlines()) == 1
 
 

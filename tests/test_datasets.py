@@ -143,7 +143,7 @@ def test_simulate_and_evaluate_cli(store, cli_env, tmp_path):
         assert m in out
     summary = json.loads((res / "summary.json").read_text())
     assert summary["synthetic"] is True and summary["seeds"] == [1, 2]
-    assert set(summary["models"]) == {"no-change", "mean", "additive", "linear"}
+    assert {"no-change", "mean", "additive", "linear"} <= set(summary["models"])
     assert summary["models"]["no-change"]["pcc_delta_mean"] == 0.0
     assert summary["models"]["mean"]["rmse_mean"] < summary["models"]["no-change"]["rmse_mean"]
     assert (res / "violins_dac_pcc_delta.png").stat().st_size > 10_000

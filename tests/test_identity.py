@@ -198,7 +198,7 @@ def test_user_pickle_is_refused_even_when_given_directly(tmp_path: Path) -> None
         list(ad.records(_index()))
 
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+from tests.conftest import REAL_DATA as REAL  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,5 @@
-"""The full offline human knowledge graph (Ensembl 100, GO 2019-01, Reactome R85) in the real
-Neo4j: exact counts, idempotent re-run, and a run killed half way then resumed."""
+"""The full offline human knowledge graph (Ensembl 100, gene synonyms, GO 2019-01, Reactome
+R85) in the real Neo4j: exact counts, idempotent re-run, and a run killed half way then resumed."""
 
 from __future__ import annotations
 
@@ -17,7 +17,14 @@ from grapekg.kg.loader import kg_counts
 from tests.conftest import cy
 
 # pinned by the SHA-256 of the source wheels in grapekg.kg.defaults
-EXPECTED_LABELS = {"Gene": 67149, "GOTerm": 45013, "Pathway": 2629, "Source": 3}
+EXPECTED_LABELS = {
+    "Gene": 67149,
+    "GOTerm": 45013,
+    "Pathway": 2629,
+    "Source": 4,
+    "Synonym": 106796,
+    "ExternalGene": 49213,
+}
 EXPECTED_RELS = {
     "ANNOTATED_WITH": 280098,
     "IS_A": 77189,
@@ -25,6 +32,7 @@ EXPECTED_RELS = {
     "REGULATES": 9806,
     "IN_PATHWAY": 127561,
     "CHILD_OF": 2628,
+    "SYNONYM_OF": 128682,
 }
 EXPECTED_CLASSES = {"c": 22802, "nc": 44347}
 
@@ -42,7 +50,7 @@ def test_full_build_idempotent_and_resumable(store, neo4j_settings, cli_env):
     assert clean["relationships"] == EXPECTED_RELS
     assert clean["biotype_class"] == EXPECTED_CLASSES
     stats = {s["name"]: s for s in clean["sources"]}
-    assert set(stats) == {"ensembl", "go", "reactome"}
+    assert set(stats) == {"ensembl", "synonyms", "go", "reactome"}
     assert all(s["status"] == "complete" for s in stats.values())
 
     # idempotent: a second run changes no count

@@ -106,7 +106,7 @@ def test_gi_metrics_and_evaluate_table() -> None:
     assert agg.set_index("metric").loc["gi_synergy_overlap", "value"] == 0.0
     rankings = {c: np.arange(g) for c in truth}
     table = m.evaluate(perfect, truth, ctrl, rankings)
-    assert set(table.columns) == {"condition", "metric", "value"}
+    assert set(table.columns) == {"condition", "metric", "value", "reason"}
     per = table[table.condition != "__all__"]
     assert len(per) == 5 * per.metric.nunique()
     assert m.summarise(per)["rmse"] == 0.0
@@ -199,3 +199,87 @@ def test_theil_sen_matches_scikit_learn_and_resists_outliers():
     assert np.allclose(ours, ref, atol=0.08)
     ols = np.linalg.lstsq(x, y, rcond=None)[0]
     assert np.linalg.norm(ours - [0.7, 1.3]) < np.linalg.norm(ols - [0.7, 1.3])
+
+
+# ---------------------------------------------------------------------- excl_pert, train mean, n/a
+def test_excl_pert_removes_the_perturbed_genes_by_hand() -> None:
+    # gene 0 is the knocked-down target: a huge true drop that dominates the deltas
+    ctrl = np.array([10.0, 1.0, 1.0, 1.0, 1.0])
+    true = np.array([0.0, 2.0, 1.0, 0.0, 1.5])
+    pred = np.array([0.0, 0.5, 1.5, 1.0, 1.0])
+    ranking = np.array([0, 1, 3, 4, 2])
+    out = m.condition_metrics(pred, true, ctrl, ranking, perturbed=[0])
+    keep = [1, 2, 3, 4]
+    assert out["pcc_delta"] == pytest.approx(m.pearson(pred - ctrl, true - ctrl))
+    assert out["pcc_delta"] > 0.9  # the target alone makes it look good
+    d_p, d_t = (pred - ctrl)[keep], (true - ctrl)[keep]  # (-0.5, .5, 0, 0), (1, 0, -1, .5)
+    assert out["pcc_delta_excl_pert"] == pytest.approx(m.pearson(d_p, d_t))
+    assert out["pcc_delta_excl_pert"] < 0
+    assert out["rmse_excl_pert"] == pytest.approx(np.sqrt(np.mean((pred - true)[keep] ** 2)))
+    # DE20 without the target = ranking 1, 3, 4, 2 (refilled from the ranking)
+    assert out["pcc_delta_de20_excl_pert"] == pytest.approx(
+        m.pearson((pred - ctrl)[[1, 3, 4, 2]], (true - ctrl)[[1, 3, 4, 2]])
+    )
+    # signs of (ŷ − μ, y − μ): gene 0 (−, −) matches; genes 1..4 (−, +), (+, 0), (0, −), (0, +)
+    assert out["dac"] == pytest.approx(1 / 5) and out["dac_excl_pert"] == 0.0
+    # every metric has its twin; without perturbed genes the twins equal the plain values
+    base = {k for k in out if not k.endswith("_excl_pert")}
+    assert {f"{k}_excl_pert" for k in base} == set(out) - base
+    plain = m.condition_metrics(pred, true, ctrl, ranking)
+    assert all(plain[k] == plain[f"{k}_excl_pert"] for k in base if np.isfinite(plain[k]))
+
+
+def test_pcc_delta_against_the_training_mean_by_hand() -> None:
+    ctrl = np.array([1.0, 1.0, 1.0, 1.0])
+    m_train = np.array([2.0, 2.0, 1.0, 1.0])  # every perturbation shares +1 on genes 0, 1
+    true = np.array([2.5, 2.0, 1.0, 0.0])
+    pred = np.array([2.0, 2.0, 1.0, 1.0])  # = the mean baseline
+    out = m.condition_metrics(pred, true, ctrl, np.arange(4), train_mean=m_train)
+    assert out["pcc_delta"] > 0.4  # against control the shared shift scores
+    assert out["pcc_delta_train_mean"] == 0.0  # ŷ − m_train = 0: constant
+    better = np.array([2.4, 2.0, 1.0, 0.2])
+    out = m.condition_metrics(better, true, ctrl, np.arange(4), train_mean=m_train)
+    assert out["pcc_delta_train_mean"] == pytest.approx(m.pearson(better - m_train, true - m_train))
+    assert out["pcc_delta_train_mean_de20"] == pytest.approx(out["pcc_delta_train_mean"])
+    assert "pcc_delta_train_mean" not in m.condition_metrics(pred, true, ctrl, np.arange(4))
+
+
+def _doubles(n: int, g: int = 60, seed: int = 3) -> tuple[dict, dict, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    ctrl = rng.random(g) + 1
+    genes = [f"G{i}" for i in range(n + 1)]
+    truth = {"ctrl": ctrl, **{f"{x}+ctrl": ctrl + rng.normal(0, 0.5, g) for x in genes}}
+    for i in range(n):
+        truth[f"{genes[i]}+{genes[i + 1]}"] = ctrl + rng.normal(0, 0.5, g)
+    pred = {c: v + rng.normal(0, 0.1, g) for c, v in truth.items() if c.count("G") == 2}
+    return pred, truth, ctrl
+
+
+def test_gi_correlation_needs_five_doubles() -> None:
+    pred, truth, ctrl = _doubles(4)
+    agg = m.gi_metrics(pred, truth, ctrl).query("condition == '__all__'")
+    assert set(agg.metric) == {
+        "gi_magnitude_pearson",
+        "gi_synergy_overlap",
+        "gi_suppressor_overlap",
+    }
+    assert agg["value"].isna().all() and set(agg.reason) == {"< 5 doubles"}
+    pred, truth, ctrl = _doubles(5)
+    agg = m.gi_metrics(pred, truth, ctrl).query("condition == '__all__'")
+    assert agg["value"].notna().all() and set(agg.reason) == {""}
+
+
+def test_evaluate_not_applicable_and_excluded_gi() -> None:
+    pred, truth, ctrl = _doubles(5)
+    rankings = {c: np.arange(60) for c in truth}
+    first = next(iter(pred))
+    perturbed = {c: np.array([0, 1]) for c in pred}
+    t = m.evaluate(pred, truth, ctrl, rankings, perturbed=perturbed, not_applicable={first: "why"})
+    rows = t[t.condition == first]
+    assert rows["value"].isna().all() and set(rows.reason) == {"why"}
+    # the n/a double is left out of the GI fit: 4 doubles remain
+    gi = t[t.condition == "__all__"].set_index("metric")
+    assert gi.loc["gi_magnitude_pearson", "reason"] == "< 5 doubles"
+    assert "gi_magnitude_pearson_excl_pert" in gi.index
+    other = t[(t.condition != first) & (t.condition != "__all__")]
+    assert other["value"].notna().any() and set(other.reason) == {""}

@@ -88,3 +88,47 @@ def test_stale_pid_then_clean_start_and_stop(tmp_path, neo4j_settings):
     assert server.running_state(s) is None
     with pytest.raises(ProcessLookupError):
         os.kill(st.pid, 0)
+
+
+def test_restart_after_a_crash_keeps_the_bolt_port(tmp_path, neo4j_settings):
+    """The stale state file of a crashed server names its port: the restart takes it again
+    (it used to be deleted before the port was chosen, so the port moved)."""
+    s = Settings.load(env={}, data_dir=tmp_path, cache_dir=neo4j_settings.cache_dir, neo4j_port=0)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stale = server.ServerState(pid=999_999, port=port, version="x", started=0)
+    assert server._choose_port(s, stale) == port
+
+
+def test_store_files_are_not_world_readable(neo4j_settings):
+    home = neo4j_settings.neo4j_home
+    assert stat.S_IMODE(home.stat().st_mode) & 0o077 == 0
+    files = [f for f in (home / "data").rglob("*") if f.is_file()]
+    assert files
+    loose = [str(f) for f in files if stat.S_IMODE(f.stat().st_mode) & 0o044]
+    assert not loose, loose[:3]
+
+
+def test_server_gone_is_one_database_error():
+    """A dead server mid-command is a one-line DatabaseError, not a raw ServiceUnavailable."""
+    from grapekg import cypher
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    st = Store(f"bolt://127.0.0.1:{port}", "neo4j", "x", "neo4j")
+    try:
+        with pytest.raises(DatabaseError) as ei:
+            st.run_auto(cypher.internal("wipe"))
+    finally:
+        st.close()
+    assert "\n" not in str(ei.value) and "stopped answering" in str(ei.value)
+
+
+def test_bad_password_hint_names_a_real_command():
+    import inspect
+
+    from grapekg.kg import store as store_mod
+
+    assert "db reset" not in inspect.getsource(store_mod)

@@ -1,16 +1,22 @@
-"""GEARS simulation split (draw-for-draw) and the seeded random split."""
+"""GEARS simulation split (draw-for-draw), the seeded random split, the combo (Norman)
+split, user split files and the group splits of resolve_split / split_group."""
 
 import itertools
+import json
 
 import numpy as np
 import pytest
 
+from grapekg.errors import ConfigError
 from grapekg.perturb.errors import DataError
 from grapekg.perturb.splits import (
     Split,
     make_split,
     random_split,
+    resolve_split,
     simulation_split,
+    split_group,
+    split_label,
 )
 
 
@@ -138,3 +144,124 @@ def test_json_roundtrip_and_dispatch(tmp_path) -> None:
     assert Split.from_json(tmp_path / "s.json") == split
     with pytest.raises(DataError, match="unknown split"):
         make_split("nope", _conditions())
+
+
+# ---------------------------------------------------------------------- combo, files, resolve
+def _norman(n_genes: int = 10) -> list[str]:
+    """Singles of G0..G7 (G8, G9 have no single) and every double of G0..G9."""
+    genes = [f"G{i}" for i in range(n_genes)]
+    singles = [f"{g}+ctrl" for g in genes[:8]]
+    return ["ctrl", *singles, *(f"{a}+{b}" for a, b in itertools.combinations(genes, 2))]
+
+
+def test_combo_split_trains_on_singles_and_half_the_doubles() -> None:
+    conds = _norman()
+    split = make_split("combo", conds, seed=3)
+    doubles = [c for c in conds if "+" in c and "ctrl" not in c]
+    singles = [c for c in conds if c.endswith("+ctrl")]
+    assert set(singles) <= set(split.train) and "ctrl" in split.train
+    train_doubles = [c for c in split.train if c in doubles]
+    assert len(train_doubles) == len(doubles) // 2
+    assert sorted(train_doubles + split.test) == sorted(doubles)
+    assert split.val == []
+    # subgroup = how many of the double's singles are in train (G8, G9 have none)
+    for k in range(3):
+        for d in split.test_subgroup[f"combo_seen{k}"]:
+            assert sum(f"{g}+ctrl" in split.train for g in d.split("+")) == k
+    assert "G8+G9" in split.test_subgroup["combo_seen0"] or "G8+G9" in split.train
+    assert sum(len(v) for v in split.test_subgroup.values()) == len(split.test)
+    assert make_split("combo", conds, seed=3) == split
+    assert make_split("combo", conds, seed=4) != split
+    half = make_split("combo", conds, seed=3, combo_train_frac=0.25)
+    assert len([c for c in half.train if c in doubles]) == int(len(doubles) * 0.25)
+    with pytest.raises(DataError, match="combo.*doubles 0"):
+        make_split("combo", ["ctrl", "A+ctrl", "B+ctrl"])
+
+
+def test_resolve_split_carves_validation_for_every_kind() -> None:
+    conds = _conditions()
+    # random: exactly what grape train always used (random_split with val_fraction 0.15)
+    assert resolve_split("random", conds, 2) == random_split(conds, seed=2, val_fraction=0.15)
+    assert resolve_split("random", conds, 2).test == random_split(conds, seed=2).test
+    # simulation: unchanged (it has its own validation)
+    assert resolve_split("simulation", conds, 2) == simulation_split(conds, seed=2)
+    # combo: 15 % of the training doubles
+    norman = _norman()
+    plain, combo = make_split("combo", norman, seed=1), resolve_split("combo", norman, 1)
+    assert combo.test == plain.test and combo.val
+    assert all("ctrl" not in c for c in combo.val)
+    n_train_doubles = len([c for c in plain.train if "ctrl" not in c])
+    assert len(combo.val) == round(0.15 * n_train_doubles)
+    assert sorted(combo.train + combo.val) == sorted(plain.train)
+    assert resolve_split("combo", norman, 1) == combo
+    with pytest.raises(ConfigError, match="unknown split 'nope'"):
+        resolve_split("nope", conds, 1)
+
+
+def _write(tmp_path, obj, name: str = "split.json"):
+    path = tmp_path / name
+    path.write_text(obj if isinstance(obj, str) else json.dumps(obj))
+    return path
+
+
+def test_split_file_normalises_labels_and_carves_val(tmp_path) -> None:
+    conds = ["ctrl", "A+ctrl", "B+ctrl", "C+ctrl", "D+ctrl", "A+B", "C+D"]
+    path = _write(
+        tmp_path,
+        {
+            "train": ["ctrl+A", "B", "C_control", "D+ctrl", "ctrl"],
+            "val": [],
+            "test": ["B+A", "C+D"],
+        },
+    )
+    split = resolve_split(str(path), conds, 1, control_labels=["control"], sep="_")
+    assert split.name == "file:split.json"
+    assert sorted(split.test) == ["A+B", "C+D"]
+    assert sorted(split.train + split.val) == ["A+ctrl", "B+ctrl", "C+ctrl", "D+ctrl", "ctrl"]
+    assert len(split.val) == 1  # max(1, round(0.15 * 4))
+    assert split.test_subgroup == {"single": [], "combo": ["A+B", "C+D"]}
+    # a Split written by to_json reads back (its val kept)
+    sim = simulation_split(_conditions(), seed=1)
+    sim.to_json(tmp_path / "sim.json")
+    back = resolve_split(str(tmp_path / "sim.json"), _conditions(), 1)
+    assert back.test == sim.test and back.val == sim.val and back.train == sim.train
+    assert back.test_subgroup == sim.test_subgroup
+    assert split_label(str(path)) == "split" and split_label("combo") == "combo"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ({"train": ["A+ctrl"], "val": [], "test": ["X+ctrl", "Y+Z", "W"]}, "3 condition.*X\\+ctrl"),
+        ({"train": ["A+ctrl", "B+ctrl"], "val": [], "test": ["ctrl+A"]}, "both train and test: A"),
+        ({"train": ["A+ctrl"], "val": ["B+ctrl"], "test": ["B+ctrl"]}, "both val and test"),
+        ({"train": ["A+ctrl"], "val": [], "test": []}, "test list is empty"),
+        ({"train": ["A+ctrl"], "test": "B+ctrl"}, "'test' must be a list"),
+        ({"val": []}, "expected a JSON object"),
+        ("{not json", "not a JSON split file"),
+    ],
+)
+def test_split_file_validation_is_one_line_naming_the_file(tmp_path, content, message) -> None:
+    conds = ["ctrl", "A+ctrl", "B+ctrl", "A+B"]
+    path = _write(tmp_path, content)
+    with pytest.raises(DataError, match=message) as err:
+        resolve_split(str(path), conds, 1)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(DataError, match="file not found"):
+        resolve_split(str(tmp_path / "missing.json"), conds, 1)
+
+
+def test_split_group_holds_a_perturbation_out_in_every_context() -> None:
+    a = _conditions(seed=0)
+    b = [c for c in a if not c.startswith("G0")]  # context b lacks some conditions
+    b = [*b, "H1+ctrl"]
+    parts = split_group("simulation", {"x@a": a, "x@b": b}, 1)
+    whole = resolve_split("simulation", sorted(set(a) | set(b)), 1)
+    for member, own in (("x@a", a), ("x@b", b)):
+        s = parts[member]
+        for key in ("train", "val", "test"):
+            assert set(getattr(s, key)) - {"ctrl"} == set(getattr(whole, key)) & set(own) - {"ctrl"}
+        for group, cs in s.test_subgroup.items():
+            assert set(cs) == set(whole.test_subgroup[group]) & set(own)
+    shared_test = set(parts["x@a"].test) & set(b)
+    assert shared_test <= set(parts["x@b"].test)

@@ -1,3 +1,3 @@
-// Delete every node and relationship (the schema stays), in batches; for tests and resets.
+// Delete every node (after wipe_relationships, so each batch is small), in batches; for tests and resets.
 // Parameters: none
-MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS
+MATCH (n) CALL (n) { DELETE n } IN TRANSACTIONS OF 10000 ROWS

@@ -10,7 +10,11 @@ genes (with their GO BP terms and Reactome pathways) from the KG.
 
 from __future__ import annotations
 
+import dataclasses
+import glob
+import json
 import logging
+import re
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from grapekg.app.workspace import Workspace
+from grapekg.errors import GrapeError
 from grapekg.kg import datasets as kg_datasets
 from grapekg.kg.identity import GeneResolver, ResolutionReport
 from grapekg.kg.loader import gene_index_from_store
@@ -29,20 +34,25 @@ from grapekg.kg.schema import load_default
 from grapekg.kg.store import Store
 from grapekg.perturb import bundle as bundle_mod
 from grapekg.perturb import download as dl
-from grapekg.perturb.conditions import CONTROL, parse_condition
+from grapekg.perturb.conditions import CONTROL, parse_condition, shorten
 from grapekg.perturb.de import compute_de
 from grapekg.perturb.errors import DataError
+from grapekg.perturb.guides import GuideAgreement, guide_agreement
 from grapekg.perturb.progress import Progress
-from grapekg.perturb.summaries import summarise_h5ad
+from grapekg.perturb.summaries import ConditionSummary, summarise_h5ad_contexts
 from grapekg.settings import Settings
 
 log = logging.getLogger(__name__)
 
 __all__ = [
     "DOWNLOADABLE",
+    "GuideReport",
     "ImportReport",
     "SimulationResult",
+    "context_name",
     "download_dataset",
+    "group_members",
+    "guide_report",
     "import_h5ad",
     "kg_gene_table",
     "list_datasets",
@@ -69,6 +79,54 @@ class ImportReport:
     target_line: str = ""
     renamed: dict[str, str] = field(default_factory=dict)  # name -> Ensembl id, via a synonym
     external: dict[str, str] = field(default_factory=dict)  # name -> gene outside the release
+    group: str | None = None  # the import's name, when this is one of its contexts
+    context: str | None = None
+    #: guide-level labels: condition -> guide -> cells
+    guides: dict[str, dict[str, int]] = field(default_factory=dict)
+    #: with --context-col: one report per context (this report then sums them up)
+    members: list[ImportReport] = field(default_factory=list)
+
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def context_name(name: str, value: str) -> str:
+    """Member name of one context: ``NAME@<value>``, the value sanitised to [A-Za-z0-9_-]."""
+    return f"{name}@{re.sub(r'[^A-Za-z0-9_-]', '_', str(value).strip())}"
+
+
+def _read_synthetic(path: Path) -> bool:
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        if "uns" in f and "synthetic" in f["uns"]:
+            return bool(np.asarray(f["uns"]["synthetic"][()]))
+    return False
+
+
+def _condition_rows(
+    name: str, summary: ConditionSummary, resolver: GeneResolver, measured: dict[str, str]
+) -> tuple[list[dict[str, Any]], ResolutionReport]:
+    rows, results = [], {}
+    for i, cond in enumerate(summary.conditions):
+        targets = parse_condition(cond)
+        resolved = []
+        for t in targets:
+            r = results.setdefault(t, kg_datasets.resolve_target(resolver, t, measured))
+            if r.resolved:
+                resolved.append(r.ensembl_id)
+        kind = "control" if not targets else ("single" if len(targets) == 1 else "combo")
+        rows.append(
+            {
+                "id": f"{name}/{cond}",
+                "name": cond,
+                "kind": kind,
+                "n_cells": int(summary.n_cells[i]),
+                "n_targets": len(targets),
+                "targets": resolved,
+            }
+        )
+    return rows, ResolutionReport(list(results.values()))
 
 
 def import_h5ad(
@@ -80,21 +138,32 @@ def import_h5ad(
     pert_col: str = "condition",
     control: Sequence[str] = (CONTROL,),
     sep: str = "+",
-    gene_name_col: str = "gene_name",
+    gene_name_col: str | None = None,
     min_cells: int = 2,
     normalise: bool = False,
     progress: Progress | None = None,
+    guide_pattern: str | None = None,
+    guide_col: str | None = None,
+    context_col: str | None = None,
 ) -> ImportReport:
-    """Summarise, resolve and register one AnnData file (see module docstring)."""
-    import h5py
+    """Summarise, resolve and register one AnnData file (see module docstring).
 
+    The file is streamed once. With ``context_col`` every value of that obs column becomes
+    its own dataset ``NAME@<value>`` (own control and conditions; meta ``group`` = NAME,
+    ``context`` = the value). Guide-level labels (``guide_pattern`` / ``guide_col``) collapse
+    to genes; their per-guide counts and mean profiles are kept in the bundle.
+
+    A re-import never destroys a working dataset: the new bundles are written beside the old
+    ones, registered in the KG in one transaction, and swapped into place only when that
+    succeeded; on any failure the old bundles and KG registrations stay exactly as they were.
+    """
     path = Path(path)
     name = name or path.stem.replace("perturb_processed", path.parent.name)
-    if not name.replace("_", "").replace("-", "").isalnum():
+    if not _NAME.match(name):
         raise DataError(
-            f"dataset name {name!r} must be letters, digits, - or _", parameter="--name"
+            f"dataset name '{shorten(name)}' must be letters, digits, - or _", parameter="--name"
         )
-    summary = summarise_h5ad(
+    summaries = summarise_h5ad_contexts(
         path,
         pert_col=pert_col,
         control_labels=list(control),
@@ -103,87 +172,181 @@ def import_h5ad(
         min_cells=min_cells,
         normalise=normalise,
         progress=progress,
+        guide_pattern=guide_pattern,
+        guide_col=guide_col,
+        context_col=context_col,
     )
-    de = compute_de(summary)
-    synthetic = False
-    with h5py.File(path, "r") as f:
-        if "uns" in f and "synthetic" in f["uns"]:
-            synthetic = bool(np.asarray(f["uns"]["synthetic"][()]))
+    members: dict[str, str | None] = {}
+    for ctx in summaries:
+        member = name if ctx is None else context_name(name, ctx)
+        if member in members:
+            raise DataError(
+                f"context values '{shorten(members[member])}' and '{shorten(ctx)}' both become "
+                f"the dataset name {member}",
+                path=path,
+                parameter=f"obs['{context_col}']",
+            )
+        members[member] = ctx
+    synthetic = _read_synthetic(path)
     index = gene_index_from_store(store)
     if not len(index):
         raise DataError("the knowledge graph has no genes: run 'grape kg build' first")
     resolver = GeneResolver.from_store(store, index)
-    genes, gene_report = kg_datasets.resolve_genes(resolver, summary.gene_ids, summary.gene_names)
+    first = next(iter(summaries.values()))
+    genes, gene_report = kg_datasets.resolve_genes(resolver, first.gene_ids, first.gene_names)
     measured = {
         s: e
         for s, e, ok in genes[["symbol", "ensembl_id", "in_kg"]].itertuples(index=False, name=None)
         if ok
     }
-    cond_rows, target_results = [], {}
-    for i, cond in enumerate(summary.conditions):
-        targets = parse_condition(cond)
-        resolved = []
-        for t in targets:
-            r = target_results.setdefault(t, kg_datasets.resolve_target(resolver, t, measured))
-            if r.resolved:
-                resolved.append(r.ensembl_id)
-        kind = "control" if not targets else ("single" if len(targets) == 1 else "combo")
-        cond_rows.append(
-            {
-                "id": f"{name}/{cond}",
-                "name": cond,
-                "kind": kind,
-                "n_cells": int(summary.n_cells[i]),
-                "n_targets": len(targets),
-                "targets": resolved,
-            }
-        )
-    target_report = ResolutionReport(list(target_results.values()))
-    missing_targets = {r.name for r in target_results.values() if not r.resolved}
-    ambiguous = gene_report.ambiguous()
-    meta = {
-        "name": name,
-        "source_file": str(path.resolve()),
-        "pert_col": pert_col,
-        "control": list(control),
-        "sep": sep,
-        "normalised_on_import": normalise,
-        "n_cells": int(summary.n_cells.sum()),
-        "n_genes": len(summary.gene_ids),
-        "n_conditions": len(summary.conditions) - 1,
-        "genes_in_kg": int(genes["in_kg"].sum()),
-        "synthetic": synthetic,
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "targets_not_in_kg": sorted(missing_targets),
-        "ambiguous_symbols": ambiguous,
-        "gene_resolution": gene_report.as_dict(),
-        "target_resolution": target_report.as_dict(),
-    }
-    target = Workspace(settings).dataset_dir(name)
-    bundle_mod.save(target, summary, de, genes, meta)
+    ws = Workspace(settings)
+    staged: list[tuple[Path, Path]] = []
+    entries, reports = [], []
     try:
-        kg_datasets.register(store, meta, target, cond_rows, genes)
-    except Exception:
-        shutil.rmtree(target, ignore_errors=True)
+        for member, ctx in members.items():
+            summary = summaries[ctx]
+            cond_rows, target_report = _condition_rows(member, summary, resolver, measured)
+            missing_targets = sorted(r.name for r in target_report.results if not r.resolved)
+            meta = {
+                "name": member,
+                "source_file": str(path.resolve()),
+                "pert_col": pert_col,
+                "control": list(control),
+                "sep": sep,
+                "normalised_on_import": normalise,
+                "n_cells": int(summary.n_cells.sum()),
+                "n_genes": len(summary.gene_ids),
+                "n_conditions": len(summary.conditions) - 1,
+                "genes_in_kg": int(genes["in_kg"].sum()),
+                "synthetic": synthetic,
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "targets_not_in_kg": missing_targets,
+                "ambiguous_symbols": gene_report.ambiguous(),
+                "gene_resolution": gene_report.as_dict(),
+                "target_resolution": target_report.as_dict(),
+            }
+            if guide_pattern is not None or guide_col is not None:
+                meta["guide_pattern"] = guide_pattern
+                meta["guide_col"] = guide_col
+            if ctx is not None:
+                meta.update(group=name, context=ctx, context_col=context_col)
+            target = ws.dataset_dir(member)
+            staged.append(
+                (bundle_mod.stage(target, summary, compute_de(summary), genes, meta), target)
+            )
+            entries.append((meta, target, cond_rows, genes))
+            reports.append(
+                ImportReport(
+                    name=member,
+                    bundle=target,
+                    n_cells=meta["n_cells"],
+                    n_genes=meta["n_genes"],
+                    n_conditions=meta["n_conditions"],
+                    genes_in_kg=meta["genes_in_kg"],
+                    genes_not_in_kg=[
+                        s for s, ok in zip(genes["symbol"], genes["in_kg"], strict=True) if not ok
+                    ],
+                    genes_ambiguous=gene_report.ambiguous(),
+                    targets_not_in_kg=missing_targets,
+                    synthetic=synthetic,
+                    gene_line=gene_report.line("measured genes"),
+                    target_line=target_report.line("targets"),
+                    renamed={**gene_report.renamed(), **target_report.renamed()},
+                    external={**gene_report.external(), **target_report.external()},
+                    group=meta.get("group"),
+                    context=meta.get("context"),
+                    guides=summary.guides,
+                )
+            )
+        stale = (
+            sorted(set(kg_datasets.group_members(store, name)) - set(members))
+            if context_col is not None
+            else []
+        )
+        try:
+            kg_datasets.register_many(store, entries, remove=stale)
+        except GrapeError as err:
+            raise DataError(
+                f"registering {', '.join(members)} in the KG failed, nothing was changed "
+                f"(the previous dataset, if any, is kept): {shorten(err, 300)}",
+                path=path,
+            ) from None
+    except BaseException:
+        for tmp, _target in staged:
+            bundle_mod.discard(tmp)
         raise
-    return ImportReport(
+    for tmp, target in staged:
+        bundle_mod.publish(tmp, target)
+    for gone in stale:
+        shutil.rmtree(ws.dataset_dir(gone), ignore_errors=True)
+        log.info("removed %s: the re-import of group %s has no such context", gone, name)
+    if context_col is None:
+        return reports[0]
+    all_targets = sorted({t for r in reports for t in r.targets_not_in_kg})
+    return dataclasses.replace(
+        reports[0],
         name=name,
-        bundle=target,
-        n_cells=meta["n_cells"],
-        n_genes=meta["n_genes"],
-        n_conditions=meta["n_conditions"],
-        genes_in_kg=meta["genes_in_kg"],
-        genes_not_in_kg=[
-            s for s, ok in zip(genes["symbol"], genes["in_kg"], strict=True) if not ok
-        ],
-        genes_ambiguous=ambiguous,
-        targets_not_in_kg=sorted(missing_targets),
-        synthetic=synthetic,
-        gene_line=gene_report.line("measured genes"),
-        target_line=target_report.line("targets"),
-        renamed={**gene_report.renamed(), **target_report.renamed()},
-        external={**gene_report.external(), **target_report.external()},
+        bundle=ws.dataset_dir(name),
+        n_cells=sum(r.n_cells for r in reports),
+        n_conditions=sum(r.n_conditions for r in reports),
+        targets_not_in_kg=all_targets,
+        target_line="",
+        group=name,
+        context=None,
+        guides={},
+        members=reports,
     )
+
+
+def group_members(store_or_ws: Store | Workspace | Settings, name: str) -> list[str]:
+    """The datasets of group ``name`` (imported with ``--context-col``: ``NAME@<context>``),
+    sorted; empty when ``name`` is no group. With a Store, those registered in the KG; with a
+    Workspace (or Settings), the bundles on disk whose meta ``group`` is ``name``."""
+    if isinstance(store_or_ws, Store):
+        return kg_datasets.group_members(store_or_ws, name)
+    ws = store_or_ws if isinstance(store_or_ws, Workspace) else Workspace(store_or_ws)
+    root = ws.data_dir / "datasets"
+    out = []
+    for meta in sorted(root.glob(f"{glob.escape(name)}@*/meta.json")):
+        try:
+            if json.loads(meta.read_text()).get("group") == name:
+                out.append(meta.parent.name)
+        except (OSError, ValueError):
+            continue
+    return sorted(out)
+
+
+@dataclass
+class GuideReport:
+    """Guide agreement of one dataset (:func:`grapekg.perturb.guides.guide_agreement`)."""
+
+    name: str
+    rows: list[GuideAgreement]
+
+    @property
+    def median(self) -> float:
+        vals = [r.pearson for r in self.rows if np.isfinite(r.pearson)]
+        return float(np.median(vals)) if vals else float("nan")
+
+
+def guide_report(store: Store, settings: Settings, name: str) -> list[GuideReport]:
+    """Per target of dataset ``name`` (each member of a group): its guides, their cells and
+    the Pearson r of their mean deltas versus control on the target's DE20 genes."""
+    names = group_members(store, name) or [name]
+    out = []
+    for member in names:
+        b = bundle_mod.load(kg_datasets.bundle_path(store, settings, member))
+        table_ = b.guide_table()
+        if table_ is None:
+            raise DataError(
+                f"dataset {member} was imported without guide-level labels; re-import it with "
+                "--guide-pattern or --guide-col",
+                parameter="NAME",
+            )
+        keys, n, means = table_
+        de20 = {c: r[:20] for c, r in b.de_rank.items()}
+        out.append(GuideReport(member, guide_agreement(keys, n, means, b.summary.ctrl_mean, de20)))
+    return out
 
 
 def kg_gene_table(

@@ -1,23 +1,48 @@
 """Evaluation of a dataset's split over seeds (``grape evaluate``, and the last step of
-``grape train``): the four baselines (no-change, mean, additive, linear) and any prediction
-files scored with :mod:`grapekg.evaluation.scoring`; tables and figures written to the
-dataset's results folder (:meth:`Workspace.results_dir
-<grapekg.app.workspace.Workspace.results_dir>`) unless another is given."""
+``grape train``): the five baselines (no-change, mean, additive, linear, linear-kg) and any
+prediction files scored with :mod:`grapekg.evaluation.scoring`; tables and figures written to
+the dataset's results folder (:meth:`Workspace.results_dir
+<grapekg.app.workspace.Workspace.results_dir>`) unless another is given.
+
+The KG perturbation embedding of ``linear-kg`` is built here (evaluation never imports the
+KG): GO biological-process terms ∪ Reactome pathways of the measured genes and the targets
+(:mod:`grapekg.kg.annotations`), embedded by
+:func:`~grapekg.evaluation.baselines.membership_embedding`.
+
+A dataset GROUP ``NAME`` (datasets ``NAME@<context>``, one per context of an import with
+``--context-col``) is evaluated member by member on the member splits of
+:func:`~grapekg.perturb.splits.split_group` and pooled into an "overall" result.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from grapekg.app.workspace import Workspace
 from grapekg.evaluation import scoring as ev
+from grapekg.evaluation.baselines import membership_embedding
+from grapekg.kg import annotations
 from grapekg.kg.datasets import bundle_path
 from grapekg.kg.store import Store
 from grapekg.perturb import bundle as bundle_mod
+from grapekg.perturb.conditions import CONTROL, parse_condition
+from grapekg.perturb.errors import DataError
 from grapekg.perturb.progress import Progress, counter
+from grapekg.perturb.splits import Split, split_group, split_label
 
-__all__ = ["Evaluation", "evaluate", "load_bundle"]
+__all__ = [
+    "Evaluation",
+    "GroupEvaluation",
+    "evaluate",
+    "evaluate_group",
+    "group_members",
+    "kg_embedding",
+    "load_bundle",
+]
 
 
 @dataclass
@@ -29,9 +54,75 @@ class Evaluation:
     out: Path
 
 
+@dataclass
+class GroupEvaluation:
+    """One :class:`Evaluation` per member (context) and the pooled "overall" one."""
+
+    name: str
+    members: dict[str, Evaluation]
+    overall: Evaluation
+
+
 def load_bundle(store: Store, ws: Workspace, dataset: str) -> bundle_mod.Bundle:
     """The dataset's bundle (summary, DE genes, gene table), found through the KG."""
     return bundle_mod.load(bundle_path(store, ws.settings, dataset))
+
+
+def group_members(store: Store | None, ws: Workspace, name: str) -> list[str]:
+    """Member datasets of group ``name`` (``name@*``, meta ``group`` = name):
+    :func:`grapekg.app.datasets.group_members` (registered in the KG with a store, else the
+    bundles on disk). Empty for a plain dataset name."""
+    from grapekg.app.datasets import group_members as listed
+
+    if "@" in name:
+        return []
+    return listed(store if store is not None else ws, name)
+
+
+def kg_embedding(
+    store: Store, bundle: bundle_mod.Bundle, dataset: str, n_components: int = 10
+) -> dict[str, np.ndarray]:
+    """Perturbation embedding of ``linear-kg``: SVD (K = ``n_components``) of the GO BP ∪
+    Reactome membership matrix over the measured genes (in the KG) and the targets, keyed by
+    Ensembl id, measured symbol and target name (as in the condition strings)."""
+    genes = bundle.genes
+    ids = {}  # name -> Ensembl id
+    if {"ensembl_id", "in_kg"} <= set(genes.columns):
+        symbols = genes["symbol"] if "symbol" in genes.columns else genes["ensembl_id"]
+        for i, (gid, sym, ok) in enumerate(
+            zip(genes["ensembl_id"], symbols, genes["in_kg"], strict=True)
+        ):
+            if ok:
+                ids[str(gid)] = str(gid)
+                ids[str(sym)] = str(gid)
+                ids.setdefault(str(bundle.summary.gene_names[i]), str(gid))
+    for cond, gids, syms in annotations.condition_targets(store, dataset):
+        names = list(parse_condition(cond))
+        pairs = dict(zip(syms, gids, strict=False))
+        for n in [n for n in names if n in pairs]:
+            ids.setdefault(n, pairs.pop(n))
+            names.remove(n)
+        if len(names) == 1 and len(pairs) == 1:
+            ids.setdefault(names[0], next(iter(pairs.values())))
+    unique = sorted(set(ids.values()))
+    emb = membership_embedding(annotations.memberships(store, unique), unique, n_components)
+    return {n: emb[g] for n, g in ids.items() if g in emb}
+
+
+def _models(
+    bundle: bundle_mod.Bundle,
+    predictions: Iterable[tuple[str, Path]],
+    embedding: Mapping[str, np.ndarray] | None,
+    context: str | None = None,
+) -> dict[str, ev.Predictions]:
+    models: dict[str, ev.Predictions] = {}
+    for label, key in ev.BASELINE_LABELS.items():
+        if key == "linear_kg" and embedding is None:
+            continue  # no KG at hand (a caller without a store)
+        models[label] = ev.baseline_predictor(key, bundle, embedding)
+    for label, file in predictions:
+        models[label] = ev.load_predictions(Path(file), bundle, context=context)
+    return models
 
 
 def evaluate(
@@ -44,16 +135,85 @@ def evaluate(
     *,
     out: Path | None = None,
     progress: Progress | None = None,
+    store: Store | None = None,
+    embedding: Mapping[str, np.ndarray] | None = None,
+    splits: Mapping[int, Split] | None = None,
+    context: str | None = None,
 ) -> Evaluation:
     """Score the baselines and the ``(label, file)`` predictions (.h5ad, .csv, .tsv,
-    .parquet; a label may replace a baseline's) on ``split`` for each seed, and write the
-    tables and figures into ``out`` (default: the dataset's results folder)."""
-    models: dict[str, ev.Predictions] = {
-        label: ev.baseline_predictor(key, bundle) for label, key in ev.BASELINE_LABELS.items()
-    }
-    for label, file in predictions:
-        models[label] = ev.load_predictions(Path(file), bundle)
+    .parquet; a label may replace a baseline's) on ``split`` (a name or a JSON split file)
+    for each seed, and write the tables and figures into ``out`` (default: the dataset's
+    results folder). ``linear-kg`` needs ``embedding`` or a ``store`` to build it from
+    (:func:`kg_embedding`); without either it is left out. ``splits``: seed -> split (a group
+    member's share of the group split), instead of resolving ``split`` here."""
+    if embedding is None and store is not None:
+        embedding = kg_embedding(store, bundle, dataset)
+    models = _models(bundle, predictions, embedding, context)
     with counter(progress, "evaluating", len(models) * len(seeds)) as advance:
-        res = ev.evaluate_models(bundle, split, list(seeds), models, advance=advance)
-    folder = out or ws.results_dir(dataset, split)
+        res = ev.evaluate_models(bundle, split, list(seeds), models, splits=splits, advance=advance)
+    folder = out or ws.results_dir(dataset, split_label(split))
     return Evaluation(res, ev.write_outputs(res, folder), folder)
+
+
+def evaluate_group(
+    store: Store | None,
+    ws: Workspace,
+    name: str,
+    members: Sequence[str],
+    split: str,
+    seeds: Sequence[int],
+    predictions: Iterable[tuple[str, Path]] = (),
+    *,
+    out: Path | None = None,
+    progress: Progress | None = None,
+) -> GroupEvaluation:
+    """Evaluate every member of group ``name`` on its member split (one
+    :func:`~grapekg.perturb.splits.split_group` of the union per seed), then pool them
+    (:func:`grapekg.evaluation.scoring.pool`). Outputs: each member in its own results folder
+    (``out/<member>`` with ``out``), the pooled one in the group's (``out/overall``). A
+    prediction file with a ``context`` column is filtered to each member's context."""
+    bundles = {
+        m: load_bundle(store, ws, m) if store is not None else bundle_mod.load(ws.dataset_dir(m))
+        for m in members
+    }
+    first = next(iter(bundles.values()))
+    labels = first.meta.get("control") or [CONTROL]
+    sep = str(first.meta.get("sep") or "+")
+    per_seed = {
+        seed: split_group(
+            split,
+            {m: b.summary.conditions for m, b in bundles.items()},
+            seed,
+            control_labels=labels,
+            sep=sep,
+        )
+        for seed in seeds
+    }
+    label = split_label(split)
+    done: dict[str, Evaluation] = {}
+    skipped = [m for m in bundles if not any(per_seed[s][m].test for s in seeds)]
+    for m, b in bundles.items():
+        if m in skipped:
+            continue
+        context = str(b.meta.get("context") or m.partition("@")[2])
+        done[m] = evaluate(
+            ws,
+            b,
+            m,
+            split,
+            seeds,
+            predictions,
+            out=(out / m) if out else ws.results_dir(m, label),
+            progress=progress,
+            store=store,
+            splits={s: per_seed[s][m] for s in seeds},
+            context=context,
+        )
+    if not done:
+        raise DataError(f"no member of group {name!r} has test conditions", parameter="--split")
+    overall = ev.pool(name, {m: e.result for m, e in done.items()})
+    overall.notes += [f"{m}: no test condition in any seed (not scored)" for m in skipped]
+    folder = (out / "overall") if out else ws.results_dir(name, label)
+    return GroupEvaluation(
+        name, done, Evaluation(overall, ev.write_outputs(overall, folder), folder)
+    )

@@ -3,13 +3,14 @@ from files: the flows of ``grape export``, ``grape priors`` and ``grape writebac
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grapekg.errors import ConfigError
+from grapekg.errors import ConfigError, InputError, show
 from grapekg.kg.export.formats import FORMATS, save
 from grapekg.kg.export.paging import assign_gene_index
 from grapekg.kg.export.priors import (
@@ -98,6 +99,51 @@ def list_priors(store: Store) -> list[dict[str, Any]]:
     return prior_sources(store)
 
 
+#: run-file fields and the JSON types they must have
+_RUN_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "id": (str,),
+    "model": (str,),
+    "config_hash": (str,),
+    "dataset": (str,),
+    "split": (str,),
+    "seed": (int,),
+    "snapshot_id": (str,),
+    "metrics": (dict,),
+    "config": (dict,),
+    "edges": (str,),
+}
+
+
+def check_run_file(run_file: Path) -> None:
+    """The run file is a regular file holding one JSON object whose known fields have their
+    types (``metrics`` an object, ``seed`` an integer, ...); else an InputError naming the
+    file and the field. Checked before anything is written."""
+    p = Path(run_file)
+    if p.is_dir():
+        raise InputError(p, "is a directory, not a run file")
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(p, "file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(p, f"cannot read run file: {exc}") from None
+    except ValueError as exc:
+        raise InputError(p, f"not JSON: {exc.msg}", getattr(exc, "lineno", None)) from None
+    if not isinstance(data, dict):
+        raise InputError(p, f"a run file is one JSON object, not a {type(data).__name__}")
+    for key, types in _RUN_FIELD_TYPES.items():
+        v = data.get(key)
+        if v is None:
+            continue
+        if isinstance(v, bool) or not isinstance(v, types):
+            raise InputError(
+                p, f"field '{key}' must be {' or '.join(t.__name__ for t in types)}, got {show(v)}"
+            )
+
+
 def writeback_files(store: Store, run_file: Path, edges: Path | None = None) -> RunReport:
     """Write a model run (JSON) and its learned edges (parquet/CSV/TSV), all or nothing."""
+    check_run_file(run_file)
+    if edges is not None and Path(edges).is_dir():
+        raise InputError(edges, "is a directory, not an edges file")
     return write_run_file(store, run_file, edges)

@@ -5,7 +5,8 @@ written as .h5ad, .csv or .parquet."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +14,12 @@ import numpy as np
 import pandas as pd
 
 from grapekg.app.workspace import Workspace
-from grapekg.errors import ConfigError
-from grapekg.model.grape.train import load_model, perturbed_indices, predict_with
-from grapekg.perturb.conditions import normalise_condition
+from grapekg.errors import ConfigError, cut
+from grapekg.kg.store import Store
+from grapekg.model.grape.graph import GeneGraph
+from grapekg.model.grape.train import load_graph, load_model, predict_with
+from grapekg.perturb.conditions import CONTROL, normalise_condition
+from grapekg.settings import Settings
 
 __all__ = ["Change", "Prediction", "predict_run", "top_changes", "write_predictions"]
 
@@ -44,26 +48,153 @@ class Change:
     delta: float
 
 
-def predict_run(ws: Workspace, run: str, perturb: Sequence[str]) -> Prediction:
-    """Load the run (an id or a folder), check that every perturbed gene (``A`` or ``A+B``,
-    symbols or ids) is in its graph, and predict each condition."""
-    run_dir = ws.find_run(run)
+def _compute_text(
+    store: Store, settings: Settings, missing: list[str], ids: list[str]
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Text features of the few genes added at predict time that lack one, computed now
+    with the default text model (as ``grape features compute --modality text``)."""
+    import tempfile
+
+    from grapekg.app.features import FeatureOptions, compute_features
+    from grapekg.app.train import MissingTextError, read_features
+
+    with tempfile.TemporaryDirectory() as tmp:
+        f = Path(tmp) / "genes.txt"
+        f.write_text("\n".join(missing) + "\n")
+        compute_features(store, settings, FeatureOptions(modality="text", genes=str(f)))
+    try:
+        return read_features(store, ids)
+    except MissingTextError as exc:
+        raise ConfigError(
+            f"--perturb: {', '.join(exc.missing[:3])} has no text feature: run 'grape "
+            "features compute --modality text --genes FILE' with its id"
+        ) from None
+
+
+def _kg_additions(
+    store: Store,
+    settings: Settings,
+    graph: GeneGraph,
+    names: list[str],
+    edges: str,
+    run_info: dict[str, object],
+) -> tuple[GeneGraph, dict[str, str]]:
+    """Resolve names outside the graph through the identity routes and add those genes to
+    the graph with their KG features and the prior edges between them and the graph's KG
+    genes. Returns (graph, name -> gene id). ConfigError (one line) for unknown names."""
+    from grapekg.app.train import MissingTextError, read_features
+    from grapekg.kg.export import formats
+    from grapekg.kg.export.reader import export_graph
+    from grapekg.kg.identity import GeneResolver
+    from grapekg.kg.loader import gene_index_from_store
+
+    resolver = GeneResolver.from_store(store, gene_index_from_store(store))
+    found: dict[str, str] = {}
+    unknown = []
+    for n in names:
+        r = resolver.resolve(n)
+        if r.resolved:
+            found[n] = str(r.ensembl_id)
+        else:
+            unknown.append(
+                n + (f" (ambiguous: {', '.join(r.candidates[:3])})" if r.candidates else "")
+            )
+    if unknown:
+        raise ConfigError(cut(f"--perturb: no gene of the KG is named {', '.join(unknown)}"))
+    new_ids = sorted({i for i in found.values() if i not in graph})
+    if not new_ids:
+        return graph, found
+    graph_info = run_info.get("graph") if isinstance(run_info.get("graph"), dict) else {}
+    absent = set(graph_info.get("not_in_kg", []))  # type: ignore[union-attr]
+    kg_ids = [g for g in graph.gene_ids if g not in absent]
+    hg = export_graph(store, kg_ids + new_ids, edges)
+    data = formats.to_pyg(hg)
+    rows = []
+    for t in ("c", "nc"):
+        if t in data.node_types:
+            rows += [(e, s, t) for e, s in zip(data[t].ensembl_id, data[t].symbol, strict=True)]
+    nodes = pd.DataFrame(rows, columns=["ensembl_id", "symbol", "biotype_class"])
+    add = nodes[nodes["ensembl_id"].isin(new_ids)].reset_index(drop=True)
+    ids = add["ensembl_id"].tolist()
+    try:
+        text, dna, mask = read_features(store, ids)
+    except MissingTextError as exc:
+        text, dna, mask = _compute_text(store, settings, exc.missing, ids)
+    if graph.text is not None and text.shape[1] != graph.text.shape[1]:
+        raise ConfigError(
+            f"--perturb: the KG's text features have {text.shape[1]} dimensions, the run's "
+            f"{graph.text.shape[1]}: compute them with the run's model (grape features compute)"
+        )
+    if graph.dna is not None and (dna is None or dna.shape[1] != graph.dna.shape[1]):
+        dna, mask = None, None
+    order = {t: [str(x) for x in data[t].ensembl_id] for t in ("c", "nc") if t in data.node_types}
+    pairs = []
+    for et in data.edge_types:
+        if et[0] in order and et[2] in order:
+            ei = data[et].edge_index
+            pairs += [(order[et[0]][int(a)], order[et[2]][int(b)]) for a, b in ei.t().tolist()]
+    new = set(ids)
+    edges_df = pd.DataFrame(
+        [(a, b) for a, b in pairs if a in new or b in new], columns=["src", "dst"]
+    )
+    bigger = graph.extended(
+        add,
+        text=text if graph.text is not None else None,
+        dna=dna,
+        dna_mask=mask,
+        edges=edges_df,
+        aliases={n: i for n, i in found.items()},
+    )
+    return bigger, found
+
+
+def predict_run(
+    ws: Workspace,
+    run: str,
+    perturb: Sequence[str],
+    open_store: Callable[[], AbstractContextManager[Store]] | None = None,
+) -> Prediction:
+    """Load the run (an id, a folder, ``@latest`` or a pattern: the newest match) and predict
+    each condition (``A`` or ``A+B``; symbols, previous symbols, aliases or Ensembl ids). A gene
+    outside the run's graph is read from the KG (``open_store``) with its features and prior
+    edges and added to the graph: the GAT layers are inductive (Eq. 11), so its knock-down
+    reaches the measured genes through those edges."""
+    plain = run != "@latest" and not any(ch in run for ch in "*?[")
+    run_dir = ws.find_run(run) if plain else ws.resolve_runs([run])[-1]
     if not (run_dir / "config.json").exists():
         raise ConfigError(f"--run '{run}': no run folder at {run_dir}")
     meta = json.loads((run_dir / "meta.json").read_text())
-    model, graph = load_model(run_dir)
-    conds = [normalise_condition(p if "+" in p else f"{p}+ctrl") for p in perturb]
-    unknown = sorted(
-        {x for c in conds for x in c.split("+") if x != "ctrl" and x not in graph.symbols}
-    )
-    if unknown:
-        raise ConfigError(f"--perturb: gene(s) not in the run's graph: {', '.join(unknown)}")
-    pred = predict_with(model, perturbed_indices(graph, conds))
+    info_file = run_dir / "run.json"
+    info = json.loads(info_file.read_text()) if info_file.exists() else {}
+    graph = load_graph(run_dir)
+    parsed = []
+    for p in perturb:
+        genes = [g.strip() for g in str(p).split("+") if g.strip() and g.strip() != CONTROL]
+        if not genes:
+            raise ConfigError(f"--perturb {cut(str(p))!r}: name one gene or A+B")
+        parsed.append(genes)
+    outside = sorted({g for gs in parsed for g in gs if g not in graph})
+    ids: dict[str, str] = {}
+    if outside:
+        if open_store is None:
+            raise ConfigError(
+                f"--perturb: gene(s) not in the run's graph: {cut(', '.join(outside))}"
+            )
+        edges = str((info.get("graph") or {}).get("edges", "go,reactome"))
+        with open_store() as store:
+            graph, ids = _kg_additions(store, ws.settings, graph, outside, edges, info)
+    model, graph = load_model(run_dir, graph=graph if outside else None)
+    conds = [normalise_condition("+".join(gs) if len(gs) > 1 else f"{gs[0]}+ctrl") for gs in parsed]
+    index = [[graph.index_of(ids.get(g, g)) for g in gs] for gs in parsed]
+    pred = predict_with(model, index)
     return Prediction(
         run_dir,
         conds,
         [str(g) for g in meta["gene_ids"]],
-        dict(zip(graph.gene_ids, graph.symbols, strict=True)),
+        {
+            **dict(zip(graph.gene_ids, graph.symbols, strict=True)),
+            **dict(zip(meta["gene_ids"], meta.get("gene_names", meta["gene_ids"]), strict=True)),
+        },
         np.load(run_dir / "ctrl.npy"),
         {c: pred[i] for i, c in enumerate(conds)},
     )

@@ -89,9 +89,10 @@ def recover_run(
     meta = json.loads((run_dir / "meta.json").read_text())
     planted = read_parquet(planted_edges_path(ws, info["dataset"]))
     model, graph = load_model(run_dir)
-    sym2id = dict(zip(graph.symbols, graph.gene_ids, strict=True))
     summary = bundle_mod.load(bundle_path(store, ws.settings, info["dataset"])).summary
     perturbed = {x for c in summary.conditions if c != CONTROL for x in parse_condition(c)}
+    sym2id = dict(zip(graph.symbols, graph.gene_ids, strict=True))
+    sym2id.update({g: graph.gene_ids[graph.index_of(g)] for g in perturbed if g in graph})
     seen = {x for c in meta["train"] if c != CONTROL for x in parse_condition(c)}
     regs = sorted(g for g in perturbed - (seen if unseen_only else set()) if g in sym2id)
     if not regs:

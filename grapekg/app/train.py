@@ -2,6 +2,18 @@
 Neo4j, training per seed, predictions for `grape evaluate`, and the write-back of what was
 learned. The evaluation that follows is :func:`grapekg.app.evaluate.evaluate`.
 
+The model graph (:func:`dataset_graph`, issue 9.3): the dataset's measured genes, every
+perturbation target resolved to a KG gene (measured or not: an unmeasured target is a node
+with its features and prior edges whose knock-down reaches the measured genes through the
+graph), and with ``grape train --neighbourhood K`` (default 0) every KG gene within K prior-edge
+steps of those. The output head, the loss and the predictions cover the measured genes only. A
+measured gene the KG lacks is a node of its own without edges and with the missing-feature
+vector (zeros); a target that resolves to no KG gene leaves its conditions out of training and
+of GRAPE's predictions, with one warning line naming them (:meth:`DatasetGraph.warning`). The
+model fits on exactly ``split.train`` and selects its epoch on ``split.val``, the split of
+:func:`grapekg.perturb.splits.resolve_split` that the baselines use too. A group ``NAME``
+trains every member ``NAME@ctx`` on its member split (:func:`member_splits`).
+
 Run layout (:class:`~grapekg.app.workspace.Workspace`): ``<data_dir>/runs/<run_id>/``
 (config.json, model.pt, graph.pt, meta.json, predictions.parquet, learned_edges.parquet)
 and, per (dataset, split, model label), a combined
@@ -15,7 +27,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +35,14 @@ import pandas as pd
 import torch
 
 from grapekg.app.workspace import Workspace
-from grapekg.errors import ConfigError
+from grapekg.errors import ConfigError, cut
 from grapekg.kg import features as kgf
 from grapekg.kg import writeback
-from grapekg.kg.datasets import bundle_path
+from grapekg.kg.datasets import bundle_path, list_datasets
 from grapekg.kg.export import formats, priors
 from grapekg.kg.export.reader import export_graph
+from grapekg.kg.identity import GeneResolver
+from grapekg.kg.loader import gene_index_from_store
 from grapekg.kg.store import Store
 from grapekg.model.grape.config import GrapeConfig
 from grapekg.model.grape.graph import GeneGraph
@@ -37,15 +51,21 @@ from grapekg.model.grape.train import EpochCallback, load_model, predict, train_
 from grapekg.parquet import read_parquet
 from grapekg.perturb import bundle as bundle_mod
 from grapekg.perturb.conditions import CONTROL, parse_condition
-from grapekg.perturb.splits import make_split
+from grapekg.perturb.splits import SPLIT_NAMES, Split, resolve_split, split_group
 
 __all__ = [
     "ABLATIONS",
+    "DatasetGraph",
     "GrapeConfig",
+    "MissingTextError",
     "RunOutcome",
+    "SPLIT_NAMES",
     "combine_predictions",
     "config_for",
     "dataset_graph",
+    "dataset_members",
+    "member_splits",
+    "read_features",
     "ensure_priors",
     "resolve_device",
     "run_label",
@@ -67,6 +87,7 @@ class RunOutcome:
     n_test: int
     snapshot_id: str
     edges_written: dict[str, int]
+    dataset: str = ""
 
 
 def ensure_priors(store: Store, advance: Callable[[int], None] | None = None) -> list[str]:
@@ -85,31 +106,189 @@ def ensure_priors(store: Store, advance: Callable[[int], None] | None = None) ->
     return built
 
 
-def dataset_graph(store: Store, dataset: str, edges: str = "go,reactome") -> tuple[GeneGraph, str]:
-    """The dataset's genes as a typed c/nc graph with KG prior edges and the features stored
-    on Gene nodes (text; DNA LM or k-mer when present)."""
-    hg = export_graph(store, f"dataset:{dataset}", edges)
+@dataclass
+class DatasetGraph:
+    """GRAPE's graph of one dataset and what was done to build it.
+
+    The nodes are the dataset's measured genes, its perturbation targets (measured or
+    not) and, with ``neighbourhood`` K > 0, every KG gene within K steps of those over the
+    prior edges. Measured genes are the output (loss and predictions); the other nodes only
+    pass messages. A measured gene without a KG node is a node of its own (its var id, class
+    'c') with no edges and the missing-feature vector (zeros).
+    """
+
+    graph: GeneGraph
+    snapshot_id: str
+    dataset: str
+    edges: str = "go,reactome"
+    neighbourhood: int = 0
+    not_in_kg: list[str] = field(default_factory=list)  # var ids of measured genes
+    unmeasured_targets: list[str] = field(default_factory=list)
+    left_out: dict[str, list[str]] = field(default_factory=dict)  # condition -> names
+
+    def usable(self, conditions: list[str]) -> list[str]:
+        """``conditions`` without those whose targets nothing can place."""
+        return [c for c in conditions if c not in self.left_out]
+
+    def warning(self) -> str | None:
+        """One line naming the conditions left out (None when there is none)."""
+        if not self.left_out:
+            return None
+        names = sorted({n for v in self.left_out.values() for n in v})
+        conds = sorted(self.left_out)
+        shown = ", ".join(conds[:8]) + (f", … (+{len(conds) - 8})" if len(conds) > 8 else "")
+        return cut(
+            f"{len(conds)} condition(s) left out of training and GRAPE's predictions: "
+            f"target(s) {', '.join(names[:8])} resolve to no KG gene ({shown})",
+            240,
+        )
+
+    def info(self) -> dict[str, object]:
+        return {
+            "edges": self.edges,
+            "neighbourhood": self.neighbourhood,
+            "not_in_kg": list(self.not_in_kg),
+            "unmeasured_targets": list(self.unmeasured_targets),
+            "left_out": dict(self.left_out),
+        }
+
+
+def _targets(
+    b: bundle_mod.Bundle, resolver: GeneResolver
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """(target name -> gene id, condition -> unplaceable names): a target that is a measured
+    gene is that gene's node (as the import resolves it); otherwise the identity routes."""
+    ids = [str(g) for g in b.summary.gene_ids]
+    names = [str(g) for g in b.summary.gene_names]
+    measured: dict[str, str] = {}
+    for gid, sym, (eid, ok) in zip(
+        ids, names, b.genes[["ensembl_id", "in_kg"]].itertuples(index=False), strict=True
+    ):
+        node = str(eid) if ok else gid
+        measured.setdefault(sym, node)
+        measured.setdefault(gid, node)
+    placed: dict[str, str] = {}
+    left_out: dict[str, list[str]] = {}
+    for cond in b.summary.conditions:
+        bad = []
+        for t in parse_condition(cond):
+            if t in placed:
+                continue
+            if t in measured:
+                placed[t] = measured[t]
+                continue
+            r = resolver.resolve(t)
+            if r.resolved:
+                placed[t] = str(r.ensembl_id)
+            else:
+                bad.append(t)
+        if bad:
+            left_out[cond] = bad
+    left = {t for v in left_out.values() for t in v}
+    for cond in b.summary.conditions:  # a name unplaceable once is unplaceable everywhere
+        extra = [t for t in parse_condition(cond) if t in left]
+        if extra:
+            left_out[cond] = sorted(set(extra))
+    return placed, left_out
+
+
+def read_features(
+    store: Store, ids: list[str]
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(text ``[N, d]``, DNA or k-mer ``[N, d']`` or None, its mask) of KG genes; every gene
+    must have a text vector (ConfigError naming the command otherwise, the caller words it)."""
+    text, tmask = kgf.read_vectors(store, "text", ids)
+    if text.shape[1] == 0 or not tmask.all():
+        missing = [g for g, ok in zip(ids, tmask, strict=True) if not ok] if text.shape[1] else ids
+        raise MissingTextError(missing)
+    for modality in ("dna", "kmer"):
+        mat, mask = kgf.read_vectors(store, modality, ids)
+        if mask.any():
+            return text, np.nan_to_num(mat), mask
+    return text, None, None
+
+
+class MissingTextError(Exception):
+    """KG genes without a text vector (``missing``: their ids)."""
+
+    def __init__(self, missing: list[str]) -> None:
+        self.missing = missing
+
+
+def dataset_graph(
+    store: Store,
+    ws: Workspace,
+    dataset: str,
+    edges: str = "go,reactome",
+    neighbourhood: int = 0,
+) -> DatasetGraph:
+    """GRAPE's graph of a dataset (:class:`DatasetGraph`): the measured genes and targets
+    resolved as the import did (bundle ``genes.parquet``; targets through
+    :class:`~grapekg.kg.identity.GeneResolver`), their KG features and prior edges read from
+    Neo4j, plus the measured genes the KG lacks. Raises ConfigError (one line) when a KG gene
+    has no text feature or ``neighbourhood`` is negative."""
+    if neighbourhood < 0:
+        raise ConfigError("--neighbourhood must be 0 or more")
+    b = bundle_mod.load(bundle_path(store, ws.settings, dataset))
+    if len(b.genes) != len(b.summary.gene_ids):
+        raise ConfigError(
+            f"dataset {dataset}: genes.parquet has {len(b.genes)} rows for "
+            f"{len(b.summary.gene_ids)} genes; import it again (grape data import)"
+        )
+    resolver = GeneResolver.from_store(store, gene_index_from_store(store))
+    placed, left_out = _targets(b, resolver)
+    var_ids = [str(g) for g in b.summary.gene_ids]
+    kg_measured = [
+        str(e) for e, ok in zip(b.genes["ensembl_id"], b.genes["in_kg"], strict=True) if ok
+    ]
+    absent = [g for g, ok in zip(var_ids, b.genes["in_kg"], strict=True) if not ok]
+    kg_ids = sorted(set(kg_measured) | {v for v in placed.values() if v not in set(absent)})
+    hg = export_graph(store, kg_ids, edges, hops=neighbourhood)
     data = formats.to_pyg(hg)
     for t in ("c", "nc"):
         if t in data.node_types:
             data[t].gene_id = list(data[t].ensembl_id)
     ids = [g for t in ("c", "nc") if t in data.node_types for g in data[t].gene_id]
-    text, tmask = kgf.read_vectors(store, "text", ids)
-    if text.shape[1] == 0 or not tmask.all():
-        missing = int((~tmask).sum()) if text.shape[1] else len(ids)
+    try:
+        text, dna, dmask = read_features(store, ids)
+    except MissingTextError as exc:
         raise ConfigError(
-            f"{missing} of the dataset's {len(ids)} genes have no text feature: run "
-            f"'grape features compute --modality text --genes dataset:{dataset}'"
+            f"{len(exc.missing)} of the {len(ids)} KG genes of {dataset}'s graph have no text "
+            f"feature (e.g. {', '.join(exc.missing[:3])}): run 'grape features compute "
+            f"--modality text --genes dataset:{dataset}'"
+            + (" (with --neighbourhood: --genes all)" if neighbourhood else "")
+        ) from None
+    graph = GeneGraph.from_heterodata(
+        data,
+        text=torch.from_numpy(text),
+        dna=None if dna is None else torch.from_numpy(dna),
+        dna_mask=None if dmask is None else torch.from_numpy(dmask),
+    )
+    names = [str(g) for g in b.summary.gene_names]
+    aliases = {**placed}
+    for gid, sym, eid, ok in zip(
+        var_ids, names, b.genes["ensembl_id"], b.genes["in_kg"], strict=True
+    ):
+        node = str(eid) if ok else gid
+        aliases.setdefault(gid, node)
+        aliases.setdefault(sym, node)
+    if absent:
+        new = pd.DataFrame(
+            {
+                "ensembl_id": absent,
+                "symbol": [names[var_ids.index(g)] for g in absent],
+                "biotype_class": ["c"] * len(absent),
+            }
         )
-    dna = dmask = None
-    for modality in ("dna", "kmer"):
-        mat, mask = kgf.read_vectors(store, modality, ids)
-        if mask.any():
-            dna = torch.from_numpy(np.nan_to_num(mat))
-            dmask = torch.from_numpy(mask)
-            break
-    graph = GeneGraph.from_heterodata(data, text=torch.from_numpy(text), dna=dna, dna_mask=dmask)
-    return graph, hg.snapshot_id
+        graph = graph.extended(new, aliases=aliases)
+    else:
+        graph.aliases = aliases
+        graph.__post_init__()
+    measured_nodes = set(kg_measured) | set(absent)
+    unmeasured = sorted(t for t, v in placed.items() if v not in measured_nodes)
+    return DatasetGraph(
+        graph, hg.snapshot_id, dataset, edges, neighbourhood, absent, unmeasured, left_out
+    )
 
 
 def resolve_device(name: str) -> str:
@@ -141,6 +320,35 @@ def run_label(ablation: str | None, pert_channel: bool = False) -> str:
     return base if not ablation else f"{base}-{ablation.replace('_', '-')}"
 
 
+def member_splits(
+    store: Store, ws: Workspace, name: str, split_name: str, seed: int
+) -> dict[str, Split]:
+    """The split of a dataset, or of each member of a group ``NAME`` (``NAME@ctx``): one split
+    of the union of the members' conditions, restricted to each (the contract's
+    :func:`~grapekg.perturb.splits.split_group`). Every split carries validation conditions
+    (:func:`~grapekg.perturb.splits.resolve_split`)."""
+    members = dataset_members(store, ws, name)
+    conds = {
+        m: list(bundle_mod.load(bundle_path(store, ws.settings, m)).summary.conditions)
+        for m in members
+    }
+    if members == [name]:
+        return {name: resolve_split(split_name, conds[name], seed)}
+    return split_group(split_name, conds, seed)
+
+
+def dataset_members(store: Store, ws: Workspace, name: str) -> list[str]:
+    """``[name]`` for a dataset, the members ``NAME@ctx`` for a group (sorted)."""
+    if any(d["name"] == name for d in list_datasets(store)):
+        return [name]
+    from grapekg.app.datasets import group_members
+
+    found = list(group_members(store, name))
+    if not found:
+        raise ConfigError(f"--dataset {cut(name)!r}: no dataset or group of that name")
+    return found
+
+
 def train_seed(
     store: Store,
     ws: Workspace,
@@ -152,29 +360,29 @@ def train_seed(
     ablation: str | None = None,
     device: str = "cpu",
     write_back: bool = True,
-    graph: tuple[GeneGraph, str] | None = None,
+    graph: DatasetGraph | None = None,
+    split: Split | None = None,
     progress: EpochCallback | None = None,
 ) -> RunOutcome:
-    """Train one seed, save its test predictions, write the learned edges back;
-    ``progress`` is called after every epoch."""
+    """Train one seed on exactly ``split.train`` (early stopping and the best epoch on
+    ``split.val``), save its test predictions, write the learned edges back; ``progress`` is
+    called after every epoch. Conditions whose targets nothing can place
+    (:meth:`DatasetGraph.usable`) are left out of all three lists."""
     b = bundle_mod.load(bundle_path(store, ws.settings, dataset))
-    g, snapshot = graph or dataset_graph(store, dataset)
+    dg = graph or dataset_graph(store, ws, dataset)
+    g = dg.graph
     cfg = config_for(base, g, ablation, seed)
-    split = make_split(split_name, b.summary.conditions, seed=seed)
-    if not split.val:  # early stopping needs validation conditions: carve them from train
-        split = (
-            make_split(split_name, b.summary.conditions, seed=seed, val_fraction=0.15)
-            if split_name == "random"
-            else split
-        )
+    split = split or resolve_split(split_name, b.summary.conditions, seed)
+    used = replace(
+        split, train=dg.usable(split.train), val=dg.usable(split.val), test=dg.usable(split.test)
+    )
     label = run_label(ablation, cfg.pert_channel)
     cfg_hash = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()[:12]
-    run_id = f"{dataset}-{split_name}-{label}-s{seed}-{cfg_hash[:8]}"
+    tag = Path(split_name).stem if split_name.endswith(".json") else split_name
+    run_id = f"{dataset}-{tag}-{label}-s{seed}-{cfg_hash[:8]}"
     run_dir = ws.run_dir(run_id)
-    res = train_grape(g, b.summary, split, cfg, run_dir, device=device, progress=progress)
-    test = [
-        c for c in split.test if c != CONTROL and all(x in g.symbols for x in parse_condition(c))
-    ]
+    res = train_grape(g, b.summary, used, cfg, run_dir, device=device, progress=progress)
+    test = [c for c in used.test if c != CONTROL]
     pred = predict(run_dir, test, device=device)
     rows = [
         (seed, c, gid, float(v))
@@ -191,8 +399,9 @@ def train_seed(
                 "split": split_name,
                 "seed": seed,
                 "label": label,
-                "snapshot_id": snapshot,
+                "snapshot_id": dg.snapshot_id,
                 "synthetic": b.synthetic,
+                "graph": dg.info(),
             },
             indent=1,
         )
@@ -200,7 +409,9 @@ def train_seed(
     edges_written: dict[str, int] = {}
     if write_back:
         model, graph_ = load_model(run_dir, device="cpu")
-        regs = sorted({x for c in b.summary.conditions for x in parse_condition(c)})
+        regs = sorted(
+            {x for c in dg.usable(list(b.summary.conditions)) for x in parse_condition(c)}
+        )
         edges = learned_edges(model, graph_, regs, list(b.summary.gene_ids))
         edges.to_parquet(run_dir / "learned_edges.parquet", index=False)
         info = writeback.RunInfo(
@@ -210,13 +421,21 @@ def train_seed(
             dataset=dataset,
             split=split_name,
             seed=seed,
-            snapshot_id=snapshot,
+            snapshot_id=dg.snapshot_id,
             metrics={"best_val_mse": res.best_val, "best_epoch": res.best_epoch},
             config=asdict(cfg),
         )
         edges_written = writeback.write_run(store, info, edges).written
     return RunOutcome(
-        run_id, run_dir, seed, res.best_epoch, res.best_val, len(test), snapshot, edges_written
+        run_id,
+        run_dir,
+        seed,
+        res.best_epoch,
+        res.best_val,
+        len(test),
+        dg.snapshot_id,
+        edges_written,
+        dataset,
     )
 
 

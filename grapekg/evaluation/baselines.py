@@ -17,6 +17,15 @@ condition strings, ``ctrl`` excluded) and μ = ``ctrl_mean``; then ``predict(con
   unmeasured gene 0 (so the prediction falls back to the training mean);
   W = (GᵀG + λI)⁻¹ Gᵀ Yc Pᵀ (PPᵀ + λI)⁻¹; ŷ = G W p + b + μ. K = 10, λ = 0.1. The SVD is
   exact (no randomness); signs fixed so each component's largest |entry| is positive.
+  A test condition none of whose genes is measured gets p = 0, i.e. exactly the mean
+  baseline: :meth:`LinearPCA.not_applicable` names those ("target not measured").
+* :class:`LinearKG`: the same model with the perturbation embedding taken from the KG
+  instead of G: p_X = row of E for gene X, E (genes × K') = U_K' S_K' of the truncated SVD of
+  the binary membership matrix M (genes × GO BP terms ∪ Reactome pathways) over the
+  dataset's measured genes and targets (:func:`membership_embedding`, K' = 10); a double =
+  the sum of its genes' rows; W = (GᵀG + λI)⁻¹ Gᵀ Yc Pᵀ (PPᵀ + λI)⁻¹ (K × K'). It works for
+  unmeasured targets; a target without any membership gets p = 0 (= the mean baseline) and
+  is counted (:meth:`LinearKG.without_embedding`).
 """
 
 from __future__ import annotations
@@ -28,7 +37,18 @@ import numpy as np
 
 from grapekg.perturb.conditions import parse_condition
 
-__all__ = ["Additive", "BASELINES", "Baseline", "LinearPCA", "NoChange", "TrainMean"]
+__all__ = [
+    "Additive",
+    "BASELINES",
+    "Baseline",
+    "LinearKG",
+    "LinearPCA",
+    "NoChange",
+    "TrainMean",
+    "membership_embedding",
+]
+
+TARGET_NOT_MEASURED = "target not measured"
 
 
 class Baseline(Protocol):
@@ -139,11 +159,20 @@ class LinearPCA:
         flip = np.sign(u[np.argmax(np.abs(u[:, :k]), axis=0), range(k)])
         flip[flip == 0] = 1.0
         self.gene_emb = u[:, :k] * s[:k] * flip  # G: genes × K
-        p = np.stack([self._embed(c) for c in perts], axis=1)  # K × perts
-        g, lam = self.gene_emb, self.ridge
+        p = np.stack([self._embed(c) for c in perts], axis=1)  # K' × perts
+        g, lam, kp = self.gene_emb, self.ridge, p.shape[0]
         left = np.linalg.solve(g.T @ g + lam * np.eye(k), g.T @ yc @ p.T)
-        self.weights = np.linalg.solve((p @ p.T + lam * np.eye(k)).T, left.T).T
+        self.weights = np.linalg.solve((p @ p.T + lam * np.eye(kp)).T, left.T).T
         return self
+
+    def not_applicable(self, conditions: Iterable[str]) -> dict[str, str]:
+        """Conditions none of whose genes is measured (p = 0: the prediction IS the mean
+        baseline) -> ``"target not measured"``."""
+        return {
+            c: TARGET_NOT_MEASURED
+            for c in conditions
+            if parse_condition(c) and not any(g in self.position for g in parse_condition(c))
+        }
 
     def _embed(self, condition: str) -> np.ndarray:
         rows = [
@@ -160,10 +189,73 @@ class LinearPCA:
         }
 
 
+def membership_embedding(
+    memberships: Mapping[str, Iterable[str]], genes: Sequence[str], n_components: int = 10
+) -> dict[str, np.ndarray]:
+    """Gene embedding from annotation memberships: M_{g,t} = 1 when gene g ∈ ``genes`` is a
+    member of term t (GO BP term or Reactome pathway; ``memberships`` gene -> terms), terms
+    = union over ``genes``; truncated SVD M = U S Vᵀ, E = U_K S_K (K = min(n_components,
+    rank)), signs fixed so each column's largest |entry| is positive. Returns gene -> row of
+    E for the genes with at least one membership (others are absent: the caller's zero
+    vector)."""
+    genes = list(dict.fromkeys(str(g) for g in genes if memberships.get(str(g))))
+    terms = sorted({str(t) for g in genes for t in memberships[g]})
+    if not genes or not terms:
+        return {}
+    col = {t: j for j, t in enumerate(terms)}
+    m = np.zeros((len(genes), len(terms)))
+    for i, g in enumerate(genes):
+        m[i, [col[str(t)] for t in memberships[g]]] = 1.0
+    u, s, _ = np.linalg.svd(m, full_matrices=False)
+    k = max(1, int(min(n_components, np.sum(s > 1e-10 * s.max()))))
+    flip = np.sign(u[np.argmax(np.abs(u[:, :k]), axis=0), range(k)])
+    flip[flip == 0] = 1.0
+    emb = u[:, :k] * s[:k] * flip
+    if k < n_components:  # constant width K' (zero columns change no prediction)
+        emb = np.hstack([emb, np.zeros((len(genes), n_components - k))])
+    return {g: emb[i] for i, g in enumerate(genes)}
+
+
+class LinearKG(LinearPCA):
+    """:class:`LinearPCA` with the perturbation embedding from the KG (module docstring);
+    ``embedding``: gene symbol or Ensembl id -> vector (all of one length), e.g. from
+    :func:`membership_embedding`."""
+
+    def __init__(
+        self,
+        embedding: Mapping[str, np.ndarray] | None = None,
+        n_components: int = 10,
+        ridge: float = 0.1,
+    ) -> None:
+        super().__init__(n_components, ridge)
+        self.embedding = {
+            str(k): np.asarray(v, dtype=np.float64) for k, v in (embedding or {}).items()
+        }
+        widths = {v.shape for v in self.embedding.values()}
+        if len(widths) > 1:
+            raise ValueError(f"embedding vectors differ in length: {sorted(widths)}")
+        self.width = next(iter(widths))[0] if widths else n_components
+
+    def _embed(self, condition: str) -> np.ndarray:
+        rows = [self.embedding[g] for g in parse_condition(condition) if g in self.embedding]
+        return np.sum(rows, axis=0) if rows else np.zeros(self.width)
+
+    def not_applicable(self, conditions: Iterable[str]) -> dict[str, str]:
+        """None: the KG embedding does not need the target to be measured."""
+        return {}
+
+    def without_embedding(self, conditions: Iterable[str]) -> list[str]:
+        """Perturbed genes of ``conditions`` that have no embedding (predicted from p = 0)."""
+        return sorted(
+            {g for c in conditions for g in parse_condition(c) if g not in self.embedding}
+        )
+
+
 BASELINES: dict[str, type] = {
     "no_change": NoChange,
     "train_mean": TrainMean,
     "additive": Additive,
     "linear_pca": LinearPCA,
+    "linear_kg": LinearKG,
 }
 """Registry name -> class; every class builds with no arguments."""

@@ -17,6 +17,17 @@ Families (REFERENCES 1.7, 3.4, 8):
   = #{g ∈ N20 : |sign(ŷ_g − μ_g) − sign(y_g − μ_g)| = 2} / |N20|.
 * BioDSNN: ``mse_top20_de`` (= mse on DE20), ``frac_within_5pct_de`` = mean_{g∈DE20}
   1[|ŷ_g − y_g| ≤ 0.05 |y_g|]; genetic interactions of doubles (see :func:`gi_coefficients`).
+* Systema (Viñas Torné et al., Nat Biotech 2025): ``pcc_delta_train_mean`` =
+  Pearson(ŷ − m_train, y − m_train) on all genes, ``pcc_delta_train_mean_de20`` on DE20, with
+  m_train = (1/|T|) Σ_{q∈T} ȳ_q the mean of the TRAINING perturbations' mean profiles: the
+  delta against control rewards predicting the shift every perturbation shares (the mean
+  baseline scores high); against m_train only the perturbation-specific part counts (the
+  mean baseline scores 0).
+* ``<metric>_excl_pert``: every metric above with the condition's perturbed genes P removed
+  from the gene set first: all genes → genes ∖ P, DE20 / DE40 = first 20 / 40 of the DE
+  ranking with P removed, N20 ∖ P. A knock-down of a measured gene is its largest effect and
+  would otherwise dominate DE20 and the all-gene correlations (trivially predicted by any
+  model that knows the target). GI magnitudes likewise regress on genes ∖ {A, B}.
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import pandas as pd
 from grapekg.perturb.conditions import parse_condition
 
 __all__ = [
+    "MIN_GI_DOUBLES",
     "dac",
     "dac_nonzero",
     "evaluate",
@@ -44,6 +56,11 @@ __all__ = [
 ]
 
 Index = Sequence[int] | np.ndarray | None
+
+#: fewest doubles over which the GI correlation / overlaps are reported (else n/a)
+MIN_GI_DOUBLES = 5
+GI_TOO_FEW = f"< {MIN_GI_DOUBLES} doubles"
+EXCL = "_excl_pert"
 
 
 def _sel(v: np.ndarray, idx: Index) -> np.ndarray:
@@ -179,6 +196,7 @@ def gi_metrics(
     seed: int = 0,
     de_rankings: Mapping[str, Sequence[int] | np.ndarray] | None = None,
     n_de: int = 20,
+    exclude: Mapping[str, Index] | None = None,
 ) -> pd.DataFrame:
     """GI magnitudes of every double A+B whose singles A+ctrl and B+ctrl are in ``truth``:
     m_true from the true double delta, m_pred from the predicted double delta, both regressed
@@ -190,7 +208,12 @@ def gi_metrics(
 
     With ``de_rankings`` the regression runs on the genes that respond: the union of the
     top-``n_de`` DE genes of A+B, A+ctrl and B+ctrl. Over all genes, the many unaffected
-    genes (pure noise in δ_A, δ_B) drag both coefficients toward 0 (regression dilution)."""
+    genes (pure noise in δ_A, δ_B) drag both coefficients toward 0 (regression dilution).
+
+    With ``exclude`` (condition -> positions of its perturbed genes) those genes are left out
+    of the regression and the metric names get the suffix ``_excl_pert``. Columns: condition,
+    metric, value, reason; with fewer than :data:`MIN_GI_DOUBLES` doubles the ``__all__`` rows
+    are NaN with reason ``"< 5 doubles"``."""
     ctrl = np.asarray(ctrl, dtype=np.float64)
     rows, m_true, m_pred = [], [], []
     for cond, y in truth.items():
@@ -200,45 +223,64 @@ def gi_metrics(
             continue
         da, db = (np.asarray(truth[s]) - ctrl for s in singles)
         dy, dp = np.asarray(y) - ctrl, np.asarray(pred[cond]) - ctrl
+        drop = set() if exclude is None else {int(i) for i in _as_idx(exclude.get(cond))}
         if de_rankings is not None and all(c in de_rankings for c in (cond, *singles)):
             idx = np.unique(
-                np.concatenate([np.asarray(de_rankings[c])[:n_de] for c in (cond, *singles)])
+                np.concatenate([_without(de_rankings[c], drop)[:n_de] for c in (cond, *singles)])
             )
             da, db, dy, dp = da[idx], db[idx], dy[idx], dp[idx]
+        elif drop:
+            keep = np.setdiff1d(np.arange(len(ctrl)), np.fromiter(drop, dtype=np.int64))
+            da, db, dy, dp = da[keep], db[keep], dy[keep], dp[keep]
         mt = gi_coefficients(dy, da, db, seed=seed)[2]
         mp = gi_coefficients(dp, da, db, seed=seed)[2]
         m_true.append(mt)
         m_pred.append(mp)
-        rows += [(cond, "gi_magnitude_true", mt), (cond, "gi_magnitude_pred", mp)]
+        rows += [(cond, "gi_magnitude_true", mt, ""), (cond, "gi_magnitude_pred", mp, "")]
     n = len(m_true)
-    if n >= 2:
+    names = ("gi_magnitude_pearson", "gi_synergy_overlap", "gi_suppressor_overlap")
+    if n >= MIN_GI_DOUBLES:
         mt_a, mp_a = np.array(m_true), np.array(m_pred)
         k_eff = max(1, min(k, n // 2))
-        rows += [
-            ("__all__", "gi_magnitude_pearson", pearson(mp_a, mt_a)),
-            ("__all__", "gi_synergy_overlap", _top_overlap(mt_a, mp_a, k_eff, True)),
-            ("__all__", "gi_suppressor_overlap", _top_overlap(mt_a, mp_a, k_eff, False)),
-        ]
-    return pd.DataFrame(rows, columns=["condition", "metric", "value"])
+        values = (
+            pearson(mp_a, mt_a),
+            _top_overlap(mt_a, mp_a, k_eff, True),
+            _top_overlap(mt_a, mp_a, k_eff, False),
+        )
+        rows += [("__all__", m, v, "") for m, v in zip(names, values, strict=True)]
+    else:
+        rows += [("__all__", m, float("nan"), GI_TOO_FEW) for m in names]
+    table = pd.DataFrame(rows, columns=["condition", "metric", "value", "reason"])
+    if exclude is not None:
+        table["metric"] = table["metric"] + EXCL
+    return table
 
 
-def condition_metrics(
+def _as_idx(idx: Index) -> np.ndarray:
+    return np.zeros(0, np.int64) if idx is None else np.asarray(idx, dtype=np.int64).ravel()
+
+
+def _without(ranking: Sequence[int] | np.ndarray, drop: set[int]) -> np.ndarray:
+    r = np.asarray(ranking, dtype=np.int64)
+    return r if not drop else r[~np.isin(r, np.fromiter(drop, dtype=np.int64))]
+
+
+def _family(
     pred: np.ndarray,
     true: np.ndarray,
     ctrl: np.ndarray,
-    de_ranking: Sequence[int] | np.ndarray,
-    non_dropout_20: Sequence[int] | np.ndarray | None = None,
+    genes: Index,
+    ranking: np.ndarray,
+    n20: np.ndarray,
+    train_mean: np.ndarray | None,
 ) -> dict[str, float]:
-    """All per-condition metrics of the three families for one condition (names and
-    formulas in the module docstring); DE20/DE40 = first 20/40 of ``de_ranking``;
-    N20 = ``non_dropout_20`` (defaults to DE20)."""
-    de20, de40 = np.asarray(de_ranking)[:20], np.asarray(de_ranking)[:40]
-    n20 = de20 if non_dropout_20 is None else np.asarray(non_dropout_20)
+    """The metrics of one condition on gene set ``genes`` (None = all) and DE ranking."""
+    de20, de40 = ranking[:20], ranking[:40]
     out = {
-        "rmse": rmse(pred, true),
-        "dac": dac(pred, true, ctrl),
-        "dac_nonzero": dac_nonzero(pred, true, ctrl),
-        "pcc_delta": pcc_delta(pred, true, ctrl),
+        "rmse": rmse(pred, true, genes),
+        "dac": dac(pred, true, ctrl, genes),
+        "dac_nonzero": dac_nonzero(pred, true, ctrl, genes),
+        "pcc_delta": pcc_delta(pred, true, ctrl, genes),
     }
     for name, idx in (("de20", de20), ("de40", de40)):
         out |= {
@@ -249,14 +291,49 @@ def condition_metrics(
         }
     out |= {
         "pearson_delta": out["pcc_delta"],
-        "mse": mse(pred, true),
+        "mse": mse(pred, true, genes),
         "mse_de": mse(pred, true, de20),
         "pearson_de_delta": out["pcc_delta_de20"],
         "frac_opposite_direction_top20_non_dropout": frac_opposite_direction(pred, true, ctrl, n20),
         "mse_top20_de": mse(pred, true, de20),
         "frac_within_5pct_de": frac_within(pred, true, de20),
     }
+    if train_mean is not None:
+        out |= {
+            "pcc_delta_train_mean": pcc_delta(pred, true, train_mean, genes),
+            "pcc_delta_train_mean_de20": pcc_delta(pred, true, train_mean, de20),
+        }
     return out
+
+
+def condition_metrics(
+    pred: np.ndarray,
+    true: np.ndarray,
+    ctrl: np.ndarray,
+    de_ranking: Sequence[int] | np.ndarray,
+    non_dropout_20: Sequence[int] | np.ndarray | None = None,
+    *,
+    perturbed: Index = None,
+    train_mean: np.ndarray | None = None,
+) -> dict[str, float]:
+    """All per-condition metrics of the families for one condition (names and formulas in
+    the module docstring); DE20/DE40 = first 20/40 of ``de_ranking``; N20 =
+    ``non_dropout_20`` (defaults to DE20). ``perturbed``: positions of the condition's
+    perturbed genes among the measured ones (for the ``_excl_pert`` twins; none = the twins
+    equal the plain values). ``train_mean`` = m_train of the Systema metrics (left out when
+    None)."""
+    ranking = np.asarray(de_ranking, dtype=np.int64)
+    n20 = ranking[:20] if non_dropout_20 is None else np.asarray(non_dropout_20, np.int64)
+    out = _family(pred, true, ctrl, None, ranking, n20, train_mean)
+    drop = {int(i) for i in _as_idx(perturbed)}
+    if drop:
+        keep = np.setdiff1d(np.arange(len(np.asarray(true))), np.fromiter(drop, dtype=np.int64))
+        excl = _family(
+            pred, true, ctrl, keep, _without(ranking, drop), _without(n20, drop), train_mean
+        )
+    else:
+        excl = out
+    return out | {f"{k}{EXCL}": v for k, v in excl.items()}
 
 
 def evaluate(
@@ -269,14 +346,22 @@ def evaluate(
     conditions: Iterable[str] | None = None,
     gi: bool = True,
     seed: int = 0,
+    perturbed: Mapping[str, Index] | None = None,
+    train_mean: np.ndarray | None = None,
+    not_applicable: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Evaluate a dict of predicted mean profiles against the true ones.
 
-    Returns a tidy DataFrame (columns condition, metric, value): one row per condition and
-    metric of :func:`condition_metrics`, plus the genetic-interaction rows of
-    :func:`gi_metrics` when ``gi`` (doubles only; aggregate rows use condition ``__all__``).
-    ``conditions`` defaults to every predicted condition; a condition missing from
-    ``truth`` or ``de_rankings`` raises KeyError naming it.
+    Returns a tidy DataFrame (columns condition, metric, value, reason): one row per
+    condition and metric of :func:`condition_metrics`, plus the genetic-interaction rows of
+    :func:`gi_metrics` (also with perturbed genes excluded when ``perturbed`` is given) when
+    ``gi`` (doubles only; aggregate rows use condition ``__all__``). ``conditions`` defaults
+    to every predicted condition; a condition missing from ``truth`` or ``de_rankings``
+    raises KeyError naming it. ``perturbed``: condition -> positions of its perturbed genes
+    (``_excl_pert`` metrics); ``train_mean``: m_train (Systema metrics);
+    ``not_applicable``: condition -> reason: its rows are NaN with that reason (the model
+    degenerates there, e.g. the linear baseline when no target is measured) and it is left
+    out of the GI fit.
     """
     chosen = list(pred) if conditions is None else list(conditions)
     rows = []
@@ -285,15 +370,26 @@ def evaluate(
             if cond not in table:
                 raise KeyError(f"condition {cond!r} missing from {key}")
         n20 = None if non_dropout_20 is None else non_dropout_20.get(cond)
-        values = condition_metrics(pred[cond], truth[cond], ctrl, de_rankings[cond], n20)
-        rows += [(cond, k, v) for k, v in values.items()]
-    table = pd.DataFrame(rows, columns=["condition", "metric", "value"])
-    if gi:
-        sub = {c: pred[c] for c in chosen}
-        table = pd.concat(
-            [table, gi_metrics(sub, truth, ctrl, seed=seed, de_rankings=de_rankings)],
-            ignore_index=True,
+        values = condition_metrics(
+            pred[cond],
+            truth[cond],
+            ctrl,
+            de_rankings[cond],
+            n20,
+            perturbed=None if perturbed is None else perturbed.get(cond),
+            train_mean=train_mean,
         )
+        why = (not_applicable or {}).get(cond, "")
+        rows += [(cond, k, float("nan") if why else v, why) for k, v in values.items()]
+    table = pd.DataFrame(rows, columns=["condition", "metric", "value", "reason"])
+    if gi:
+        sub = {c: pred[c] for c in chosen if c not in (not_applicable or {})}
+        parts = [table, gi_metrics(sub, truth, ctrl, seed=seed, de_rankings=de_rankings)]
+        if perturbed is not None:
+            parts.append(
+                gi_metrics(sub, truth, ctrl, seed=seed, de_rankings=de_rankings, exclude=perturbed)
+            )
+        table = pd.concat(parts, ignore_index=True)
     return table
 
 

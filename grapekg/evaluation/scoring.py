@@ -1,11 +1,18 @@
 """`grape evaluate`: every baseline (and any prediction file) on a dataset, over seeds.
 
-For seed s the split's test conditions are predicted by each model fitted on the split's
-training conditions; :func:`grapekg.evaluation.metrics.evaluate` scores each condition. A model's
-score for a seed is the mean over test conditions; the table reports mean ± sd over seeds.
-Predictions of other tools are read from AnnData (cells averaged per condition) or from a
+For seed s the split's test conditions are predicted by each model fitted on exactly the
+split's training conditions (``split.train``; the split always carries its own validation
+list, which only model selection sees, so baselines and models see the same data);
+:func:`grapekg.evaluation.metrics.evaluate` scores each condition. A model's score for a
+seed is the mean over test conditions; the table reports mean ± sd over seeds. Predictions
+of other tools are read from AnnData (cells averaged per condition) or from a
 table (long: condition, gene, value; or wide: a condition column plus one column per gene;
 an optional ``seed`` column restricts rows to that seed's evaluation).
+
+Where a model degenerates the result says n/a and why (:attr:`EvalResult.na`, the ``reason``
+column of ``per_condition``, ``na`` / ``notes`` in ``summary.json``): the linear baseline on
+a condition with no measured target (it equals the mean baseline there), GI correlations
+over fewer than 5 doubles. A dataset group is scored per member and pooled (:func:`pool`).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +32,7 @@ from grapekg.parquet import read_parquet
 from grapekg.perturb.bundle import Bundle
 from grapekg.perturb.conditions import CONTROL, normalise_condition, parse_condition
 from grapekg.perturb.errors import DataError
-from grapekg.perturb.splits import Split, make_split
+from grapekg.perturb.splits import Split, resolve_split
 
 log = logging.getLogger(__name__)
 
@@ -34,25 +41,47 @@ HEADLINE = [
     "dac",
     "dac_nonzero",
     "pcc_delta",
+    "pcc_delta_excl_pert",
+    "pcc_delta_train_mean",
     "rmse_de20",
     "dac_de20",
     "pcc_delta_de20",
+    "pcc_delta_de20_excl_pert",
+    "pcc_delta_train_mean_de20",
     "pcc_delta_de40",
     "mse_de",
     "frac_opposite_direction_top20_non_dropout",
     "frac_within_5pct_de",
     "gi_magnitude_pearson",
 ]
-#: table label -> baseline registry key (REFERENCES 5: no-change, mean, additive, linear)
+#: table label -> baseline registry key (REFERENCES 5: no-change, mean, additive, linear;
+#: linear-kg = the linear model with a KG perturbation embedding, issue 9.5)
 BASELINE_LABELS = {
     "no-change": "no_change",
     "mean": "train_mean",
     "additive": "additive",
     "linear": "linear_pca",
+    "linear-kg": "linear_kg",
 }
+#: shorter row labels for the terminal table (the files keep the full names)
+DISPLAY_NAMES = {"frac_opposite_direction_top20_non_dropout": "frac_opposite_top20_nondropout"}
+FIT_NOTE = "baselines and models fit on the same training conditions; val used for model selection"
 
-#: per seed: condition -> predicted mean profile (bundle gene order)
-Predictions = Callable[[Split], dict[str, np.ndarray]]
+
+@dataclass
+class Predicted:
+    """One model's predictions for a split's test conditions, with what it could not do:
+    ``na`` condition -> reason (scored n/a), ``unembedded`` / ``targets``: test targets the
+    model had no input for (counted in a note) / all its test targets."""
+
+    values: dict[str, np.ndarray]
+    na: dict[str, str] = field(default_factory=dict)
+    unembedded: set[str] = field(default_factory=set)
+    targets: set[str] = field(default_factory=set)
+
+
+#: per seed: condition -> predicted mean profile (bundle gene order), or a :class:`Predicted`
+Predictions = Callable[[Split], "dict[str, np.ndarray] | Predicted"]
 
 
 @dataclass
@@ -60,39 +89,82 @@ class EvalResult:
     dataset: str
     split: str
     seeds: list[int]
-    per_condition: pd.DataFrame  # model, seed, condition, subgroup, metric, value
+    per_condition: pd.DataFrame  # model, seed, condition, subgroup, metric, value, reason
     per_seed: pd.DataFrame  # model, seed, metric, value (mean over test conditions)
     summary: pd.DataFrame  # model x (metric_mean, metric_sd)
     synthetic: bool
+    na: dict[str, dict[str, str]] = field(default_factory=dict)  # model -> metric -> reason
+    notes: list[str] = field(default_factory=list)
 
-    def table(self, metrics: Sequence[str] = HEADLINE) -> pd.DataFrame:
+    def table(self, metrics: Sequence[str] = HEADLINE, digits: int = 4) -> pd.DataFrame:
+        """model x metric strings: ``mean ± sd`` over seeds (``digits`` decimals), ``n/a
+        (reason)`` where the model degenerates, ``-`` where undefined."""
         cols = [m for m in metrics if f"{m}_mean" in self.summary.columns]
         out = pd.DataFrame(index=self.summary.index)
         for m in cols:
             out[m] = [
                 (
-                    "-"
+                    f"n/a ({self.na[model][m]})"
+                    if m in self.na.get(model, {})
+                    else "-"
                     if not np.isfinite(a)
-                    else f"{a:.4f} ± {b:.4f}"
+                    else f"{a:.{digits}f} ± {b:.{digits}f}"
                     if np.isfinite(b)
-                    else f"{a:.4f}"
+                    else f"{a:.{digits}f}"
                 )  # one seed: no sd
-                for a, b in zip(self.summary[f"{m}_mean"], self.summary[f"{m}_sd"], strict=True)
+                for model, a, b in zip(
+                    self.summary.index,
+                    self.summary[f"{m}_mean"],
+                    self.summary[f"{m}_sd"],
+                    strict=True,
+                )
             ]
         return out
 
 
-def baseline_predictor(key: str, bundle: Bundle) -> Predictions:
-    """Fit baseline ``key`` on the split's training conditions, predict its test set."""
+def _positions(bundle: Bundle) -> dict[str, int]:
+    """Gene symbol / Ensembl id (as measured and as resolved) -> position in the bundle."""
+    pos: dict[str, int] = {}
+    cols = [bundle.summary.gene_names, bundle.summary.gene_ids]
+    cols += [bundle.genes[c] for c in ("symbol", "ensembl_id") if c in bundle.genes.columns]
+    for col in cols:
+        for i, g in enumerate(col):
+            if isinstance(g, str) and g:
+                pos.setdefault(g, i)
+    return pos
+
+
+def perturbed_positions(bundle: Bundle, conditions: Sequence[str]) -> dict[str, np.ndarray]:
+    """Condition -> positions of its perturbed genes among the measured ones."""
+    pos = _positions(bundle)
+    return {
+        c: np.array([pos[g] for g in parse_condition(c) if g in pos], dtype=np.int64)
+        for c in conditions
+    }
+
+
+def baseline_predictor(
+    key: str, bundle: Bundle, embedding: Mapping[str, np.ndarray] | None = None
+) -> Predictions:
+    """Fit baseline ``key`` on exactly the split's training conditions (``split.train``;
+    ``split.val`` is never seen), predict its test set. ``embedding`` (gene -> vector) is the
+    KG perturbation embedding of ``linear_kg``."""
     truth = bundle.truth()
     ctrl = truth[CONTROL]
     names = list(bundle.summary.gene_names)
 
-    def run(split: Split) -> dict[str, np.ndarray]:
+    def run(split: Split) -> Predicted:
         train = {c: truth[c] for c in split.train if c != CONTROL and c in truth}
-        model = BASELINES[key]()
+        model = BASELINES[key](embedding) if key == "linear_kg" else BASELINES[key]()
         model.fit(train, ctrl, names)
-        return model.predict([c for c in split.test])
+        test = list(split.test)
+        out = Predicted(model.predict(test))
+        if hasattr(model, "not_applicable"):
+            out.na = model.not_applicable(test)
+        if hasattr(model, "without_embedding"):
+            out.unembedded = set(model.without_embedding(test))
+            out.targets = {g for c in test for g in parse_condition(c)}
+        return out
 
     return run
 
@@ -104,45 +176,16 @@ def _subgroups(split: Split) -> dict[str, str]:
     return out
 
 
-def evaluate_models(
-    bundle: Bundle,
-    split_name: str,
-    seeds: Sequence[int],
-    models: Mapping[str, Predictions],
-    *,
-    gi: bool = True,
-    advance: Callable[[int], None] | None = None,
-) -> EvalResult:
-    truth = bundle.truth()
-    ctrl = truth[CONTROL]
-    perts = [c for c in bundle.summary.conditions]
-    frames = []
-    for seed in seeds:
-        split = make_split(split_name, perts, seed=seed)
-        groups = _subgroups(split)
-        for name, predict in models.items():
-            pred = predict(split)
-            conds = [c for c in split.test if c in pred]
-            if not conds:
-                log.warning("%s has no prediction for the test conditions of seed %d", name, seed)
-                continue
-            t = M.evaluate(
-                pred,
-                truth,
-                ctrl,
-                bundle.de_rank,
-                bundle.non_dropout_20,
-                conditions=conds,
-                gi=gi,
-                seed=seed,
-            )
-            t.insert(0, "seed", seed)
-            t.insert(0, "model", name)
-            t["subgroup"] = t["condition"].map(groups).fillna("all")
-            frames.append(t)
-            if advance:
-                advance(1)
-    per_condition = pd.concat(frames, ignore_index=True)
+def _few(items: Sequence[str], n: int = 3) -> str:
+    items = sorted(items)
+    return ", ".join(items[:n]) + (", ..." if len(items) > n else "")
+
+
+def aggregate(
+    per_condition: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, str]]]:
+    """per-seed means over test conditions (NaN skipped), summary mean ± sd over seeds, and
+    the n/a cells: (model, metric) whose every value is NaN for a stated reason."""
     per_seed = (
         per_condition.groupby(["model", "seed", "metric"], sort=False)["value"].mean().reset_index()
     )
@@ -154,14 +197,149 @@ def evaluate_models(
     summary = agg.pivot(index="model", columns="metric", values=["mean", "std"])
     summary.columns = [f"{m}_{'sd' if s == 'std' else 'mean'}" for s, m in summary.columns]
     summary = summary.reindex(list(dict.fromkeys(per_seed["model"])))
+    na: dict[str, dict[str, str]] = {}
+    if "reason" in per_condition.columns:
+        flagged = per_condition[per_condition["reason"].fillna("") != ""]
+        for (model, metric), rows in flagged.groupby(["model", "metric"], sort=False):
+            if not np.isfinite(summary.loc[model, f"{metric}_mean"]):
+                na.setdefault(str(model), {})[str(metric)] = str(rows["reason"].mode().iloc[0])
+    return per_seed, summary, na
+
+
+def _na_notes(per_condition: pd.DataFrame) -> list[str]:
+    """One line per model with some (not all) test conditions n/a."""
+    out = []
+    rows = per_condition[per_condition.metric == "rmse"]
+    for model, sub in rows.groupby("model", sort=False):
+        flagged = sub[sub["reason"].fillna("") != ""]
+        if len(flagged) > 0:
+            reason = flagged["reason"].mode().iloc[0]
+            out.append(
+                f"{model}: n/a for {len(flagged)} of {len(sub)} test conditions over seeds "
+                f"({reason}; e.g. {_few(list(set(flagged.condition)))})"
+                + ("; the others scored" if len(flagged) < len(sub) else "")
+            )
+    return out
+
+
+def evaluate_models(
+    bundle: Bundle,
+    split_name: str,
+    seeds: Sequence[int],
+    models: Mapping[str, Predictions],
+    *,
+    splits: Mapping[int, Split] | None = None,
+    gi: bool = True,
+    advance: Callable[[int], None] | None = None,
+) -> EvalResult:
+    """Score every model on the split of each seed: ``splits[seed]`` when given (a group
+    member's share of the group split), else :func:`~grapekg.perturb.splits.resolve_split`
+    of ``split_name`` (a name or a JSON file). Metrics of
+    :func:`grapekg.evaluation.metrics.evaluate` with the perturbed genes and m_train = mean
+    of the split's training perturbations; conditions a model cannot score are n/a."""
+    truth = bundle.truth()
+    ctrl = truth[CONTROL]
+    perts = [c for c in bundle.summary.conditions]
+    perturbed = perturbed_positions(bundle, perts)
+    labels = bundle.meta.get("control") or [CONTROL]
+    sep = str(bundle.meta.get("sep") or "+")
+    frames, notes = [], []
+    unembedded: dict[str, tuple[set[str], set[str]]] = {}
+    for seed in seeds:
+        split = (
+            splits[seed]
+            if splits is not None
+            else resolve_split(split_name, perts, seed, control_labels=labels, sep=sep)
+        )
+        if not split.test:
+            notes.append(f"seed {seed}: no test condition in {bundle.name}")
+            continue
+        groups = _subgroups(split)
+        train = [truth[c] for c in split.train if c != CONTROL and c in truth]
+        m_train = np.mean(np.stack(train), axis=0) if train else None
+        for name, predict in models.items():
+            got = predict(split)
+            res = got if isinstance(got, Predicted) else Predicted(got)
+            pred = res.values
+            conds = [c for c in split.test if c in pred]
+            if not conds:
+                log.warning("%s has no prediction for the test conditions of seed %d", name, seed)
+                continue
+            if res.targets:
+                miss, all_t = unembedded.setdefault(name, (set(), set()))
+                miss |= res.unembedded
+                all_t |= res.targets
+            t = M.evaluate(
+                pred,
+                truth,
+                ctrl,
+                bundle.de_rank,
+                bundle.non_dropout_20,
+                conditions=conds,
+                gi=gi,
+                seed=seed,
+                perturbed=perturbed,
+                train_mean=m_train,
+                not_applicable=res.na,
+            )
+            t.insert(0, "seed", seed)
+            t.insert(0, "model", name)
+            t["subgroup"] = t["condition"].map(groups).fillna("all")
+            frames.append(t)
+            if advance:
+                advance(1)
+    if not frames:
+        raise DataError(f"no test condition to score in {bundle.name}", parameter="--split")
+    per_condition = pd.concat(frames, ignore_index=True)
+    per_seed, summary, na = aggregate(per_condition)
+    notes += _na_notes(per_condition)
+    for name, (miss, all_t) in unembedded.items():
+        if miss:
+            notes.append(
+                f"{name}: {len(miss)} of {len(all_t)} test targets have no GO BP / Reactome "
+                f"membership (zero embedding = the mean baseline): {_few(list(miss))}"
+            )
     return EvalResult(
-        bundle.name, split_name, list(seeds), per_condition, per_seed, summary, bundle.synthetic
+        bundle.name,
+        split_name,
+        list(seeds),
+        per_condition,
+        per_seed,
+        summary,
+        bundle.synthetic,
+        na,
+        [FIT_NOTE, *notes],
+    )
+
+
+def pool(name: str, members: Mapping[str, EvalResult]) -> EvalResult:
+    """The "overall" result of a dataset group: per-condition metrics of every member pooled
+    (a ``context`` column added), the mean over all members' test conditions per seed, then
+    mean ± sd over seeds (GI aggregate rows: the mean of the members' values)."""
+    frames = [r.per_condition.assign(context=m) for m, r in members.items()]
+    per_condition = pd.concat(frames, ignore_index=True)
+    per_seed, summary, na = aggregate(per_condition)
+    first = next(iter(members.values()))
+    notes = [FIT_NOTE] + [f"{m}: {n}" for m, r in members.items() for n in r.notes if n != FIT_NOTE]
+    return EvalResult(
+        name,
+        first.split,
+        sorted({s for r in members.values() for s in r.seeds}),
+        per_condition,
+        per_seed,
+        summary,
+        any(r.synthetic for r in members.values()),
+        na,
+        notes,
     )
 
 
 # ---------------------------------------------------------------------- prediction files
-def load_predictions(path: Path, bundle: Bundle, pert_col: str = "condition") -> Predictions:
-    """A prediction file as a predictor (see module docstring for the formats)."""
+def load_predictions(
+    path: Path, bundle: Bundle, pert_col: str = "condition", *, context: str | None = None
+) -> Predictions:
+    """A prediction file as a predictor (see module docstring for the formats); with
+    ``context`` a table's ``context`` column (when it has one) keeps that context's rows."""
     path = Path(path)
     if not path.exists():
         raise DataError("file not found", path=path, parameter="--predictions")
@@ -186,6 +364,8 @@ def load_predictions(path: Path, bundle: Bundle, pert_col: str = "condition") ->
         )
         if "condition" not in df.columns:
             raise DataError("table has no 'condition' column", path=path, parameter="--predictions")
+        if context is not None and "context" in df.columns:
+            df = df[df["context"].astype(str) == context].drop(columns="context")
         if {"gene", "value"} <= set(df.columns):
             keys = ["condition"] + (["seed"] if "seed" in df.columns else [])
             wide = df.pivot_table(index=keys, columns="gene", values="value").reset_index()
@@ -193,7 +373,7 @@ def load_predictions(path: Path, bundle: Bundle, pert_col: str = "condition") ->
             wide = df
     else:
         raise DataError("use .h5ad, .csv, .tsv or .parquet", path=path, parameter="--predictions")
-    gene_cols = [c for c in wide.columns if c not in ("condition", "seed")]
+    gene_cols = [c for c in wide.columns if c not in ("condition", "seed", "context")]
     use = ids if set(ids) <= set(gene_cols) else syms if set(syms) <= set(gene_cols) else None
     if use is None:
         missing = len(set(ids) - set(gene_cols))
@@ -237,6 +417,8 @@ def write_outputs(res: EvalResult, out: Path) -> dict[str, Path]:
                 "split": res.split,
                 "seeds": res.seeds,
                 "synthetic": res.synthetic,
+                "na": res.na,
+                "notes": res.notes,
                 "models": {
                     m: {k: (None if not np.isfinite(v) else float(v)) for k, v in row.items()}
                     for m, row in res.summary.iterrows()

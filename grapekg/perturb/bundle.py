@@ -5,7 +5,11 @@
 - ``de.json``: per condition the first 200 genes of its DE ranking (gene indices) and the
   GEARS top-20 non-dropout / non-zero lists;
 - ``genes.parquet``: var order with Ensembl id (resolved through the KG), symbol, in_kg;
-- ``meta.json``: source file, columns used, counts, ``synthetic`` flag, creation time.
+- ``meta.json``: source file, columns used, counts, ``synthetic`` flag, creation time; with
+  guide-level labels ``"guides": {condition: {guide: n_cells}}``; with a context column
+  ``"group"`` (the import's name) and ``"context"`` (this member's context value);
+- ``guides.npz`` (guide-level labels only): ``condition``, ``guide``, ``n_cells`` and ``mean``
+  (guides x genes) of every guide, for guide agreement.
 Expression itself stays in these files; Neo4j holds only the Dataset/Condition graph.
 """
 
@@ -44,6 +48,25 @@ class Bundle:
         return str(self.meta["name"])
 
     @property
+    def group(self) -> str | None:
+        """The import this dataset is one context of (``--context-col``), else None."""
+        return self.meta.get("group")
+
+    @property
+    def context(self) -> str | None:
+        return self.meta.get("context")
+
+    def guide_table(self) -> tuple[list[tuple[str, str]], np.ndarray, np.ndarray] | None:
+        """``((condition, guide) rows, n_cells, mean profiles)`` of ``guides.npz``, or None
+        when the labels were not guide-level."""
+        f = self.path / "guides.npz"
+        if not f.exists():
+            return None
+        z = np.load(f, allow_pickle=False)
+        keys = [(str(c), str(g)) for c, g in zip(z["condition"], z["guide"], strict=True)]
+        return keys, z["n_cells"], z["mean"].astype(np.float64)
+
+    @property
     def synthetic(self) -> bool:
         return bool(self.meta.get("synthetic", False))
 
@@ -59,7 +82,16 @@ def dataset_dir(data_dir: Path, name: str) -> Path:
 def save(
     path: Path, summary: ConditionSummary, de: DEGenes, genes: pd.DataFrame, meta: dict[str, Any]
 ) -> Path:
-    """Write the bundle atomically (a temporary folder renamed into place)."""
+    """Write the bundle atomically: :func:`stage` then :func:`publish`."""
+    return publish(stage(path, summary, de, genes, meta), path)
+
+
+def stage(
+    path: Path, summary: ConditionSummary, de: DEGenes, genes: pd.DataFrame, meta: dict[str, Any]
+) -> Path:
+    """Write the bundle of ``path`` into a folder beside it (``<name>.tmp``), leaving any
+    bundle already at ``path`` untouched; returns that folder (:func:`publish` or
+    :func:`discard` it)."""
     path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -85,7 +117,27 @@ def save(
     }
     (tmp / "de.json").write_text(json.dumps(de_json))
     genes.to_parquet(tmp / "genes.parquet", index=False)
+    if summary.guide_keys:
+        meta = {**meta, "guides": summary.guides}
+        np.savez_compressed(
+            tmp / "guides.npz",
+            condition=np.array([c for c, _ in summary.guide_keys], dtype=object).astype(str),
+            guide=np.array([g for _, g in summary.guide_keys], dtype=object).astype(str),
+            n_cells=np.asarray(summary.guide_n),
+            mean=np.asarray(summary.guide_mean).astype(np.float32),
+        )
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2, default=str))
+    return tmp
+
+
+def discard(staged: Path) -> None:
+    """Remove a staged bundle (the import failed; the published one stays as it was)."""
+    shutil.rmtree(staged, ignore_errors=True)
+
+
+def publish(staged: Path, path: Path) -> Path:
+    """Swap a staged bundle into ``path`` (the old one is removed only once replaced)."""
+    path, tmp = Path(path), Path(staged)
     old = path.with_name(path.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if path.exists():

@@ -25,6 +25,7 @@ __all__ = [
     "n_perturbed",
     "normalise_condition",
     "parse_condition",
+    "shorten",
 ]
 
 CONTROL = "ctrl"
@@ -32,6 +33,15 @@ CONTROL = "ctrl"
 
 Condition = tuple[str, ...]
 """Sorted tuple of perturbed gene symbols; ``()`` is the control."""
+
+
+def shorten(value: object, limit: int = 80) -> str:
+    """A value for an error message: a plain ``str`` (never ``np.str_('...')``) cut to
+    ``limit`` characters with ``…`` and the full length, so one-line messages stay one line."""
+    text = str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 1]}… ({len(text):,} chars)"
 
 
 def _control_set(control_labels: str | Iterable[str]) -> frozenset[str]:
@@ -63,11 +73,12 @@ def parse_condition(
     tokens = [t.strip() for t in raw.split(sep)]
     if any(not t for t in tokens):
         raise DataError(
-            f"empty gene token in condition {text!r} (separator {sep!r})", parameter="condition"
+            f"empty gene token in condition '{shorten(text)}' (separator '{sep}')",
+            parameter="condition",
         )
     genes = [t for t in tokens if t.lower() not in controls]
     if len(set(genes)) != len(genes):
-        raise DataError(f"gene repeated in condition {text!r}", parameter="condition")
+        raise DataError(f"gene repeated in condition '{shorten(text)}'", parameter="condition")
     return tuple(sorted(genes))
 
 

@@ -14,22 +14,52 @@
   3. Singles of O genes → test ``unseen_single``; combos with no gene in T → ``combo_seen0``.
   4. Validation: steps 1–3 re-applied to the train list with f_g = f_c = 0.9 (same seed);
      ``ctrl`` is added to train.
+* ``combo``: the Norman protocol of Ahlmann-Eltze et al. (Nat Methods 2025): train on every
+  single and a seeded fraction f (default 0.5) of the doubles, test on the other doubles;
+  test subgroups ``combo_seen0/1/2`` = how many of a double's singles A+ctrl, B+ctrl are in
+  train (:func:`combo_split`).
+* a JSON file as :meth:`Split.to_json` writes it (:func:`split_from_file`).
+
+:func:`resolve_split` is the one entry point of ``grape evaluate`` and ``grape train``: a
+split name or a file, and a validation list for every kind (:func:`with_validation` carves
+15 % of train, seeded, when the split has none), so that baselines and models fit on exactly
+``split.train`` and ``split.val`` is held out for model selection only.
+:func:`split_group` splits the union of a dataset group's conditions once and restricts it
+to each member, so a perturbation held out is held out in every context.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 
-from grapekg.perturb.conditions import CONTROL, parse_condition
+from grapekg.errors import ConfigError, cut
+from grapekg.perturb.conditions import CONTROL, normalise_condition, parse_condition
 from grapekg.perturb.errors import DataError
 
-__all__ = ["Split", "random_split", "simulation_split", "make_split"]
+__all__ = [
+    "SPLIT_NAMES",
+    "VAL_FRACTION",
+    "Split",
+    "combo_split",
+    "make_split",
+    "random_split",
+    "resolve_split",
+    "simulation_split",
+    "split_from_file",
+    "split_group",
+    "split_label",
+    "with_validation",
+]
+
+SPLIT_NAMES = ("random", "simulation", "combo")
+#: fraction of the training perturbations carved out for validation when a split has none
+VAL_FRACTION = 0.15
 
 SIM_SUBGROUPS = ("combo_seen0", "combo_seen1", "combo_seen2", "unseen_single")
 
@@ -218,10 +248,282 @@ def simulation_split(
     )
 
 
+def combo_split(
+    conditions: Iterable[str], *, seed: int = 1, combo_train_frac: float = 0.5
+) -> Split:
+    """Norman protocol (Ahlmann-Eltze et al., Nat Methods 2025, double perturbations): train
+    = every single + n_c = ⌊f · |doubles|⌋ doubles chosen by ``RandomState(seed).choice``
+    (without replacement) from the sorted doubles, f = ``combo_train_frac``; test = the other
+    doubles. Test subgroup ``combo_seen{k}``: k = #{X ∈ {A, B} : X+ctrl in train}. ``val`` is
+    empty (:func:`resolve_split` carves it from the training doubles)."""
+    perts = sorted(_perturbations(conditions))
+    singles = [p for p in perts if len(_genes(p)) == 1]
+    doubles = [p for p in perts if len(_genes(p)) > 1]
+    n_train = int(len(doubles) * combo_train_frac)
+    counts = {"singles": len(singles), "doubles": len(doubles), "train doubles": n_train}
+    if len(doubles) < 2 or n_train < 1 or n_train >= len(doubles):
+        raise _too_few("combo", "needs doubles in both train and test", counts)
+    rs = np.random.RandomState(seed)
+    chosen = set(rs.choice(np.array(doubles), n_train, replace=False).tolist())
+    train = singles + [d for d in doubles if d in chosen]
+    test = [d for d in doubles if d not in chosen]
+    seen = set(singles)
+    groups: dict[str, list[str]] = {f"combo_seen{k}": [] for k in range(3)}
+    for d in test:
+        k = sum(f"{g}+{CONTROL}" in seen for g in _genes(d))
+        groups[f"combo_seen{min(k, 2)}"].append(d)
+    return Split(
+        "combo",
+        seed,
+        train + [CONTROL],
+        [],
+        test,
+        groups,
+        {},
+        {"combo_train_frac": combo_train_frac},
+    )
+
+
 def make_split(name: str, conditions: Iterable[str], *, seed: int = 1, **kwargs: float) -> Split:
-    """Dispatch by name: ``random`` or ``simulation``."""
+    """Dispatch by name: ``random``, ``simulation`` or ``combo`` (no validation carve-out:
+    use :func:`resolve_split` for that)."""
     if name == "random":
         return random_split(conditions, seed=seed, **kwargs)
     if name == "simulation":
         return simulation_split(conditions, seed=seed, **kwargs)
-    raise DataError(f"unknown split {name!r}; choose 'random' or 'simulation'", parameter="split")
+    if name == "combo":
+        return combo_split(conditions, seed=seed, **kwargs)
+    raise DataError(
+        f"unknown split {cut(name)!r}; choose {', '.join(SPLIT_NAMES)}", parameter="split"
+    )
+
+
+def with_validation(split: Split, *, fraction: float = VAL_FRACTION) -> Split:
+    """``split`` itself when it has validation conditions; otherwise n_val =
+    max(1, round(fraction · n)) of its n training perturbations moved to ``val``, chosen by
+    ``RandomState(seed).permutation`` of the sorted pool, where the pool is the training
+    doubles for a ``combo`` split (validation resembles its test) and every training
+    perturbation otherwise. Left unchanged when the pool has fewer than 2 conditions.
+    For ``random`` this equals ``random_split(val_fraction=fraction)`` (what ``grape train``
+    has always used)."""
+    if split.val:
+        return split
+    if split.name == "random":
+        try:
+            return random_split(
+                [*split.train, *split.test],
+                test_fraction=split.params.get("test_fraction", 0.3),
+                val_fraction=fraction,
+                seed=split.seed,
+            )
+        except DataError:  # too few training conditions to spare one
+            return split
+    perts = [c for c in split.train if _genes(c)]
+    pool = sorted(c for c in perts if split.name != "combo" or len(_genes(c)) > 1)
+    if len(pool) < 2:
+        return split
+    n_val = max(1, int(round(fraction * len(pool))))
+    order = [pool[i] for i in np.random.RandomState(split.seed).permutation(len(pool))]
+    val = set(order[:n_val])
+    kinds = {
+        "single": sorted(c for c in val if len(_genes(c)) == 1),
+        "combo": sorted(c for c in val if len(_genes(c)) > 1),
+    }
+    return Split(
+        split.name,
+        split.seed,
+        [c for c in split.train if c not in val],
+        sorted(val),
+        split.test,
+        split.test_subgroup,
+        kinds,
+        {**split.params, "val_fraction": fraction},
+    )
+
+
+def _few(items: Iterable[str], n: int = 3) -> str:
+    items = list(items)
+    more = f" (+{len(items) - n} more)" if len(items) > n else ""
+    return cut(", ".join(str(i) for i in items[:n]), 60) + more
+
+
+def split_from_file(
+    path: str | PathLike[str],
+    conditions: Iterable[str],
+    *,
+    seed: int = 1,
+    control_labels: str | Iterable[str] = CONTROL,
+    sep: str = "+",
+) -> Split:
+    """A user's split: the JSON :meth:`Split.to_json` writes (keys ``train``, ``test``,
+    optional ``val`` and ``test_subgroup``), conditions in GEARS form (``A+ctrl``, ``A+B``,
+    ``ctrl``) or in the dataset's own labels (``control_labels``, ``sep``), normalised with
+    :func:`~grapekg.perturb.conditions.normalise_condition` (labels that are not canonical
+    are tried both ways). ``ctrl`` is put in train.
+
+    Raises:
+        DataError (one line naming the file): unreadable JSON, a missing list, conditions not
+            in the dataset (a few listed), a condition in two lists, an empty test list.
+    """
+    path = Path(path)
+    known = _canonical_map(conditions)
+
+    def fail(problem: str) -> DataError:
+        return DataError(problem, path=path, parameter="--split")
+
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise fail("file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise fail(f"not a JSON split file ({cut(str(e), 60)})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("train"), list):
+        raise fail("expected a JSON object with lists 'train', 'val' (may be empty) and 'test'")
+    lists: dict[str, list[str]] = {}
+    unknown: list[str] = []
+    for key in ("train", "val", "test"):
+        items = raw.get(key, [])
+        if not isinstance(items, list):
+            raise fail(f"'{key}' must be a list of condition strings")
+        out: list[str] = []
+        for item in items:
+            cond = _normalise(str(item), known, control_labels, sep)
+            if cond is None:
+                unknown.append(str(item))
+            elif cond != CONTROL and cond not in out:
+                out.append(cond)
+        lists[key] = out
+    if unknown:
+        raise fail(f"{len(unknown)} condition(s) not in the dataset: {_few(unknown)}")
+    for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+        both = [c for c in lists[a] if c in set(lists[b])]
+        if both:
+            raise fail(f"{len(both)} condition(s) in both {a} and {b}: {_few(both)}")
+    if not lists["test"]:
+        raise fail("the test list is empty")
+    if not lists["train"]:
+        raise fail("the train list is empty")
+    test = set(lists["test"])
+    groups = raw.get("test_subgroup") or {}
+    subgroups = (
+        {
+            str(g): [
+                c for c in (_normalise(str(x), known, control_labels, sep) for x in cs) if c in test
+            ]
+            for g, cs in groups.items()
+            if isinstance(cs, list)
+        }
+        if isinstance(groups, dict) and groups
+        else {
+            "single": [c for c in lists["test"] if len(_genes(c)) == 1],
+            "combo": [c for c in lists["test"] if len(_genes(c)) > 1],
+        }
+    )
+    return Split(
+        f"file:{path.name}",
+        seed,
+        lists["train"] + [CONTROL],
+        lists["val"],
+        lists["test"],
+        subgroups,
+        {},
+        {},
+    )
+
+
+def _canonical_map(conditions: Iterable[str]) -> dict[str, str]:
+    """Canonical string -> the dataset's own condition string."""
+    out: dict[str, str] = {}
+    for c in conditions:
+        try:
+            out.setdefault(normalise_condition(str(c)), str(c))
+        except DataError:
+            out.setdefault(str(c), str(c))
+    return out
+
+
+def _normalise(
+    text: str, known: Mapping[str, str], control_labels: str | Iterable[str], sep: str
+) -> str | None:
+    """The dataset's condition string that ``text`` names (GEARS form or the dataset's own
+    labels), ``ctrl`` for the control, None when it names none."""
+    if text in known.values():
+        return text
+    for kwargs in ({}, {"control_labels": control_labels, "sep": sep}):
+        try:
+            cond = normalise_condition(text, **kwargs)  # type: ignore[arg-type]
+        except DataError:
+            continue
+        if cond == CONTROL:
+            return CONTROL
+        if cond in known:
+            return known[cond]
+    return None
+
+
+def split_label(spec: str) -> str:
+    """Folder / run-id tag of a split spec: the name, or the file's stem for a JSON file."""
+    return spec if spec in SPLIT_NAMES else Path(spec).stem
+
+
+def resolve_split(
+    spec: str,
+    conditions: Iterable[str],
+    seed: int = 1,
+    *,
+    control_labels: str | Iterable[str] = CONTROL,
+    sep: str = "+",
+) -> Split:
+    """THE split of ``grape evaluate`` and ``grape train``: ``spec`` is a split name
+    (:data:`SPLIT_NAMES`) or a path to a JSON split file (:func:`split_from_file`); the result
+    always carries validation conditions where the training list allows
+    (:func:`with_validation`), so baselines and models fit on the same ``split.train`` and
+    ``split.val`` serves model selection only.
+
+    Raises:
+        ConfigError: an unknown name that is no existing file. DataError: a bad split file,
+            or too few conditions for the split.
+    """
+    conditions = list(conditions)
+    if spec in SPLIT_NAMES:
+        split = make_split(spec, conditions, seed=seed)
+    elif spec.endswith(".json") or Path(spec).is_file():
+        split = split_from_file(spec, conditions, seed=seed, control_labels=control_labels, sep=sep)
+    else:
+        raise ConfigError(
+            f"--split: unknown split {cut(spec)!r}; choose {', '.join(SPLIT_NAMES)} "
+            "or an existing .json file"
+        )
+    return with_validation(split)
+
+
+def split_group(
+    spec: str,
+    members: Mapping[str, Iterable[str]],
+    seed: int = 1,
+    **kwargs: str | Iterable[str],
+) -> dict[str, Split]:
+    """Splits of a dataset group: one :func:`resolve_split` of the union of the members'
+    conditions (same spec and seed), each member's split = that split restricted to its own
+    conditions (lists and subgroups), so a perturbation held out is held out in every context.
+    A member's test list may be empty (it has none of the held-out perturbations)."""
+    sets = {m: {str(c) for c in cs} for m, cs in members.items()}
+    union = sorted(set().union(*sets.values())) if sets else []
+    whole = resolve_split(spec, union, seed, **kwargs)  # type: ignore[arg-type]
+
+    def keep(items: Iterable[str], own: set[str]) -> list[str]:
+        return [c for c in items if c in own or c == CONTROL]
+
+    return {
+        m: Split(
+            whole.name,
+            whole.seed,
+            keep(whole.train, own),
+            keep(whole.val, own),
+            keep(whole.test, own),
+            {g: keep(cs, own) for g, cs in whole.test_subgroup.items()},
+            {g: keep(cs, own) for g, cs in whole.val_subgroup.items()},
+            dict(whole.params),
+        )
+        for m, own in sets.items()
+    }

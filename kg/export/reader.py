@@ -2,12 +2,13 @@
 value a parameter), into a :class:`~grapekg.kg.export.hetero.HeteroGraph`.
 
 Gene sets (``--genes``): ``all``; ``dataset:NAME`` = genes with ``(Gene)-[:MEASURED_IN]->
-(Dataset {name: NAME})``; or a file of Ensembl gene ids or symbols (first column, one a
-line, ``#`` comments). Edge kinds (``--edges``): ``go`` and ``reactome`` (the current complete
-``PRIOR`` parameter sets), ``learned:RUN`` (``SIMILAR_TO``/``KHOP_LINK``/
-``PREDICTED_REGULATES`` of a complete model run) and any adapter-provided Gene-Gene
-relationship type by name (e.g. ``INTERACTS_WITH``). ``hops`` K adds every gene within K
-steps of the set over those edges.
+(Dataset {name: NAME})`` and the targets of its conditions (``(Dataset)-[:HAS_CONDITION]->
+(Condition)-[:TARGETS]->(Gene)``, measured or not); a list of Ensembl ids (from code); or a
+file of Ensembl gene ids or symbols (first column, one a line, ``#`` comments). Edge kinds
+(``--edges``): ``go`` and ``reactome`` (the current complete ``PRIOR`` parameter sets),
+``learned:RUN`` (``SIMILAR_TO``/``KHOP_LINK``/``PREDICTED_REGULATES`` of a complete model
+run) and any adapter-provided Gene-Gene relationship type by name (e.g. ``INTERACTS_WITH``).
+``hops`` K adds every gene within K steps of the set over those edges.
 """
 
 from __future__ import annotations
@@ -165,8 +166,15 @@ def dataset_genes(store: Store, name: str, page: int = PAGE) -> Iterator[list[st
         after = ids[-1]
 
 
-def resolve_gene_set(store: Store, spec: str, page: int = PAGE) -> tuple[list[str], dict[str, Any]]:
-    """Ensembl ids of ``all`` / ``dataset:NAME`` / a file; plus a description for provenance."""
+def resolve_gene_set(
+    store: Store, spec: str | Sequence[str], page: int = PAGE
+) -> tuple[list[str], dict[str, Any]]:
+    """Ensembl ids of ``all`` / ``dataset:NAME`` / a file / a list of ids (kept if in the
+    graph); plus a description for provenance."""
+    if not isinstance(spec, str):
+        ids, _ = resolve_keys(store, [str(s) for s in spec], page)
+        digest = hashlib.sha256("\n".join(sorted(ids)).encode()).hexdigest()[:16]
+        return ids, {"spec": "ids", "n": len(ids), "genes_sha256": digest}
     if spec == "all":
         ids = [i for p in gene_pages(store, None, page) for i in p]
         return ids, {"spec": "all"}
@@ -174,7 +182,9 @@ def resolve_gene_set(store: Store, spec: str, page: int = PAGE) -> tuple[list[st
         name = spec.split(":", 1)[1]
         ids = [i for p in dataset_genes(store, name, page) for i in p]
         if not ids:
-            raise ConfigError(f"--genes {spec}: no genes MEASURED_IN a Dataset named {name!r}")
+            raise ConfigError(
+                f"--genes {spec}: no genes MEASURED_IN or TARGETED by a Dataset named {name!r}"
+            )
         return ids, {"spec": "dataset", "dataset": name}
     path = Path(spec)
     keys = read_gene_file(path)
@@ -291,7 +301,7 @@ def snapshot_id(payload: dict[str, Any]) -> str:
 
 def export_graph(
     store: Store,
-    genes: str,
+    genes: str | Sequence[str],
     edges: str | Sequence[str],
     *,
     hops: int = 0,

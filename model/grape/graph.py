@@ -90,6 +90,8 @@ class GeneGraph:
         prior: ``HeteroData`` with node types ``'c'``/``'nc'`` and its edge types (local
             indices per node type).
         edge_types: the graph's edge types (canonical order); empty = those of ``prior``.
+        aliases: other names of genes (a dataset's own labels, e.g. a previous symbol) ->
+            gene id; they take precedence over symbols in :meth:`index_of`.
     """
 
     gene_ids: list[str]
@@ -100,6 +102,7 @@ class GeneGraph:
     dna_mask: Tensor | None = None
     prior: HeteroData = field(default_factory=HeteroData)
     edge_types: tuple[EdgeType, ...] = ()
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         n = len(self.gene_ids)
@@ -119,6 +122,9 @@ class GeneGraph:
             self.dna_mask = torch.ones(n, dtype=torch.bool)
         self._index = {g: i for i, g in enumerate(self.gene_ids)}
         self._index.update({s: i for i, s in enumerate(self.symbols)})
+        ids = {g: i for i, g in enumerate(self.gene_ids)}
+        self.aliases = {str(a): str(g) for a, g in self.aliases.items() if g in ids}
+        self._index.update({a: ids[g] for a, g in self.aliases.items()})
         self.edge_types = canonical_edge_types(self.edge_types or _gene_edge_types(self.prior))
 
     # -- index maps ---------------------------------------------------------------------
@@ -135,6 +141,9 @@ class GeneGraph:
         nc = self.num_coding
         lo, hi = (0, nc) if node_type == "c" else (nc, self.num_genes)
         return torch.arange(lo, hi)
+
+    def __contains__(self, gene: object) -> bool:
+        return gene in self._index
 
     def index_of(self, gene: str) -> int:
         """Global index of a gene given by symbol or Ensembl id (KeyError if absent)."""
@@ -298,6 +307,81 @@ class GeneGraph:
             data[et].edge_index = ei.contiguous()
         return cls(ids, table["symbol"].astype(str).tolist(), cls_, tx, dn, dm, data, types)
 
+    def extended(
+        self,
+        genes: pd.DataFrame,
+        *,
+        text: np.ndarray | None = None,
+        dna: np.ndarray | None = None,
+        dna_mask: np.ndarray | None = None,
+        edges: pd.DataFrame | None = None,
+        aliases: Mapping[str, str] | None = None,
+    ) -> GeneGraph:
+        """This graph plus ``genes`` (``ensembl_id``, ``symbol``, ``biotype_class``) and
+        ``edges`` (``src``, ``dst`` gene ids, stored in both directions), reordered
+        coding-first; the edge types stay this graph's (an edge between node types without
+        one is dropped), so a model built for this graph loads on the result. Rows of
+        ``text`` / ``dna`` are the new genes' features (None: the missing-feature vector,
+        zeros, with ``dna_mask`` False)."""
+        n_new = len(genes)
+        old = pd.DataFrame(
+            {"ensembl_id": self.gene_ids, "symbol": self.symbols, "biotype_class": self.biotype}
+        )
+        table = pd.concat(
+            [old, genes[["ensembl_id", "symbol", "biotype_class"]]], ignore_index=True
+        )
+        if table["ensembl_id"].duplicated().any():
+            dup = table.loc[table["ensembl_id"].duplicated(), "ensembl_id"].tolist()
+            raise ValueError(f"genes already in the graph: {dup[:5]}")
+
+        def rows(have: Tensor | None, new: np.ndarray | None, width: int) -> np.ndarray | None:
+            if have is None and new is None:
+                return None
+            base = np.zeros((self.num_genes, width), np.float32) if have is None else have.numpy()
+            add = np.zeros((n_new, base.shape[1]), np.float32) if new is None else new
+            return np.concatenate([base, np.asarray(add, np.float32)])
+
+        tx = rows(self.text, text, 0 if text is None else np.asarray(text).shape[1])
+        dn = rows(self.dna, dna, 0 if dna is None else np.asarray(dna).shape[1])
+        dm = None
+        if dn is not None:
+            old_m = (
+                np.ones(self.num_genes, bool)
+                if self.dna_mask is None
+                else self.dna_mask.numpy().astype(bool)
+            )
+            if dna is None:
+                new_m = np.zeros(n_new, bool)
+            elif dna_mask is None:
+                new_m = np.ones(n_new, bool)
+            else:
+                new_m = np.asarray(dna_mask, bool)
+            dm = np.concatenate([old_m if self.dna is not None else np.zeros_like(old_m), new_m])
+        pairs = [
+            (self.gene_ids[int(s)], self.gene_ids[int(d)])
+            for ei in self.prior_edges_global().values()
+            for s, d in ei.t().tolist()
+        ]
+        if edges is not None and len(edges):
+            cls_of = dict(zip(table["ensembl_id"], table["biotype_class"], strict=True))
+            have = {(et[0], et[2]) for et in self.edge_types}
+            for s, d in zip(edges["src"].astype(str), edges["dst"].astype(str), strict=True):
+                a, b = cls_of.get(s), cls_of.get(d)
+                if a and b and (a, b) in have and (b, a) in have:
+                    pairs.append((s, d))
+        out = GeneGraph.from_gene_table(
+            table,
+            pd.DataFrame(pairs, columns=["src", "dst"]),
+            edge_types=self.edge_types,
+            text=tx,
+            dna=dn,
+            dna_mask=dm,
+            synthetic=False,
+        )
+        out.aliases = {**self.aliases, **dict(aliases or {})}
+        out.__post_init__()
+        return out
+
     # -- persistence --------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (tensors, lists of str) loadable with ``torch.load(weights_only=True)``."""
@@ -310,6 +394,7 @@ class GeneGraph:
             "dna": self.dna,
             "dna_mask": self.dna_mask,
             "prior_edges": edges,
+            "aliases": dict(self.aliases),
         }
 
     @classmethod
@@ -335,6 +420,7 @@ class GeneGraph:
             d["dna_mask"],
             data,
             types,
+            dict(d.get("aliases", {})),
         )
 
 

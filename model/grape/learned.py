@@ -116,15 +116,14 @@ def learned_edges(
                     }
                 )
     att = attention_map(model)
-    sym_index = {s: i for i, s in enumerate(graph.symbols)}
-    regs = [r for r in dict.fromkeys(regulators) if r in sym_index]
+    regs = [r for r in dict.fromkeys(regulators) if r in graph]  # symbols, ids, aliases
     if regs:
         pred = predict_with(model, perturbed_indices(graph, [f"{r}+ctrl" for r in regs]))
         ctrl = model.ctrl.cpu().numpy()
         out_idx = model.out_index.cpu().numpy()
         for r, p in zip(regs, pred, strict=True):
             delta = p - ctrl
-            ri = sym_index[r]
+            ri = graph.index_of(r)
             order = np.argsort(-np.abs(delta))
             order = [j for j in order if out_idx[j] != ri][:top]
             for j in order:

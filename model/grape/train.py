@@ -51,6 +51,7 @@ __all__ = [
     "build_model",
     "cell_epoch",
     "condition_epoch",
+    "load_graph",
     "load_model",
     "perturbed_indices",
     "predict",
@@ -380,19 +381,46 @@ def train_grape(
     return TrainResult(run_dir, history, best_epoch, best_val)
 
 
+#: buffers of a GrapeModel that describe its graph, not learned weights
+GRAPH_BUFFERS = ("is_coding", "out_index", "out_pos", "prior_edges", "candidates")
+
+
+def load_graph(run_dir: str | PathLike[str]) -> GeneGraph:
+    """The graph a run was trained on."""
+    return GeneGraph.from_dict(torch.load(Path(run_dir) / "graph.pt", weights_only=True))
+
+
 def load_model(
-    run_dir: str | PathLike[str], device: str | torch.device = "cpu"
+    run_dir: str | PathLike[str],
+    device: str | torch.device = "cpu",
+    graph: GeneGraph | None = None,
 ) -> tuple[GrapeModel, GeneGraph]:
-    """The best model of a run directory and its graph."""
+    """The best model of a run directory and its graph.
+
+    With ``graph`` (a superset of the run's genes with the same edge types, e.g.
+    :meth:`GeneGraph.extended`) the learned weights are put on that graph instead: every
+    weight of GRAPE is shared over genes except the output head, which covers the run's
+    measured genes (Eq. 12-13), and the GAT layers are inductive (Eq. 11), so new genes
+    only add nodes. The candidate edges (Eq. 3, 7) are then chosen afresh on the new graph
+    by the trained similarity heads."""
     run = Path(run_dir)
     config = GrapeConfig.from_json(run / "config.json")
-    graph = GeneGraph.from_dict(torch.load(run / "graph.pt", weights_only=True))
+    own = graph is None
+    graph = load_graph(run) if graph is None else graph
     meta = json.loads((run / "meta.json").read_text())
     ctrl = np.load(run / "ctrl.npy")
     model, _ = build_model(graph, config, meta["gene_ids"], ctrl)
     state = torch.load(run / "model.pt", weights_only=True, map_location="cpu")
-    model.candidates = state["candidates"]
-    model.load_state_dict(state)
+    if own:
+        model.candidates = state["candidates"]
+        model.load_state_dict(state)
+    else:
+        weights = {k: v for k, v in state.items() if k not in GRAPH_BUFFERS}
+        missing, unexpected = model.load_state_dict(weights, strict=False)
+        if unexpected or set(missing) - set(GRAPH_BUFFERS):
+            raise ValueError(f"the run's weights do not fit the graph: {missing or unexpected}")
+        model.eval()
+        model.refresh_candidates()
     return model.to(torch.device(device)).eval(), graph
 
 
