@@ -30,4 +30,5 @@ def test_text_and_kmer_features(store, neo4j_settings, kg_fixtures, cli_env, tmp
     assert mask.sum() == 1 and mat.shape[1] == 16
     assert np.isclose(np.nansum(mat), 1.0)
     p = grape(env, "features", "compute", "--modality", "dna", check=False)
-    assert p.returncode == 1 and "--model" in p.stderr
+    # a missing option is a usage error: one line, exit code 2
+    assert p.returncode == 2 and "--model" in p.stderr and len(p.stderr.strip().splitlines()) == 1

@@ -56,6 +56,19 @@ def test_seeded(genes: pd.DataFrame) -> None:
     assert a1.X.shape != a3.X.shape or (a1.X != a3.X).nnz > 0
 
 
+def test_order_of_term_lists_does_not_matter(genes: pd.DataFrame) -> None:
+    """The KG returns a gene's GO terms / pathways in its storage order, which a rebuild can
+    change: the simulation must not depend on it."""
+    rng = np.random.default_rng(0)
+    shuffled = genes.copy()
+    for col in ("go_terms", "pathways"):
+        shuffled[col] = [list(rng.permutation(list(t))) for t in genes[col]]
+    a1, e1 = simulate(genes, relations=REL, seed=4, **SMALL)
+    a2, e2 = simulate(shuffled, relations=REL, seed=4, **SMALL)
+    assert (a1.X != a2.X).nnz == 0
+    pd.testing.assert_frame_equal(e1, e2)
+
+
 def test_edges_depend_on_biotype_pair_and_shared_terms() -> None:
     genes = synthetic_genes(600, coding_fraction=0.5, seed=4)
     edges = simulate(
@@ -106,11 +119,14 @@ def test_knockdown_lowers_target_and_propagates(genes: pd.DataFrame) -> None:
     ctrl = x[cond == "ctrl"].mean(0)
     sym = list(a.var["gene_name"])
     singles = [c for c in np.unique(cond) if c.endswith("+ctrl")]
-    lowered = 0
-    for c in singles:
-        g = sym.index(c.split("+")[0])
-        lowered += x[cond == c, g].mean() < ctrl[g]
-    assert lowered >= 0.9 * len(singles)
+    # a knock-down is visible where the gene is expressed: control mean >= 0.1 (log scale;
+    # below that, dropout noise dominates the gene's own mean)
+    expressed = [c for c in singles if ctrl[sym.index(c.split("+")[0])] >= 0.1]
+    lowered = sum(
+        x[cond == c, sym.index(c.split("+")[0])].mean() < ctrl[sym.index(c.split("+")[0])]
+        for c in expressed
+    )
+    assert len(expressed) >= 0.7 * len(singles) and lowered >= 0.9 * len(expressed)
     # downstream targets of a perturbed gene move more than non-targets
     moved_targets, moved_other = [], []
     for c in singles:

@@ -179,7 +179,9 @@ def _term_members(genes: pd.DataFrame) -> list[np.ndarray]:
                 terms = [] if terms is None else [terms]
             for term in terms:
                 members.setdefault(f"{col}:{term}", []).append(i)
-    return [np.array(sorted(set(m))) for m in members.values() if len(set(m)) > 1]
+    # in term order, not in the order the KG happened to return each gene's terms: the
+    # simulation of a gene table is the same whatever its lists' order (the KG's storage order)
+    return [np.array(sorted(set(members[t]))) for t in sorted(members) if len(set(members[t])) > 1]
 
 
 def _plant_edges(
