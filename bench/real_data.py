@@ -15,7 +15,6 @@ data versions (file SHA-256, KG sources) and the commands.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import shlex
@@ -23,6 +22,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from grapekg.kg.defaults import sha256_file
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("GRAPE_SHARED_DIR") or ROOT.parent / "shared") / "data" / "real"
@@ -82,14 +83,6 @@ def run(args: list[str], log: list[dict], **kw) -> subprocess.CompletedProcess[s
         sys.stderr.write(p.stdout[-3000:] + p.stderr[-3000:])
         raise SystemExit(f"failed: grape {shlex.join(args)}")
     return p
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def seeds_of(text: str) -> list[int]:
@@ -250,7 +243,7 @@ def main() -> None:
             }
         results[name] = {
             "file": spec["file"],
-            "sha256": sha256(f),
+            "sha256": sha256_file(f),
             "contexts": contexts,
             "grape_seconds_per_run": round(train_s / runs, 1),
             "runs": runs,

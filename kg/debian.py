@@ -9,7 +9,6 @@ sources that would use it say so (a user gives the online file instead).
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grapekg.errors import InputError, ServerError
+from grapekg.kg.defaults import sha256_file
 from grapekg.settings import Settings
 
 
@@ -45,14 +45,6 @@ FILES: dict[str, DebFile] = {
         ),
     ]
 }
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def local_path(settings: Settings, role: str) -> Path:
@@ -88,7 +80,7 @@ def fetch(settings: Settings, role: str) -> Path:
                 f"apt-get could not download {df.package}={df.version}: {tail[0]} "
                 f"(run 'apt-get update' first)"
             )
-        got = _sha256(debs[0])
+        got = sha256_file(debs[0])
         if got != df.sha256:
             raise InputError(debs[0].name, f"SHA-256 {got} does not match the pinned {df.sha256}")
         out = Path(tmp) / "x"

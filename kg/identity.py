@@ -146,28 +146,21 @@ class GeneResolver:
     def from_store(cls, store: Store, index: GeneIndex) -> GeneResolver:
         """Tables from the KG: the synonyms and external genes of complete sources."""
         res = cls(index)
-        after = ""
-        while True:
-            rows = store.read(
-                cypher.internal("identity_synonyms_page"), {"after": after, "page": PAGE}
-            )
-            if not rows:
-                break
-            for r in rows:
-                for eid, kind in r["hits"]:
-                    res.add_synonym(r["name"], eid, kind)
-            after = rows[-1]["name"]
-        after = ""
-        while True:
-            rows = store.read(
-                cypher.internal("identity_external_page"), {"after": after, "page": PAGE}
-            )
-            if not rows:
-                break
-            for r in rows:
-                res.add_external(r["id"], r["symbol"], r["status"])
-            after = rows[-1]["id"]
+        for r in _pages(store, "identity_synonyms_page", "name"):
+            for eid, kind in r["hits"]:
+                res.add_synonym(r["name"], eid, kind)
+        for r in _pages(store, "identity_external_page", "id"):
+            res.add_external(r["id"], r["symbol"], r["status"])
         return res
+
+
+def _pages(store: Store, query: str, key: str) -> Iterable[dict[str, Any]]:
+    """Every row of a keyset-paged internal query (``$after``, ``$page``; rows in ``key``
+    order)."""
+    after = ""
+    while rows := store.read(cypher.internal(query), {"after": after, "page": PAGE}):
+        yield from rows
+        after = rows[-1][key]
 
 
 @dataclass

