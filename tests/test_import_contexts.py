@@ -190,8 +190,8 @@ def _real_kg(store, settings):
     build(store, settings, ["ensembl", "synonyms"], {})
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason="no real data in ../shared")
-def test_real_screens_import(store, neo4j_settings, cli_env):
+def test_real_screens_import(store, neo4j_settings, cli_env, real_data):
+    """The two real screens of ../shared/data/real (CI has them: never skipped)."""
     _real_kg(store, neo4j_settings)
     out = grape(
         cli_env,
