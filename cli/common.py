@@ -9,11 +9,15 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from grapekg.app import db as db_flow
 from grapekg.app.workspace import Workspace
 from grapekg.errors import ConfigError, show
-from grapekg.kg.store import Store
 from grapekg.settings import Settings
+
+if TYPE_CHECKING:
+    from grapekg.kg.store import Store
 
 #: devices a command accepts (``auto``: CUDA when available, else CPU)
 DEVICES = ("auto", "cpu", "cuda")
@@ -32,11 +36,9 @@ def workspace(s: Settings | None = None) -> Workspace:
 
 @contextmanager
 def open_store(s: Settings | None = None) -> Iterator[Store]:
-    store = Store.connect(s or settings())
-    try:
+    """The KG connection of a command (:func:`grapekg.app.db.open_store`)."""
+    with db_flow.open_store(s or settings()) as store:
         yield store
-    finally:
-        store.close()
 
 
 # ---------------------------------------------------------------------------- option checks

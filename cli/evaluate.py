@@ -49,7 +49,7 @@ def print_evaluation(evaluation: Evaluation, title: str) -> None:
     """The metrics-by-model table (metrics as rows, models as columns), split into several
     tables of fewer models when they would not fit the terminal, then the notes (what the
     models were fitted on, n/a conditions, targets without a KG embedding)."""
-    from grapekg.evaluation.scoring import DISPLAY_NAMES
+    from grapekg.app.evaluate import DISPLAY_NAMES
 
     tab = evaluation.result.table(digits=3).rename(columns=DISPLAY_NAMES)
     chunks = model_chunks(tab, console.width)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,17 @@ from grapekg.kg.store import Store
 from grapekg.settings import Settings
 
 NEO4J_VERSION = server.NEO4J_VERSION
+
+
+@contextmanager
+def open_store(settings: Settings) -> Iterator[Store]:
+    """A connection to the server in use, closed on exit (every flow that needs the KG gets
+    its store from here)."""
+    store = Store.connect(settings)
+    try:
+        yield store
+    finally:
+        store.close()
 
 
 def human_size(n: int) -> str:

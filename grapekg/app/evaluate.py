@@ -25,6 +25,7 @@ import numpy as np
 from grapekg.app.workspace import Workspace
 from grapekg.evaluation import scoring as ev
 from grapekg.evaluation.baselines import membership_embedding
+from grapekg.evaluation.scoring import DISPLAY_NAMES  # noqa: F401 - re-exported for the CLI
 from grapekg.kg import annotations
 from grapekg.kg.datasets import bundle_path
 from grapekg.kg.store import Store
