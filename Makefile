@@ -23,7 +23,11 @@ system-deps:
 
 python: $(VENV)/.installed
 
+# torch's wheels with their CUDA libraries take ~7 GB: say so before pip fails half-way
 $(VENV)/.installed: pyproject.toml
+	@free=$$(df -Pk . | awk 'NR==2 {print int($$4/1048576)}'); \
+	  if [ ! -d $(VENV)/lib ] && [ "$$free" -lt 9 ]; then \
+	    echo "Makefile: only $${free} GiB free on the disk of $(CURDIR); the Python environment needs about 9 GiB" >&2; exit 1; fi
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip setuptools wheel
 	$(PY) -m pip install -q -e '.[test]'
