@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -65,6 +66,18 @@ def train(
             help="Add the direct perturbation channel (not in the paper; runs labelled grape-pc)"
         ),
     ] = False,
+    set_: Annotated[
+        list[str],
+        typer.Option(
+            "--set",
+            help="KEY=VALUE: any GRAPE setting (grapekg.model.grape.config.GrapeConfig), "
+            "repeatable, e.g. --set gaussian_sigma=none",
+        ),
+    ] = [],  # noqa: B006
+    label: Annotated[
+        str | None,
+        typer.Option(help="Name of these runs in tables (default grape[-ablation][+KEY...])"),
+    ] = None,
 ) -> None:
     """Train GRAPE (and ablations) per seed on a dataset's KG graph; write back; evaluate."""
     from grapekg.app import evaluate as evaluation
@@ -81,6 +94,9 @@ def train(
         check_input_file("--split", Path(split), (".json",))
     else:
         check_choice("--split", split, training.SPLIT_NAMES)
+    overrides = training.config_overrides(set_)
+    if label is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", label):
+        raise ConfigError(f"--label {label[:40]!r}: letters, digits and _ . + - (at most 64)")
     ws = workspace()
     dev = training.resolve_device(device)
     base = training.GrapeConfig(
@@ -93,6 +109,7 @@ def train(
         sim_heads=heads,
         sim_top_k=top_k,
         pert_channel=pert_channel,
+        **overrides,
     )
     labels: dict[str, Path] = {}
     per_member: dict[str, dict[str, Path]] = {}
@@ -109,6 +126,7 @@ def train(
             _print_graph(member, dg)
             for abl in ablation:
                 abl_ = None if abl == "none" else abl
+                run_name = _label(label, abl_, pert_channel, overrides)
                 outcomes = []
                 for seed in seed_list:
                     member_split = training.member_splits(store, ws, dataset, split, seed)[member]
@@ -126,6 +144,7 @@ def train(
                             graph=dg,
                             split=member_split,
                             progress=bar,
+                            label=run_name,
                         )
                     console.print(
                         f"[green]✓[/] {o.run_id}: best epoch {o.best_epoch}, "
@@ -133,16 +152,15 @@ def train(
                         + (f", wrote {o.edges_written}" if o.edges_written else "")
                     )
                     outcomes.append(o)
-                label = training.run_label(abl_, pert_channel)
-                path = training.combine_predictions(ws, member, split, label, outcomes)
-                per_member.setdefault(member, {})[label] = path
+                path = training.combine_predictions(ws, member, split, run_name, outcomes)
+                per_member.setdefault(member, {})[run_name] = path
         if members == [dataset]:
             labels = per_member[dataset]
             bundle = evaluation.load_bundle(store, ws, dataset)
     if members != [dataset]:
         for member, files in per_member.items():
-            for label, path in files.items():
-                console.print(f"{member}: {label} predictions in {path}")
+            for lab_, path in files.items():
+                console.print(f"{member}: {lab_} predictions in {path}")
         console.print(
             f"evaluate with: grape evaluate --dataset {dataset} --split {split} --seeds {seeds}"
             + "".join(
@@ -157,6 +175,16 @@ def train(
         console.print(
             f"tables and figures in {res.out} ({', '.join(p.name for p in res.files.values())})"
         )
+
+
+def _label(label: str | None, ablation: str | None, pc: bool, overrides: dict) -> str:
+    """--label (with the ablation appended when several are run), else
+    grape[-ablation][+KEY...] for the --set keys."""
+    from grapekg.app import train as training
+
+    if label:
+        return label if ablation is None else f"{label}-{ablation.replace('_', '-')}"
+    return training.run_label(ablation, pc) + "".join(f"+{k}" for k in sorted(overrides))
 
 
 def _print_graph(name: str, dg: object) -> None:

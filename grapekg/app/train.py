@@ -62,6 +62,7 @@ __all__ = [
     "SPLIT_NAMES",
     "combine_predictions",
     "config_for",
+    "config_overrides",
     "dataset_graph",
     "dataset_members",
     "member_splits",
@@ -314,6 +315,47 @@ def config_for(base: GrapeConfig, graph: GeneGraph, ablation: str | None, seed: 
     return cfg
 
 
+def config_overrides(pairs: list[str], option: str = "--set") -> dict[str, object]:
+    """``KEY=VALUE`` pairs as typed :class:`GrapeConfig` fields (bool: true/false/1/0/yes/no;
+    ``none`` for an optional field); ConfigError (one line, naming ``option``) otherwise."""
+    import difflib
+    from dataclasses import fields as dc_fields
+
+    types = {f.name: str(f.type) for f in dc_fields(GrapeConfig)}
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or key not in types:
+            near = difflib.get_close_matches(key, list(types), n=1)
+            raise ConfigError(
+                f"{option} {cut(pair, 60)!r}: expected KEY=VALUE with KEY a GrapeConfig field"
+                + (f" (did you mean {near[0]}?)" if near else " (grapekg.model.grape.config)")
+            )
+        kind = types[key]
+        try:
+            if raw.lower() == "none" and "None" in kind:
+                value: object = None
+            elif kind.startswith("bool"):
+                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(raw)
+                value = raw.lower() in ("true", "1", "yes")
+            elif kind.startswith("int"):
+                value = int(raw)
+            elif kind.startswith("float"):
+                value = float(raw)
+            else:
+                value = raw
+        except ValueError:
+            raise ConfigError(f"{option} {key}={cut(raw, 40)!r}: not a valid {kind}") from None
+        out[key] = value
+    try:
+        replace(GrapeConfig(), **out)
+    except ValueError as exc:
+        raise ConfigError(f"{option}: {exc}") from None
+    return out
+
+
 def run_label(ablation: str | None, pert_channel: bool = False) -> str:
     """``grape``, ``grape-<ablation>``; ``grape-pc…`` with the perturbation channel."""
     base = "grape-pc" if pert_channel else "grape"
@@ -363,6 +405,7 @@ def train_seed(
     graph: DatasetGraph | None = None,
     split: Split | None = None,
     progress: EpochCallback | None = None,
+    label: str | None = None,
 ) -> RunOutcome:
     """Train one seed on exactly ``split.train`` (early stopping and the best epoch on
     ``split.val``), save its test predictions, write the learned edges back; ``progress`` is
@@ -376,7 +419,7 @@ def train_seed(
     used = replace(
         split, train=dg.usable(split.train), val=dg.usable(split.val), test=dg.usable(split.test)
     )
-    label = run_label(ablation, cfg.pert_channel)
+    label = label or run_label(ablation, cfg.pert_channel)
     cfg_hash = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()[:12]
     tag = Path(split_name).stem if split_name.endswith(".json") else split_name
     run_id = f"{dataset}-{tag}-{label}-s{seed}-{cfg_hash[:8]}"
