@@ -42,6 +42,19 @@ class GrapeConfig:
             starts from the mean baseline); False = zero biases.
         pert_channel: add the direct perturbation channel (not in the paper; see
             :mod:`~grapekg.model.grape.pert_channel`).
+        self_term: predict a perturbed gene's own level with one shared function of its
+            control expression (not in the paper; :mod:`~grapekg.model.grape.self_term`).
+        control_input: add the control expression (standardised) and a "measured" flag of
+            every node to the HGAT input Z_fus through a learned linear map (not in the paper:
+            the paper's nodes see only sequence and text).
+        select_on: the validation score that picks the best epoch and drives early
+            stopping: ``mse`` (paper: all-gene MSE, Eq. 14), ``mse_de20`` (MSE on each
+            validation condition's top-20 DE genes, as GEARS selects) or ``pcc_de20``
+            (Pearson delta on them, higher is better); DE genes exclude the perturbed ones.
+        min_steps: at least this many optimiser steps, whatever ``epochs`` says (a split
+            with a few dozen training conditions has ~3 steps per epoch): the number of
+            epochs becomes max(epochs, ceil(min_steps / steps per epoch)), patience scaled
+            by the same factor. 0 = ``epochs`` as given (paper).
     Loss (Eq. 14-18): huber_delta δ, dir_weight, reg_weight, align_weight.
     Ablations: only_seq, only_desc (one modality), only_fusion (graphs from Z_fus only),
         no_gsl (HGAT on G_agg), no_biotype (one node type, homogeneous GATv2).
@@ -74,6 +87,10 @@ class GrapeConfig:
     shared_head: bool = True
     init_mean_delta: bool = True
     pert_channel: bool = False
+    self_term: bool = False
+    control_input: bool = False
+    select_on: Literal["mse", "mse_de20", "pcc_de20"] = "mse"
+    min_steps: int = 0
     huber_delta: float = 0.7
     dir_weight: float = 1.0
     reg_weight: float = 1.0
@@ -106,6 +123,10 @@ class GrapeConfig:
             raise ValueError(f"mask_mode must be learned or zero, got {self.mask_mode!r}")
         if self.mode not in ("condition", "cell"):
             raise ValueError(f"mode must be condition or cell, got {self.mode!r}")
+        if self.select_on not in ("mse", "mse_de20", "pcc_de20"):
+            raise ValueError(f"select_on must be mse, mse_de20 or pcc_de20, got {self.select_on!r}")
+        if self.min_steps < 0:
+            raise ValueError("min_steps must be >= 0")
         if self.gat_layers < 1 or self.gsl_hops < 1 or self.sim_heads < 1:
             raise ValueError("gat_layers, gsl_hops and sim_heads must be >= 1")
 

@@ -10,6 +10,12 @@ Forward pass for a batch of conditions c (each a set S_c of perturbed genes, glo
 5. g̃_c = per-gene linear(P_c^(L)) + ctrl (Eq. 12-13)
    [+ U s_c, the optional perturbation channel, not in the paper: see
    :mod:`~grapekg.model.grape.pert_channel`]
+   [the perturbed genes' own entries replaced by ctrl + f(ctrl), the optional shared
+   self-knock-down term: :mod:`~grapekg.model.grape.self_term`]
+
+Optional control input (``control_input``, not in the paper): P_c^(0) = Z_fus + A·[x̂_v, m_v],
+x̂_v the standardised control mean of node v (0 for a node that is not measured) and m_v its
+"measured" flag, A a learned ℝ² → ℝ^q map, so the HGAT knows how expressed each gene is.
 
 **Perturbation masking** is identical in training and prediction: row v ∈ S_c of Z_fus is
 *replaced* by a learned mask vector (``mask_mode='learned'``, default) or by zeros
@@ -39,6 +45,7 @@ from grapekg.model.grape.head import GeneHead
 from grapekg.model.grape.hetero import HeteroGAT, RelationEdges, split_relations
 from grapekg.model.grape.incremental import incremental_forward
 from grapekg.model.grape.pert_channel import PerturbationChannel
+from grapekg.model.grape.self_term import SelfKnockdown, self_entries
 from grapekg.model.grape.similarity import MultiHeadSimilarity, topk_edges
 
 __all__ = ["GrapeModel", "GraphState"]
@@ -106,6 +113,8 @@ class GrapeModel(nn.Module):
         self.pert_channel = (
             PerturbationChannel(int(out_index.shape[0]), c.hidden) if c.pert_channel else None
         )
+        self.self_term = SelfKnockdown() if c.self_term else None
+        self.ctrl_in = nn.Linear(2, c.hidden) if c.control_input else None
         is_coding = torch.tensor([b == "c" for b in graph.biotype], dtype=torch.bool)
         self.register_buffer("is_coding", is_coding)
         self.register_buffer("out_index", out_index.long().clone())
@@ -113,6 +122,11 @@ class GrapeModel(nn.Module):
         out_pos = torch.full((n,), -1, dtype=torch.long)
         out_pos[out_index.long()] = torch.arange(out_index.shape[0])
         self.register_buffer("out_pos", out_pos)
+        node_ctrl = torch.zeros(n, 2)
+        x = ctrl.float()
+        node_ctrl[out_index.long(), 0] = (x - x.mean()) / x.std().clamp_min(1e-6)
+        node_ctrl[out_index.long(), 1] = 1.0
+        self.register_buffer("node_ctrl", node_ctrl, persistent=False)
         self.register_buffer("prior_edges", graph.prior_edge_index())
         self.register_buffer("candidates", torch.empty(2, 0, dtype=torch.long))
         self.register_buffer(
@@ -234,12 +248,20 @@ class GrapeModel(nn.Module):
         z = self.encode()
         state = self.graph_state(z)
         x0 = z["fus"]
+        if self.ctrl_in is not None:
+            x0 = x0 + self.ctrl_in(self.node_ctrl.to(x0.dtype))
         if inc:
             pred = self._forward_incremental(x0, state, perturbed)
         else:
             pred = self._forward_full(x0, state, perturbed)
         if self.pert_channel is not None:
             pred = pred + self.pert_channel(x0, perturbed).to(pred.dtype)
+        if self.self_term is not None:
+            at = self_entries(perturbed, self.out_pos)
+            if at is not None:
+                level = self.ctrl[at[1]]
+                own = (level + self.self_term(level)).to(pred.dtype)
+                pred = pred.index_put(at, own)
         return pred, state.reg
 
     def _forward_full(self, x0: Tensor, state: GraphState, perturbed: list[list[int]]) -> Tensor:

@@ -14,7 +14,8 @@ against its own expression) and is kept only as the benchmark baseline.
 
 AdamW (lr 1e-3, as the paper), gradient-norm clipping, bf16 autocast on CUDA, seeded
 (``torch``, ``numpy``, data order; deterministic kernels, see :func:`seed_everything`),
-early stopping on the validation MSE (Eq. 14 against the validation condition means). A run
+early stopping on the validation MSE (Eq. 14 against the validation condition means; or, with
+``select_on``, on the validation conditions' top-20 DE genes: :func:`validation_score`). A run
 directory holds ``config.json`` (GrapeConfig), ``model.pt`` (best ``state_dict``),
 ``graph.pt`` (the GeneGraph as plain tensors / lists), ``meta.json`` (output genes,
 conditions, history) and ``ctrl.npy``; ``last.pt`` holds the optimiser and RNG state for
@@ -69,7 +70,8 @@ EpochCallback = Callable[[int, int, float], None]
 
 @dataclass
 class TrainResult:
-    """Where a run was written, its per-epoch history and the best epoch."""
+    """Where a run was written, its per-epoch history, the best epoch (by
+    ``GrapeConfig.select_on``) and the validation MSE at that epoch."""
 
     run_dir: Path
     history: list[dict[str, float]]
@@ -248,6 +250,61 @@ def predict_with(model: GrapeModel, perturbed: list[list[int]], batch_size: int 
     return np.concatenate(outs) if outs else np.zeros((0, int(model.ctrl.shape[0])))
 
 
+def validation_score(
+    pred: np.ndarray,
+    true: np.ndarray,
+    ctrl: np.ndarray,
+    de20: list[np.ndarray] | None,
+    select_on: str,
+) -> float:
+    """The score that selects the best epoch, lower is better: all-gene MSE (Eq. 14),
+    ``mse_de20`` (mean over conditions of the MSE on their top-20 DE genes, perturbed genes
+    excluded) or ``pcc_de20`` (minus the mean Pearson correlation of predicted and true
+    deltas on those genes; a condition with a constant delta there counts 0)."""
+    if select_on == "mse" or de20 is None:
+        return float(np.mean((pred - true) ** 2))
+    vals = []
+    for i, idx in enumerate(de20):
+        p, t = pred[i, idx] - ctrl[idx], true[i, idx] - ctrl[idx]
+        if select_on == "mse_de20":
+            vals.append(float(np.mean((p - t) ** 2)))
+        else:
+            ok = p.std() > 1e-12 and t.std() > 1e-12
+            vals.append(-float(np.corrcoef(p, t)[0, 1]) if ok else 0.0)
+    return float(np.mean(vals)) if vals else 0.0
+
+
+def _de20_excluding_perturbed(
+    summary: ConditionSummary, conditions: Sequence[str], k: int = 20
+) -> list[np.ndarray]:
+    """Top-k DE genes (GEARS ranking, :func:`grapekg.perturb.de.compute_de`) of each
+    condition, its own perturbed genes left out."""
+    from grapekg.perturb.de import compute_de
+
+    de = compute_de(summary)
+    ids = {str(g): i for i, g in enumerate(summary.gene_ids)}
+    names = {str(g): i for i, g in enumerate(summary.gene_names)}
+    out = []
+    for c in conditions:
+        drop = {ids.get(g, names.get(g, -1)) for g in parse_condition(c)}
+        out.append(np.array([g for g in de.ranking[c] if g not in drop][:k], dtype=np.int64))
+    return out
+
+
+def _self_deltas(
+    model: GrapeModel, perturbed: list[list[int]], targets: Tensor
+) -> tuple[np.ndarray, np.ndarray]:
+    """(control level, observed self-delta) of every measured perturbed gene in training."""
+    from grapekg.model.grape.self_term import self_entries
+
+    at = self_entries(perturbed, model.out_pos.cpu())
+    if at is None:
+        return np.zeros(0), np.zeros(0)
+    ctrl = model.ctrl.cpu()
+    level = ctrl[at[1]]
+    return level.numpy(), (targets[at[0], at[1]] - level).numpy()
+
+
 def _save_run(
     run_dir: Path,
     model: GrapeModel,
@@ -299,6 +356,17 @@ def train_grape(
         np.stack([summary.mean[summary.index(c)] for c in train_conds]), dtype=torch.float32
     )
     val_means = np.stack([summary.mean[summary.index(c)] for c in val_conds]) if val_conds else None
+    val_de = (
+        _de20_excluding_perturbed(summary, val_conds)
+        if val_conds and config.select_on != "mse"
+        else None
+    )
+    ctrl_np = np.asarray(summary.ctrl_mean, dtype=np.float64)
+    n_epochs, patience = config.epochs, config.patience
+    if config.min_steps > 0 and config.mode == "condition":
+        steps = max(1, -(-len(train_conds) // config.batch_size))
+        n_epochs = max(config.epochs, -(-config.min_steps // steps))
+        patience = max(config.patience, -(-config.patience * n_epochs // config.epochs))
     cell_x = cell_cond = None
     if config.mode == "cell":
         if cells is None:
@@ -328,10 +396,12 @@ def train_grape(
         rows = [i for i, c in enumerate(train_conds) if c != CONTROL]
         if config.init_mean_delta and rows:  # the mean baseline's profile (ctrl left out)
             model.head.init_from_mean_delta(targets[rows].mean(0).to(dev) - model.ctrl)
+        if model.self_term is not None:
+            model.self_term.init_from(*_self_deltas(model, pert_train, targets))
         align = align_pretrain(model, config.align_epochs, config.lr, seed=config.seed)
         if align:
             log.info("alignment pre-training: loss %.4f -> %.4f", align[0], align[-1])
-    for epoch in range(start, config.epochs):
+    for epoch in range(start, n_epochs):
         model.eval()
         model.refresh_candidates()
         if config.mode == "cell":
@@ -340,10 +410,16 @@ def train_grape(
             stats = condition_epoch(model, opt, pert_train, targets, gen, dev)
         if val_means is not None:
             pred = predict_with(model, pert_val)
-            val = float(np.mean((pred - val_means) ** 2))
+            val_mse = float(np.mean((pred - val_means) ** 2))
+            val = validation_score(pred, val_means, ctrl_np, val_de, config.select_on)
         else:
-            val = stats["mse"]
-        stats |= {"epoch": epoch, "val_mse": val, "edges": float(model.candidates.shape[1])}
+            val = val_mse = stats["mse"]
+        stats |= {
+            "epoch": epoch,
+            "val_mse": val_mse,
+            "val_score": val,
+            "edges": float(model.candidates.shape[1]),
+        }
         history.append(stats)
         if val < best_val:
             best_val, best_epoch, stale = val, epoch, 0
@@ -365,20 +441,25 @@ def train_grape(
             last,
         )
         if progress is not None:
-            progress(epoch + 1, config.epochs, val)
-        if stale >= config.patience:
+            progress(epoch + 1, n_epochs, val)
+        if stale >= patience:
             break
+    at_best = [h for h in history if h["epoch"] == best_epoch]
+    best_mse = float(at_best[0]["val_mse"]) if at_best else best_val
     meta = {
         "gene_ids": [str(g) for g in summary.gene_ids],
         "gene_names": [str(g) for g in summary.gene_names],
         "train": train_conds,
         "val": val_conds,
         "best_epoch": best_epoch,
-        "best_val_mse": best_val,
+        "best_val_mse": best_mse,
+        "best_val_score": best_val,
+        "select_on": config.select_on,
+        "epochs_run": len(history),
         "history": history,
     }
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
-    return TrainResult(run_dir, history, best_epoch, best_val)
+    return TrainResult(run_dir, history, best_epoch, best_mse)
 
 
 #: buffers of a GrapeModel that describe its graph, not learned weights
