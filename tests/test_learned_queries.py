@@ -122,3 +122,42 @@ def test_hostile_parameters_are_data(seeded, hostile):
         params = {p: (hostile if isinstance(SAMPLE[p], str) else SAMPLE[p]) for p in qf.params}
         assert seeded.read(qf, params) == [], name
     assert seeded.read(cy("MATCH (n) RETURN count(n) AS n"))[0]["n"] == before
+
+
+def test_novel_edges_leave_out_name_stem_neighbours(seeded):
+    """BRCA1-BRCA2 (same stem up to a digit) is self-evident; BRCA1-XIST is not (issue 14.9)."""
+    edges = [
+        {"src": BRCA1, "dst": BRCA2, "type": "similar_to", "score": 0.99, "modality": "text"},
+        {"src": BRCA1, "dst": XIST, "type": "similar_to", "score": 0.5, "modality": "text"},
+    ]
+    write_run(seeded, RunInfo("run-3", "grape", seed=3), edges)
+    rows = seeded.read(
+        cypher.load("learned_novel_edges"), {"run": "run-3", "min_score": 0.0, "limit": 10}
+    )
+    pairs = {frozenset((r["source"], r["target"])) for r in rows}
+    assert frozenset(("BRCA1", "XIST")) in pairs
+    assert frozenset(("BRCA1", "BRCA2")) not in pairs
+
+
+def test_nc_c_support_counts_other_coding_partners_in_the_pathway(seeded):
+    """NEAT1 (nc, no pathway) linked to TP53 and MDM2: each is supported by the other when
+    they share a Reactome pathway."""
+    shared = seeded.read(
+        cy(
+            "MATCH (a:Gene {ensembl_id: $a})-[:IN_PATHWAY]->(p)<-[:IN_PATHWAY]-"
+            "(b:Gene {ensembl_id: $b}) RETURN count(p) AS n"
+        ),
+        {"a": TP53, "b": MDM2},
+    )[0]["n"]
+    edges = [
+        {"src": NEAT1, "dst": TP53, "type": "predicted_regulates", "score": 0.6, "attention": 0.5},
+        {"src": NEAT1, "dst": MDM2, "type": "predicted_regulates", "score": 0.4, "attention": 0.3},
+    ]
+    write_run(seeded, RunInfo("run-4", "grape", seed=4), edges)
+    rows = seeded.read(cypher.load("learned_nc_c_reactome_support"), {"run": "run-4", "limit": 10})
+    got = {r["c_gene"]: r for r in rows}
+    assert set(got) == {"TP53", "MDM2"}
+    assert all(r["nc_gene"] == "NEAT1" and r["shared"] is False for r in rows)
+    assert shared == 1  # the mini KG's Apoptosis pathway holds both
+    assert got["TP53"]["partners_in_pathway"] == 1 and got["MDM2"]["partners_in_pathway"] == 1
+    assert got["TP53"]["pathways"] == ["Apoptosis", "DNA Repair"]  # supported first
