@@ -159,5 +159,11 @@ def test_nc_c_support_counts_other_coding_partners_in_the_pathway(seeded):
     assert set(got) == {"TP53", "MDM2"}
     assert all(r["nc_gene"] == "NEAT1" and r["shared"] is False for r in rows)
     assert shared == 1  # the mini KG's Apoptosis pathway holds both
-    assert got["TP53"]["partners_in_pathway"] == 1 and got["MDM2"]["partners_in_pathway"] == 1
-    assert got["TP53"]["pathways"] == ["Apoptosis", "DNA Repair"]  # supported first
+    assert got["TP53"]["partners"] == 1 and got["MDM2"]["partners"] == 1
+    # DNA Repair holds TP53 but no other partner of NEAT1: it does not support the pair
+    assert got["TP53"]["pathway"] == "Apoptosis"
+    size = seeded.read(
+        cy("MATCH (p:Pathway {name: 'Apoptosis'})<-[:IN_PATHWAY]-(g) RETURN count(g) AS n")
+    )[0]["n"]
+    assert got["TP53"]["pathway_genes"] == size
+    assert got["TP53"]["support"] == pytest.approx(round(1 / size, 4))

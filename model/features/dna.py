@@ -79,7 +79,9 @@ class DnaEncoder:
     def _load(self) -> None:
         if self._model is None:
             from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # its weight-loading bar is not ours to print
             kw = {
                 "trust_remote_code": self.trust_remote_code,
                 "local_files_only": self.local_files_only,

@@ -121,7 +121,9 @@ class TextEncoder:
     def _load(self) -> None:
         if self._model is None:
             from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
 
+            hf_logging.disable_progress_bar()  # its weight-loading bar is not ours to print
             self._tokenizer = AutoTokenizer.from_pretrained(
                 self.model_name, local_files_only=self.local_files_only
             )
