@@ -1,4 +1,4 @@
-"""``grape train``, ``grape predict``, ``grape report``: GRAPE runs."""
+"""``grape train``, ``grape predict``, ``grape report``: GRAPE and BioDSNN runs."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from grapekg.errors import ConfigError
 
 def train(
     dataset: Annotated[str, typer.Option(help="Dataset name (grape data list).")],
-    model: Annotated[str, typer.Option(help="Model: grape.")] = "grape",
+    model: Annotated[str, typer.Option(help="Model: grape or biodsnn.")] = "grape",
     split: Annotated[
         str, typer.Option(help="random, simulation, combo or a split .json file")
     ] = "simulation",
@@ -31,20 +31,27 @@ def train(
     ablation: Annotated[
         list[str],
         typer.Option(
-            help="only_seq, only_desc, only_fusion, no_gsl, no_biotype; repeatable; 'none' = full "
-            "model"
+            help="GRAPE: only_seq, only_desc, only_fusion, no_gsl, no_biotype; BioDSNN: no_vae, "
+            "no_mask, no_attention; repeatable; 'none' = full model"
         ),
     ] = ["none"],  # noqa: B006
     epochs: Annotated[int, typer.Option(min=1)] = 20,
     align_epochs: Annotated[int, typer.Option(min=0, help="Eq. 1 pre-training epochs")] = 10,
     hidden: Annotated[int, typer.Option(min=8)] = 64,
     heads: Annotated[
-        int, typer.Option(min=1, help="Attention heads H (Eq. 11) and similarity heads T (Eq. 4)")
-    ] = 4,
+        int | None,
+        typer.Option(
+            min=1,
+            help="GRAPE: attention heads H (Eq. 11) and similarity heads T (Eq. 4), default 4; "
+            "BioDSNN: attention heads, default 2",
+        ),
+    ] = None,
     top_k: Annotated[
         int, typer.Option(min=1, help="Learned neighbours kept per gene and modality (Eq. 3)")
     ] = 4,
-    batch_size: Annotated[int, typer.Option(min=1, help="Conditions per step")] = 16,
+    batch_size: Annotated[
+        int | None, typer.Option(min=1, help="Conditions per step (GRAPE 16, BioDSNN 32)")
+    ] = None,
     lr: Annotated[float, typer.Option()] = 1e-3,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     write_back: Annotated[bool, typer.Option(help="Write learned edges to Neo4j")] = True,
@@ -70,8 +77,9 @@ def train(
         list[str],
         typer.Option(
             "--set",
-            help="KEY=VALUE: any GRAPE setting (grapekg.model.grape.config.GrapeConfig), "
-            "repeatable, e.g. --set gaussian_sigma=none",
+            help="KEY=VALUE: any setting of the model (grapekg.model.grape.config.GrapeConfig, "
+            "grapekg.model.biodsnn.config.BiodsnnConfig), repeatable, e.g. --set "
+            "gaussian_sigma=none",
         ),
     ] = [],  # noqa: B006
     label: Annotated[
@@ -79,13 +87,35 @@ def train(
         typer.Option(help="Name of these runs in tables (default grape[-ablation][+KEY...])"),
     ] = None,
 ) -> None:
-    """Train GRAPE (and ablations) per seed on a dataset's KG graph; write back; evaluate."""
+    """Train GRAPE or BioDSNN (and ablations) per seed on a dataset's KG graph; write back;
+    evaluate."""
     from grapekg.app import evaluate as evaluation
     from grapekg.app import train as training
 
     # every option is checked before anything is built or written (issue 14.6)
-    if model != "grape":
-        raise ConfigError(f"--model '{model}': only 'grape' is implemented")
+    check_choice("--model", model, ("grape", "biodsnn"))
+    if model == "biodsnn":
+        _train_biodsnn(
+            dataset,
+            split,
+            seeds,
+            ablation,
+            epochs,
+            hidden,
+            heads,
+            batch_size,
+            lr,
+            device,
+            write_back,
+            evaluate,
+            neighbourhood,
+            pert_channel,
+            set_,
+            label,
+        )
+        return
+    heads = 4 if heads is None else heads
+    batch_size = 16 if batch_size is None else batch_size
     seed_list = parse_seeds(seeds)
     check_device(device)
     for abl in ablation:
@@ -177,6 +207,130 @@ def train(
         )
 
 
+def _train_biodsnn(
+    dataset: str,
+    split: str,
+    seeds: str,
+    ablation: list[str],
+    epochs: int,
+    hidden: int,
+    heads: int | None,
+    batch_size: int | None,
+    lr: float,
+    device: str,
+    write_back: bool,
+    evaluate: bool,
+    neighbourhood: int,
+    pert_channel: bool,
+    set_: list[str],
+    label: str | None,
+) -> None:
+    """``grape train --model biodsnn``: the same datasets, splits, seeds, devices, ablation
+    and --set/--label machinery as GRAPE (grapekg.app.biodsnn)."""
+    from grapekg.app import biodsnn as bio
+    from grapekg.app import evaluate as evaluation
+    from grapekg.app import train as training
+
+    seed_list = parse_seeds(seeds)
+    check_device(device)
+    for abl in ablation:
+        check_choice("--ablation", abl, ("none", *bio.ABLATIONS))
+    if split.lower().endswith(".json"):
+        check_input_file("--split", Path(split), (".json",))
+    else:
+        check_choice("--split", split, training.SPLIT_NAMES)
+    if neighbourhood:
+        raise ConfigError("--neighbourhood: GRAPE only (BioDSNN's graph is the measured genes)")
+    if pert_channel:
+        raise ConfigError("--pert-channel: GRAPE only")
+    overrides = bio.config_overrides(set_)
+    if label is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", label):
+        raise ConfigError(f"--label {label[:40]!r}: letters, digits and _ . + - (at most 64)")
+    given = {"epochs": epochs, "hidden": hidden, "lr": lr}
+    if heads is not None:
+        given["heads"] = heads
+    if batch_size is not None:
+        given["batch_size"] = batch_size
+    try:
+        base = bio.BiodsnnConfig(**{**given, **overrides})
+    except ValueError as exc:
+        raise ConfigError(f"biodsnn settings: {exc}") from None
+    ws = workspace()
+    dev = training.resolve_device(device)
+    per_member: dict[str, dict[str, Path]] = {}
+    with open_store(ws.settings) as store:
+        with progress_counter("prior edges (once)", None) as adv:
+            built = training.ensure_priors(store, adv)
+        if built:
+            console.print(f"built prior edges: {', '.join(built)}")
+        members = training.dataset_members(store, ws, dataset)
+        if members != [dataset]:
+            console.print(f"group {dataset}: {len(members)} members ({', '.join(members)})")
+        for member in members:
+            inp = bio.dataset_inputs(store, ws, member)
+            console.print(
+                f"BioDSNN inputs of {member}: {len(inp.gene_ids):,} genes, "
+                f"{len(inp.extra_ids):,} unmeasured targets, {inp.info['go_edges']:,} GO-Jaccard "
+                f"edges, {inp.info['genes_in_pathways']:,} genes in "
+                f"{inp.info['lowest_pathways']:,} lowest-level Reactome pathways; snapshot "
+                f"{inp.snapshot_id[:12]}"
+            )
+            if inp.warning():
+                console.print(f"[yellow]warning:[/] {inp.warning()}")
+            for abl in ablation:
+                abl_ = None if abl == "none" else abl
+                if label:
+                    run_name = label if abl_ is None else f"{label}-{abl_.replace('_', '-')}"
+                else:
+                    run_name = bio.run_label(abl_) + "".join(f"+{k}" for k in sorted(overrides))
+                outcomes = []
+                for seed in seed_list:
+                    member_split = training.member_splits(store, ws, dataset, split, seed)[member]
+                    with epoch_bar("BioDSNN", base.epochs) as bar:
+                        o = bio.train_seed(
+                            store,
+                            ws,
+                            member,
+                            split,
+                            seed,
+                            base,
+                            ablation=abl_,
+                            device=dev,
+                            write_back=write_back,
+                            inputs=inp,
+                            split=member_split,
+                            progress=bar,
+                            label=run_name,
+                        )
+                    console.print(
+                        f"[green]✓[/] {o.run_id}: best epoch {o.best_epoch}, "
+                        f"val mse_de {o.best_val:.5f}, {o.n_test} test conditions"
+                        + (f", wrote {o.edges_written}" if o.edges_written else "")
+                    )
+                    outcomes.append(o)
+                path = training.combine_predictions(ws, member, split, run_name, outcomes)
+                per_member.setdefault(member, {})[run_name] = path
+        if members == [dataset]:
+            bundle = evaluation.load_bundle(store, ws, dataset)
+    if members != [dataset]:
+        for member, files in per_member.items():
+            for lab_, path in files.items():
+                console.print(f"{member}: {lab_} predictions in {path}")
+        console.print(
+            f"evaluate with: grape evaluate --dataset {dataset} --split {split} --seeds {seeds}"
+            + "".join(f" --predictions {lab}=<member file>" for lab in per_member[members[0]])
+        )
+        return
+    if evaluate:
+        labels = per_member[dataset]
+        res = evaluation.evaluate(ws, bundle, dataset, split, seed_list, labels.items())
+        tag = " — SYNTHETIC data" if res.result.synthetic else ""
+        print_evaluation(res, f"{dataset}, {split} split, seeds {seeds}: mean ± sd{tag}")
+        console.print(
+            f"tables and figures in {res.out} ({', '.join(p.name for p in res.files.values())})"
+        )
+
+
 def _label(label: str | None, ablation: str | None, pc: bool, overrides: dict) -> str:
     """--label (with the ablation appended when several are run), else
     grape[-ablation][+KEY...] for the --set keys."""
@@ -255,9 +409,27 @@ def report(
     ] = None,
 ) -> None:
     """Figures of a run: UMAP of gene representations before/after training by biotype
-    (GRAPE Fig. 3), per-condition violins (Fig. 4), ablation bars (Fig. 5)."""
+    (GRAPE Fig. 3), per-condition violins (Fig. 4), ablation bars (Fig. 5). For a BioDSNN run:
+    its training summary and where its evaluation tables are (the figures are GRAPE's)."""
+    from grapekg.app.predict import biodsnn_summary
     from grapekg.app.report import report as make_report
 
-    files = make_report(workspace(), run, out)
+    ws = workspace()
+    summary = biodsnn_summary(ws, run)
+    if summary is not None:
+        console.print(
+            table(
+                f"BioDSNN run {summary['run']}",
+                ["item", "value"],
+                [[k, str(v)] for k, v in summary.items() if k != "run"],
+            )
+        )
+        console.print(
+            "grape report draws GRAPE's figures (UMAP of its HGAT representations, ablation "
+            "bars); for a BioDSNN run it shows the run's summary above; the per-condition tables "
+            "and violins are in the results folder (grape evaluate)"
+        )
+        return
+    files = make_report(ws, run, out)
     for k, p in files.items():
         console.print(f"{k:<10} {p}")

@@ -1,6 +1,7 @@
 """``grape predict``: a trained run's predicted mean expression after knocking down genes
 (singles, doubles, genes never perturbed in training), as a table of the largest changes or
-written as .h5ad, .csv or .parquet."""
+written as .h5ad, .csv or .parquet. Dispatches on the run's model: GRAPE (default) or BioDSNN
+(``model.json`` in the run folder; :mod:`grapekg.model.biodsnn.train`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,14 @@ from grapekg.model.grape.train import load_graph, load_model, predict_with
 from grapekg.perturb.conditions import CONTROL, normalise_condition
 from grapekg.settings import Settings
 
-__all__ = ["Change", "Prediction", "predict_run", "top_changes", "write_predictions"]
+__all__ = [
+    "Change",
+    "Prediction",
+    "biodsnn_summary",
+    "predict_run",
+    "top_changes",
+    "write_predictions",
+]
 
 
 @dataclass
@@ -163,6 +171,10 @@ def predict_run(
     run_dir = ws.find_run(run) if plain else ws.resolve_runs([run])[-1]
     if not (run_dir / "config.json").exists():
         raise ConfigError(f"--run '{run}': no run folder at {run_dir}")
+    from grapekg.model.biodsnn.train import is_biodsnn_run
+
+    if is_biodsnn_run(run_dir):
+        return _predict_biodsnn(run_dir, perturb, open_store)
     meta = json.loads((run_dir / "meta.json").read_text())
     info_file = run_dir / "run.json"
     info = json.loads(info_file.read_text()) if info_file.exists() else {}
@@ -198,6 +210,91 @@ def predict_run(
         np.load(run_dir / "ctrl.npy"),
         {c: pred[i] for i, c in enumerate(conds)},
     )
+
+
+def _predict_biodsnn(
+    run_dir: Path,
+    perturb: Sequence[str],
+    open_store: Callable[[], AbstractContextManager[Store]] | None,
+) -> Prediction:
+    """BioDSNN's prediction: its perturbation embeddings cover the run's nodes (measured genes
+    and the dataset's targets), so a gene is named by symbol, id or, through the KG's identity
+    routes (``open_store``), a previous symbol or alias of one of those nodes; a gene outside
+    them is a one-line ConfigError (the embedding table is not inductive, unlike GRAPE's GAT)."""
+    from grapekg.model.biodsnn.train import load_model as load_bio
+    from grapekg.model.biodsnn.train import predict_with as predict_bio
+
+    meta = json.loads((run_dir / "meta.json").read_text())
+    model, data = load_bio(run_dir)
+    parsed = []
+    for p in perturb:
+        genes = [g.strip() for g in str(p).split("+") if g.strip() and g.strip() != CONTROL]
+        if not genes:
+            raise ConfigError(f"--perturb {cut(str(p))!r}: name one gene or A+B")
+        parsed.append(genes)
+    outside = sorted({g for gs in parsed for g in gs if g not in data.aliases})
+    ids: dict[str, str] = {}
+    if outside and open_store is not None:
+        from grapekg.kg.identity import GeneResolver
+        from grapekg.kg.loader import gene_index_from_store
+
+        with open_store() as store:
+            resolver = GeneResolver.from_store(store, gene_index_from_store(store))
+            for g in outside:
+                r = resolver.resolve(g)
+                if r.resolved and str(r.ensembl_id) in data.aliases:
+                    ids[g] = str(r.ensembl_id)
+    missing = [g for g in outside if g not in ids]
+    if missing:
+        raise ConfigError(
+            cut(
+                f"--perturb: {', '.join(missing)} is not a gene of this BioDSNN run (its "
+                "perturbation embeddings cover the dataset's measured genes and targets only)"
+            )
+        )
+    conds = [normalise_condition("+".join(gs) if len(gs) > 1 else f"{gs[0]}+ctrl") for gs in parsed]
+    index = [[data.index(ids.get(g, g)) for g in gs] for gs in parsed]
+    pred = predict_bio(model, index)
+    gene_ids = [str(g) for g in meta["gene_ids"]]
+    return Prediction(
+        run_dir,
+        conds,
+        gene_ids,
+        dict(zip(gene_ids, meta.get("gene_names", gene_ids), strict=True)),
+        np.load(run_dir / "ctrl.npy"),
+        {c: pred[i] for i, c in enumerate(conds)},
+    )
+
+
+def biodsnn_summary(ws: Workspace, run: str) -> dict[str, object] | None:
+    """What ``grape report`` shows for a BioDSNN run (None for another model's run)."""
+    from grapekg.model.biodsnn.train import is_biodsnn_run
+
+    run_dir = ws.resolve_runs([run])[0]
+    if not is_biodsnn_run(run_dir):
+        return None
+    meta = json.loads((run_dir / "meta.json").read_text())
+    info_file = run_dir / "run.json"
+    info = json.loads(info_file.read_text()) if info_file.exists() else {}
+    graph = info.get("graph") or {}
+    hist = meta.get("history") or []
+    return {
+        "run": run_dir.name,
+        "dataset": info.get("dataset", "?"),
+        "split / seed": f"{info.get('split', '?')} / {info.get('seed', '?')}",
+        "synthetic": bool(info.get("synthetic")),
+        "best epoch": meta.get("best_epoch"),
+        "validation mse_de (best)": f"{meta.get('best_val_mse_de', float('nan')):.5f}",
+        "epochs run": len(hist),
+        "train loss first -> last": (
+            f"{hist[0]['loss']:.4f} -> {hist[-1]['loss']:.4f}" if hist else "n/a"
+        ),
+        "co-expression from": f"{graph.get('coexpression')} ({graph.get('coexpression_samples')})",
+        "mask edges": graph.get("mask_edges"),
+        "GO-Jaccard edges": graph.get("go_edges"),
+        "snapshot": str(info.get("snapshot_id", ""))[:12],
+        "results": str(ws.results_dir(info.get("dataset", "?"), info.get("split", "?"))),
+    }
 
 
 def top_changes(pred: Prediction, condition: str, top: int) -> list[Change]:

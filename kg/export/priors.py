@@ -194,3 +194,15 @@ def complete_prior_hashes(store: Store, kinds: list[str]) -> dict[str, str]:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def lowest_pathways(store: Store, ids: list[str], page: int = 1_000) -> dict[str, list[str]]:
+    """``{gene id: its lowest-level Reactome pathway ids}`` for the genes of ``ids`` in any
+    pathway: the pathways holding the gene that have no child pathway (``CHILD_OF``) holding it
+    too (BioDSNN's "L1" level, read per gene list; genes in no pathway are absent)."""
+    q = cypher.internal("gene_lowest_pathways_page")
+    out: dict[str, list[str]] = {}
+    for lo in range(0, len(ids), page):
+        for r in store.read(q, {"ids": list(ids[lo : lo + page])}):
+            out[str(r["id"])] = sorted(str(p) for p in r["pathways"])
+    return out

@@ -1,0 +1,384 @@
+"""Training, prediction and run folders of BioDSNN.
+
+Condition level, as GRAPE here: a step takes ``batch_size`` training conditions and fits each
+condition's mean profile (the dataset bundles hold condition summaries: means, variances,
+cell counts). The VAE reads, per condition and step, a pseudo control cell drawn from the
+control's summary, x = max(0, mu + noise * sigma * eps), so the generative stream sees the
+control's spread as it would see control cells; in evaluation it reads mu itself and uses the
+posterior mean, so predictions are deterministic condition means.
+
+Optimiser as the authors (REFERENCES 2): Adam (lr 1e-3, weight decay 5e-4), StepLR (step 1,
+gamma 0.5), gradient clipping by value (1.0). Model selection: the epoch with the lowest
+validation ``mse_de`` (MSE on each validation condition's top-20 DE genes, GEARS / the paper's
+metric), with early stopping after ``patience`` epochs without improvement.
+
+A run folder holds ``config.json`` (:class:`BiodsnnConfig`), ``model.pt`` (best state_dict),
+``data.pt`` (:class:`BiodsnnData` as plain tensors / lists), ``ctrl.npy``, ``ctrl_sd.npy``
+and ``meta.json`` (output genes, conditions, history). ``model.json`` = ``{"model": "biodsnn"}``
+tells the app which model a run folder holds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from grapekg.model.biodsnn.config import BiodsnnConfig
+from grapekg.model.biodsnn.graphs import unmasked_pairs
+from grapekg.model.biodsnn.loss import biodsnn_loss
+from grapekg.model.biodsnn.model import BiodsnnModel
+from grapekg.model.grape.train import seed_everything
+from grapekg.perturb.conditions import CONTROL, parse_condition
+from grapekg.perturb.splits import Split
+from grapekg.perturb.summaries import ConditionSummary
+
+__all__ = [
+    "BiodsnnData",
+    "FitResult",
+    "attention_edges",
+    "build_model",
+    "fit",
+    "is_biodsnn_run",
+    "load_model",
+    "predict",
+    "predict_with",
+]
+
+EpochCallback = Callable[[int, int, float], None]
+
+
+@dataclass
+class BiodsnnData:
+    """What a BioDSNN model is built on. ``node_ids``: the G output genes first (var order of
+    the summary), then the other perturbable nodes; ``aliases``: names (symbols, ids) -> node
+    index; graphs as edge lists over node (GO) or gene (co-expression, mask) indices."""
+
+    node_ids: list[str]
+    num_genes: int
+    go_edge_index: Tensor
+    go_weight: Tensor
+    coexpr_edge_index: Tensor
+    coexpr_weight: Tensor
+    pathway_edge_index: Tensor
+    aliases: dict[str, int] = field(default_factory=dict)
+    symbols: list[str] = field(default_factory=list)
+    info: dict[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def build(
+        cls,
+        gene_ids: Sequence[str],
+        extra_ids: Sequence[str],
+        go_edges: tuple[np.ndarray, np.ndarray, np.ndarray],
+        coexpr_samples: np.ndarray,
+        memberships: list[list[int]],
+        config: BiodsnnConfig,
+        *,
+        symbols: Sequence[str] = (),
+        aliases: Mapping[str, int] | None = None,
+        info: Mapping[str, object] | None = None,
+    ) -> BiodsnnData:
+        """Graphs from arrays: ``go_edges`` (src, dst, weight) over node indices (genes, then
+        ``extra_ids``), co-expression from ``coexpr_samples`` ``[n, G]`` (training samples
+        only), pathway pairs from ``memberships`` (gene indices per lowest-level pathway)."""
+        from grapekg.model.biodsnn.graphs import coexpression_graph, pathway_pairs
+
+        g = len(gene_ids)
+        nodes = [str(x) for x in gene_ids] + [str(x) for x in extra_ids]
+        ce, cw = coexpression_graph(coexpr_samples, config.coexpr_top_k, config.coexpr_threshold)
+        src, dst, w = (np.asarray(a) for a in go_edges)
+        al = {n: i for i, n in enumerate(nodes)}
+        al.update({str(s): i for i, s in enumerate(symbols) if s})
+        al.update(dict(aliases or {}))
+        return cls(
+            nodes,
+            g,
+            torch.from_numpy(np.stack([src, dst]).astype(np.int64).reshape(2, -1)),
+            torch.from_numpy(w.astype(np.float32).reshape(-1)),
+            ce,
+            cw,
+            torch.from_numpy(pathway_pairs(memberships, g)),
+            al,
+            [str(s) for s in symbols],
+            dict(info or {}),
+        )
+
+    def index(self, name: str) -> int:
+        if name in self.aliases:
+            return self.aliases[name]
+        raise KeyError(name)
+
+    def perturbed(self, conditions: Sequence[str]) -> list[list[int]]:
+        """Node indices of each condition's perturbed genes (KeyError names a missing one)."""
+        return [[self.index(g) for g in parse_condition(c)] for c in conditions]
+
+    def mask(self, config: BiodsnnConfig) -> Tensor:
+        """The attention pairs: the Reactome/co-expression mask, or the no_mask pairs."""
+        if config.no_mask:
+            return unmasked_pairs(self.num_genes, config.dense_limit, config.nomask_k, config.seed)
+        from grapekg.model.biodsnn.graphs import attention_mask
+
+        return attention_mask(
+            self.pathway_edge_index.numpy(), self.coexpr_edge_index, self.num_genes
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "node_ids": list(self.node_ids),
+            "num_genes": self.num_genes,
+            "go_edge_index": self.go_edge_index,
+            "go_weight": self.go_weight,
+            "coexpr_edge_index": self.coexpr_edge_index,
+            "coexpr_weight": self.coexpr_weight,
+            "pathway_edge_index": self.pathway_edge_index,
+            "aliases": dict(self.aliases),
+            "symbols": list(self.symbols),
+            "info": json.dumps(self.info),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, object]) -> BiodsnnData:
+        return cls(
+            list(d["node_ids"]),  # type: ignore[call-overload]
+            int(d["num_genes"]),  # type: ignore[call-overload]
+            d["go_edge_index"],  # type: ignore[arg-type]
+            d["go_weight"],  # type: ignore[arg-type]
+            d["coexpr_edge_index"],  # type: ignore[arg-type]
+            d["coexpr_weight"],  # type: ignore[arg-type]
+            d["pathway_edge_index"],  # type: ignore[arg-type]
+            dict(d["aliases"]),  # type: ignore[call-overload]
+            list(d["symbols"]),  # type: ignore[call-overload]
+            json.loads(str(d["info"])),
+        )
+
+
+@dataclass
+class FitResult:
+    run_dir: Path
+    history: list[dict[str, float]]
+    best_epoch: int
+    best_val: float
+
+
+def build_model(data: BiodsnnData, config: BiodsnnConfig, ctrl: np.ndarray) -> BiodsnnModel:
+    return BiodsnnModel(
+        config,
+        data.num_genes,
+        len(data.node_ids),
+        data.go_edge_index,
+        data.go_weight,
+        data.coexpr_edge_index,
+        data.coexpr_weight,
+        data.mask(config),
+        torch.as_tensor(np.asarray(ctrl), dtype=torch.float32),
+    )
+
+
+def _keep(means: np.ndarray, conditions: Sequence[str]) -> Tensor:
+    """GEARS' retained genes: non-zero mean in the condition, every gene for the control."""
+    keep = (means != 0).astype(np.float32)
+    for i, c in enumerate(conditions):
+        if c == CONTROL:
+            keep[i] = 1.0
+    return torch.from_numpy(keep)
+
+
+@torch.no_grad()
+def predict_with(model: BiodsnnModel, perts: list[list[int]], batch_size: int = 32) -> np.ndarray:
+    """Predicted mean profiles ``[C, G]`` (eval: VAE posterior mean on the control mean)."""
+    model.eval()
+    ctrl = model.get_buffer("ctrl")
+    outs = []
+    for lo in range(0, len(perts), batch_size):
+        chunk = perts[lo : lo + batch_size]
+        pred, _ = model(chunk, ctrl.expand(len(chunk), -1))
+        outs.append(pred.float().cpu().numpy())
+    return np.concatenate(outs) if outs else np.zeros((0, model.num_genes), np.float32)
+
+
+def _mse_de(pred: np.ndarray, truth: np.ndarray, de: Sequence[np.ndarray | None]) -> float:
+    vals = []
+    for p, t, idx in zip(pred, truth, de, strict=True):
+        sel = slice(None) if idx is None or len(idx) == 0 else np.asarray(idx)[:20]
+        vals.append(float(np.mean((p[sel] - t[sel]) ** 2)))
+    return float(np.mean(vals)) if vals else float("nan")
+
+
+def fit(
+    data: BiodsnnData,
+    summary: ConditionSummary,
+    split: Split,
+    config: BiodsnnConfig,
+    out_dir: str | PathLike[str],
+    *,
+    de_rank: Mapping[str, np.ndarray] | None = None,
+    device: str | torch.device = "cpu",
+    progress: EpochCallback | None = None,
+) -> FitResult:
+    """Train on ``split.train`` (``ctrl`` included when listed, as GEARS), select the epoch on
+    ``split.val`` by mse_de (DE ranking ``de_rank``: condition -> gene indices; all genes when
+    a condition has none), save the run folder."""
+    dev = torch.device(device)
+    run_dir = Path(out_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(config.seed)
+    ctrl = summary.ctrl_mean.astype(np.float32)
+    ctrl_sd = np.sqrt(np.maximum(summary.var[summary.index(CONTROL)], 0)).astype(np.float32)
+    model = build_model(data, config, ctrl)
+    model.register_buffer("ctrl", torch.from_numpy(ctrl))
+    model.to(dev)
+    train = [c for c in split.train if c in summary.conditions]
+    val = [c for c in split.val if c in summary.conditions and c != CONTROL]
+    pert_train, pert_val = data.perturbed(train), data.perturbed(val)
+    y_train = np.stack([summary.mean[summary.index(c)] for c in train]).astype(np.float32)
+    keep = _keep(y_train, train).to(dev)
+    targets = torch.from_numpy(y_train).to(dev)
+    y_val = np.stack([summary.mean[summary.index(c)] for c in val]) if val else None
+    de_val = [None if de_rank is None else de_rank.get(c) for c in val]
+    mu = torch.from_numpy(ctrl).to(dev)
+    sd = torch.from_numpy(ctrl_sd).to(dev)
+    config.to_json(run_dir / "config.json")
+    (run_dir / "model.json").write_text(json.dumps({"model": "biodsnn"}))
+    torch.save(data.to_dict(), run_dir / "data.pt")
+    np.save(run_dir / "ctrl.npy", ctrl)
+    np.save(run_dir / "ctrl_sd.npy", ctrl_sd)
+    opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=config.step_gamma)
+    gen = torch.Generator().manual_seed(config.seed)
+    noise_gen = torch.Generator(device=dev).manual_seed(config.seed + 1)
+    history: list[dict[str, float]] = []
+    best_val, best_epoch, stale = float("inf"), -1, 0
+    for epoch in range(config.epochs):
+        model.train()
+        order = torch.randperm(len(train), generator=gen).tolist()
+        sums: dict[str, float] = {}
+        for lo in range(0, len(order), config.batch_size):
+            idx = order[lo : lo + config.batch_size]
+            eps = torch.randn(len(idx), mu.shape[0], generator=noise_gen, device=dev)
+            x = (mu + config.noise * sd * eps).clamp(min=0)
+            pred, aux = model([pert_train[i] for i in idx], x)
+            loss, parts = biodsnn_loss(
+                pred,
+                targets[idx],
+                mu,
+                keep[idx],
+                aux["kl"],
+                aux["recon_err"],
+                gamma=config.autofocus_gamma,
+                beta=config.beta,
+                lam=config.direction_lambda,
+                k=config.direction_k,
+                kl_weight=config.kl_weight,
+                recon_weight=config.recon_weight,
+            )
+            opt.zero_grad()
+            loss.backward()
+            if config.grad_clip > 0:
+                torch.nn.utils.clip_grad_value_(model.parameters(), config.grad_clip)
+            opt.step()
+            for k, v in {"loss": float(loss.detach()), **parts}.items():
+                sums[k] = sums.get(k, 0.0) + v * len(idx)
+        sched.step()
+        stats = {k: v / max(len(order), 1) for k, v in sums.items()}
+        if y_val is not None:
+            pv = predict_with(model, pert_val)
+            val_de = _mse_de(pv, y_val, de_val)
+            stats["val_mse"] = float(np.mean((pv - y_val) ** 2))
+        else:
+            val_de = stats.get("mse", float("nan"))
+        stats |= {"epoch": epoch, "val_mse_de": val_de}
+        history.append(stats)
+        if val_de < best_val:
+            best_val, best_epoch, stale = val_de, epoch, 0
+            torch.save(model.state_dict(), run_dir / "model.pt")
+        else:
+            stale += 1
+        if progress is not None:
+            progress(epoch + 1, config.epochs, val_de)
+        if stale >= config.patience:
+            break
+    if best_epoch < 0:  # every validation score was NaN: keep the last epoch
+        torch.save(model.state_dict(), run_dir / "model.pt")
+    meta = {
+        "gene_ids": [str(g) for g in summary.gene_ids],
+        "gene_names": [str(g) for g in summary.gene_names],
+        "train": train,
+        "val": val,
+        "best_epoch": best_epoch,
+        "best_val_mse_de": best_val,
+        "history": history,
+    }
+    (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
+    return FitResult(run_dir, history, best_epoch, best_val)
+
+
+def is_biodsnn_run(run_dir: str | PathLike[str]) -> bool:
+    """Whether a run folder holds a BioDSNN run (``model.json``)."""
+    f = Path(run_dir) / "model.json"
+    return f.exists() and json.loads(f.read_text()).get("model") == "biodsnn"
+
+
+def load_model(
+    run_dir: str | PathLike[str], device: str | torch.device = "cpu"
+) -> tuple[BiodsnnModel, BiodsnnData]:
+    """The best model of a run folder (eval mode) and its data."""
+    run = Path(run_dir)
+    config = BiodsnnConfig.from_json(run / "config.json")
+    data = BiodsnnData.from_dict(torch.load(run / "data.pt", weights_only=True))
+    ctrl = np.load(run / "ctrl.npy")
+    model = build_model(data, config, ctrl)
+    model.register_buffer("ctrl", torch.from_numpy(ctrl))
+    model.load_state_dict(torch.load(run / "model.pt", weights_only=True, map_location="cpu"))
+    return model.to(torch.device(device)).eval(), data
+
+
+def predict(
+    run_dir: str | PathLike[str], conditions: Sequence[str], device: str | torch.device = "cpu"
+) -> dict[str, np.ndarray]:
+    """Predicted mean profiles (gene order of the training summary); ``ctrl`` -> no
+    perturbation."""
+    model, data = load_model(run_dir, device)
+    pred = predict_with(model, data.perturbed(conditions))
+    return {c: pred[i] for i, c in enumerate(conditions)}
+
+
+@torch.no_grad()
+def attention_edges(
+    model: BiodsnnModel,
+    data: BiodsnnData,
+    conditions: Sequence[str],
+    top: int = 10,
+    batch_size: int = 16,
+) -> pd.DataFrame:
+    """Learned attention as gene -> gene edges: alpha(query i, key j) of the last encoder
+    layer (Eq. 5), averaged over heads and over ``conditions`` (their perturbed passes); for
+    each query gene i the ``top`` keys j != i become edges j -> i (j's expression informs i)
+    with ``attention`` = ``score`` = that mean weight. Columns src, dst, attention (gene ids)."""
+    model.eval()
+    ei = model.get_buffer("mask_edge_index")
+    perts = data.perturbed(conditions) if conditions else [[]]
+    total = torch.zeros(ei.shape[1], device=ei.device)
+    for lo in range(0, len(perts), batch_size):
+        alpha = model.attention(perts[lo : lo + batch_size])  # [B, E, h]
+        total += alpha.mean(-1).sum(0)
+    mean = (total / len(perts)).cpu().numpy()
+    src, dst = ei[0].cpu().numpy(), ei[1].cpu().numpy()
+    off = src != dst
+    df = pd.DataFrame({"s": src[off], "d": dst[off], "attention": mean[off]})
+    df = df.sort_values(["d", "attention"], ascending=[True, False]).groupby("d").head(top)
+    ids = np.asarray(data.node_ids[: data.num_genes], dtype=object)
+    return pd.DataFrame(
+        {
+            "src": ids[df["s"].to_numpy()],
+            "dst": ids[df["d"].to_numpy()],
+            "attention": df["attention"].to_numpy(dtype=np.float64),
+        }
+    ).reset_index(drop=True)
