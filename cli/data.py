@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from grapekg.app import datasets
-from grapekg.cli.common import open_store, settings
+from grapekg.cli.common import check_choice, open_store, settings
 from grapekg.cli.console import (
     check_format,
     console,
@@ -187,9 +187,19 @@ def simulate(
     ] = 0.4,
     seed: Annotated[int, typer.Option()] = 0,
     name: Annotated[str, typer.Option(help="Dataset name.")] = "sim5k",
+    signal: Annotated[
+        str,
+        typer.Option(
+            help="learnable: modes and edges follow the KG annotations (the positive "
+            "control); random-sign: coin-flip edge signs (the negative control)."
+        ),
+    ] = "learnable",
 ) -> None:
     """Simulate a SYNTHETIC Perturb-seq-like dataset on real KG genes, write it in GEARS
-    format (labelled synthetic) with its planted edges, and import it."""
+    format (labelled synthetic) with its planted edges and noise-free truth, and import it."""
+    from grapekg.perturb.simulate import SIGNALS
+
+    check_choice("--signal", signal, SIGNALS)
     s = settings()
     with open_store(s) as store:
         res = datasets.simulate_dataset(
@@ -201,12 +211,14 @@ def simulate(
             combos=combos,
             seed=seed,
             name=name,
+            signal=signal,
             status=console.status,
             progress=transient_bar,
         )
     console.print(
-        f"SYNTHETIC data written to {res.h5ad} ({res.n_planted:,} planted edges in "
-        f"{res.planted_edges})"
+        f"SYNTHETIC data ({res.signal}) written to {res.h5ad} ({res.n_planted:,} planted "
+        f"edges in {res.planted_edges}; noise-free truth in {res.truth})",
+        highlight=False,
     )
     _print_report(res.report)
 

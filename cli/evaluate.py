@@ -29,14 +29,21 @@ def parse_predictions(items: list[str]) -> list[tuple[str, Path]]:
     return out
 
 
+def header(model: str) -> str:
+    """A model's column header: a ceiling's label on two lines (``ceiling:`` / its name)."""
+    head, sep, rest = str(model).partition(":")
+    return f"{head}:\n{rest}" if sep and head == "ceiling" else str(model)
+
+
 def model_chunks(tab: pd.DataFrame, width: int) -> list[list[str]]:
     """Models (rows of ``tab``) in groups whose metrics-by-model table fits ``width``
-    columns (a rich table column is its text + 3: padding and border)."""
+    columns (a rich table column is its widest line + 3: padding and border)."""
     left = max([len("metric"), *(len(m) for m in tab.columns)]) + 4
     chunks: list[list[str]] = [[]]
     used = left
     for model in tab.index:
-        w = max([len(str(model)), *(len(str(v)) for v in tab.loc[model])]) + 3
+        lines = header(str(model)).split("\n")
+        w = max([*(len(x) for x in lines), *(len(str(v)) for v in tab.loc[model])]) + 3
         if chunks[-1] and used + w > width:
             chunks.append([])
             used = left
@@ -56,7 +63,7 @@ def print_evaluation(evaluation: Evaluation, title: str) -> None:
     for i, models in enumerate(chunks):
         part = f" ({i + 1}/{len(chunks)})" if len(chunks) > 1 else ""
         rows = [[m, *tab.loc[models, m]] for m in tab.columns]
-        console.print(table(title + part, ["metric", *models], rows))
+        console.print(table(title + part, ["metric", *map(header, models)], rows))
     for note in evaluation.result.notes:
         console.print(f"note: {note}", overflow="fold")
 
@@ -100,7 +107,9 @@ def evaluate(
     ] = "table",
 ) -> None:
     """Score the five baselines (no-change, mean, additive, linear, linear-kg) and any
-    predictions; a dataset group (NAME of datasets NAME@<context>) per context and overall."""
+    predictions; a dataset group (NAME of datasets NAME@<context>) per context and overall.
+    A simulated (SYNTHETIC) dataset also gets its ceilings (mean+self, true graph with
+    average sign, oracle) and the gap row: the fraction of the mean -> oracle gap closed."""
     from grapekg.app import evaluate as evaluation
 
     check_format(fmt)

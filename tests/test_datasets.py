@@ -121,6 +121,8 @@ def test_simulate_and_evaluate_cli(store, cli_env, tmp_path):
         "40",
         "--cells-per-condition",
         "20",
+        "--signal",
+        "random-sign",
         "--name",
         "simtest",
     ).stdout

@@ -227,3 +227,196 @@ def test_default_problem_is_not_solved_by_baselines() -> None:
         assert base["pearson_delta"] < 0.8, name
         assert best["pearson_delta"] > base["pearson_delta"] + 0.1, name
         assert best["mse_de"] < 0.7 * base["mse_de"], name
+
+
+# ---------------------------------------------------------------------- signals
+def _digest(sim) -> str:
+    """SHA-256 of a simulation's data: X (CSR arrays), conditions, planted edges, doubles."""
+    import hashlib
+
+    h = hashlib.sha256()
+    x = sim.adata.X
+    for arr in (x.data, x.indices, x.indptr):
+        h.update(np.ascontiguousarray(arr).tobytes())
+    h.update("|".join(sim.adata.obs["condition"].astype(str)).encode())
+    h.update(sim.edges.to_csv(index=False, float_format="%.12g").encode())
+    for key, val in sim.adata.uns["grapekg"]["doubles"].items():
+        h.update(key.encode())
+        v = np.asarray(val)
+        h.update(v.astype(str).tobytes() if v.dtype.kind in "OU" else v.astype(float).tobytes())
+    return h.hexdigest()
+
+
+#: computed from the generator before the learnable signal was added (issue 10)
+RANDOM_SIGN_DIGEST = "3b1a03e1e49b605a365d056851b7be9f2cf0ca2c99e01c42a203d838050c852a"
+TINY = {"n_conditions": 12, "cells_per_condition": 5, "n_control_cells": 10, "add_de": False}
+
+
+def test_random_sign_is_unchanged() -> None:
+    """The random-sign generator (the default of simulate) is bit-for-bit what it was."""
+    g = synthetic_genes(80, seed=1)
+    sim = simulate(g, relations=REL, seed=3, **TINY)
+    explicit = simulate(g, relations=REL, seed=3, signal="random-sign", **TINY)
+    assert _digest(sim) == RANDOM_SIGN_DIGEST == _digest(explicit)
+    assert sim.adata.X.nnz == 3005 and len(sim.edges) == 129
+    assert sim.adata.uns["grapekg"]["signal"] == "random-sign"
+    assert sim.truth.signal == "random-sign" and not sim.truth.modes.any()
+
+
+@pytest.fixture(scope="module")
+def learnable(genes: pd.DataFrame):
+    return simulate(genes, relations=REL, seed=7, signal="learnable", **SMALL)
+
+
+def test_learnable_is_seeded(genes: pd.DataFrame, learnable) -> None:
+    again = simulate(genes, relations=REL, seed=7, signal="learnable", **SMALL)
+    other = simulate(genes, relations=REL, seed=8, signal="learnable", **SMALL)
+    assert _digest(again) == _digest(learnable) != _digest(other)
+    np.testing.assert_array_equal(again.truth.mean, learnable.truth.mean)
+    assert _digest(learnable) != _digest(simulate(genes, relations=REL, seed=7, **SMALL))
+
+
+def _modes_by_hand(genes: pd.DataFrame) -> np.ndarray:
+    """The documented rule, written independently: shared terms (>= 2 members) keyed
+    'pathways:<id>' / 'go_terms:<id>'; module = the gene's term with the most members (ties:
+    the smaller key); term mode +1 / -1 by the parity of its rank in (-size, key) order;
+    genes without a shared term: +1 coding, -1 non-coding."""
+    members: dict[str, set[int]] = {}
+    for col in ("pathways", "go_terms"):
+        for i, terms in enumerate(genes[col]):
+            for t in terms:
+                members.setdefault(f"{col}:{t}", set()).add(i)
+    shared = {k: v for k, v in members.items() if len(v) > 1}
+    ranked = sorted(shared, key=lambda k: (-len(shared[k]), k))
+    mode = {k: 1.0 if r % 2 == 0 else -1.0 for r, k in enumerate(ranked)}
+    out = []
+    for i, cls in enumerate(genes["biotype_class"]):
+        mine = sorted((k for k in shared if i in shared[k]), key=lambda k: (-len(shared[k]), k))
+        out.append(mode[mine[0]] if mine else (1.0 if cls == "c" else -1.0))
+    return np.array(out)
+
+
+def test_learnable_modes_follow_the_documented_rule(genes: pd.DataFrame, learnable) -> None:
+    modes = learnable.truth.modes
+    np.testing.assert_array_equal(modes, _modes_by_hand(genes))
+    assert 0.3 < (modes > 0).mean() < 0.7  # both modes occur
+    # every edge's sign is its regulator's mode
+    pos = {g: i for i, g in enumerate(genes["ensembl_id"])}
+    src = np.array([pos[s] for s in learnable.edges["src"]])
+    assert (np.sign(learnable.edges["weight"].to_numpy()) == modes[src]).all()
+    w = np.abs(learnable.edges["weight"])
+    assert w.min() >= 0.4 and w.max() <= 1.0
+    # genes sharing a term agree on their mode more often than chance
+    same, pairs = 0, 0
+    for col in ("pathways", "go_terms"):
+        terms = {t for ts in genes[col] for t in ts}
+        for t in terms:
+            idx = [i for i, ts in enumerate(genes[col]) if t in ts]
+            for a in idx:
+                for b in idx:
+                    if a < b:
+                        pairs += 1
+                        same += modes[a] == modes[b]
+    assert same / pairs > 0.6
+
+
+def test_learnable_edges_lie_on_prior_pairs(genes: pd.DataFrame, learnable) -> None:
+    e = learnable.edges
+    assert len(e) == round(3.0 * len(genes))  # edges_per_gene
+    assert not e.duplicated(["src", "dst"]).any() and not (e["src"] == e["dst"]).any()
+    terms = [
+        set(p) | {f"go:{t}" for t in g} for p, g in zip(genes.pathways, genes.go_terms, strict=True)
+    ]
+    pos = {g: i for i, g in enumerate(genes["ensembl_id"])}
+    on_prior = np.array(
+        [bool(terms[pos[s]] & terms[pos[d]]) for s, d in zip(e["src"], e["dst"], strict=True)]
+    )
+    np.testing.assert_array_equal(on_prior, e["shared_term"].to_numpy())
+    assert on_prior.mean() >= 0.8 and (~on_prior).sum() > 0  # background edges too
+    half = simulate(
+        genes, relations=REL, seed=7, signal="learnable", prior_share=0.5, **SMALL
+    ).edges
+    assert 0.5 <= half["shared_term"].mean() < 0.7
+    assert set(e["relation"]) <= set(REL)
+
+
+def test_learnable_knockdown_is_constant_and_generic_small(genes: pd.DataFrame, learnable):
+    tr = learnable.truth
+    mu = tr.mean[tr.row("ctrl")]
+    sym = list(genes["symbol"])
+    for i, cond in enumerate(tr.conditions):
+        targets = [sym.index(g) for g in cond.split("+") if g != "ctrl"]
+        hit = np.flatnonzero(tr.shock[i])
+        assert sorted(hit) == sorted(targets)
+        assert (tr.shock[i, hit] == -1.0).all()  # knockdown_depth, whatever μ is
+        expect = np.maximum(mu[hit] - 1.0 + tr.amplitude[i] * tr.generic[hit], 0.0)
+        np.testing.assert_allclose(tr.mean[i, hit], expect)
+    assert tr.params["generic_response_scale"] == 0.025 and tr.params["knockdown_depth"] == 1.0
+
+    def generic_share(truth) -> float:
+        """Share of the noise-free DE20 (top 20 |delta|, perturbed genes left out) sum of
+        squares that the generic response carries."""
+        mu = truth.mean[truth.row("ctrl")]
+        out = []
+        for i in range(1, len(truth.conditions)):
+            d = truth.mean[i] - mu
+            d[truth.shock[i] != 0] = 0.0
+            top = np.argsort(-np.abs(d))[:20]
+            gen = truth.amplitude[i] * truth.generic[top]
+            out.append(np.sum(gen**2) / max(np.sum(d[top] ** 2), 1e-12))
+        return float(np.mean(out))
+
+    old = simulate(genes, relations=REL, seed=7, **SMALL).truth
+    assert generic_share(tr) < 0.1 < 0.3 < generic_share(old)
+
+
+def test_synthetic_label_and_truth_saved(genes: pd.DataFrame, learnable, tmp_path: Path):
+    a = learnable.adata
+    assert a.uns["synthetic"] is True and a.uns["grapekg"]["synthetic"] is True
+    assert a.uns["grapekg"]["signal"] == "learnable"
+    assert a.uns["grapekg"]["params"]["signal"] == "learnable"
+    a.write_h5ad(tmp_path / "sim.h5ad")
+    back = ad.read_h5ad(tmp_path / "sim.h5ad")
+    assert bool(back.uns["synthetic"]) and back.uns["grapekg"]["signal"] == "learnable"
+    from grapekg.perturb.truth import SimulationTruth
+
+    tr = learnable.truth
+    path = tr.save(tmp_path / "truth.npz")
+    got = SimulationTruth.load(path)
+    assert got.signal == "learnable" and got.conditions == tr.conditions
+    assert list(got.gene_ids) == list(genes["ensembl_id"])
+    for key in ("mean", "shock", "generic", "amplitude", "modes", "edge_weight"):
+        np.testing.assert_array_equal(getattr(got, key), getattr(tr, key))
+    assert got.params == tr.params and len(got.edge_src) == len(learnable.edges)
+    assert set(got.conditions) == set(a.obs["condition"].astype(str))
+    (tmp_path / "bad.npz").write_text("not an npz")
+    with pytest.raises(DataError, match="bad.npz"):
+        SimulationTruth.load(tmp_path / "bad.npz")
+
+
+def test_expected_mean_matches_the_cells(genes: pd.DataFrame) -> None:
+    """E[ȳ | z] of the measurement model equals the mean of many simulated cells."""
+    sim = simulate(
+        genes.iloc[:120],
+        relations=REL,
+        seed=2,
+        signal="learnable",
+        n_conditions=6,
+        cells_per_condition=3000,
+        n_control_cells=3000,
+        add_de=False,
+    )
+    cond = sim.adata.obs["condition"].astype(str).to_numpy()
+    x = sim.adata.X.toarray()
+    tr = sim.truth
+    for c in ("ctrl", tr.conditions[1]):
+        got = x[cond == c].mean(0)
+        want = tr.expected(tr.mean[tr.row(c)])
+        assert np.abs(got - want).max() < 0.05
+
+
+def test_bad_signal(genes: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match="signal"):
+        simulate(genes, relations=REL, signal="coin", **SMALL)
+    with pytest.raises(DataError, match="prior_share"):
+        simulate(genes, relations=REL, signal="learnable", prior_share=1.5, **SMALL)

@@ -389,6 +389,8 @@ class SimulationResult:
     planted_edges: Path
     n_planted: int
     report: ImportReport
+    truth: Path | None = None
+    signal: str = "learnable"
 
 
 def simulate_dataset(
@@ -401,16 +403,23 @@ def simulate_dataset(
     combos: float = 0.4,
     seed: int = 0,
     name: str = "sim5k",
+    signal: str = "learnable",
     status: Any = None,
     progress: Progress | None = None,
 ) -> SimulationResult:
     """Choose KG genes, simulate a SYNTHETIC dataset on them (GEARS format, labelled
-    synthetic, with its planted edges under ``raw/<name>``) and import it. ``status(text)``,
-    when given, is a context manager shown around the slow steps (the CLI's spinner)."""
+    synthetic; ``signal`` ``learnable`` or ``random-sign``, :mod:`grapekg.perturb.simulate`)
+    and import it. Beside the data under ``raw/<name>``: the planted edges and the noise-free
+    truth (:class:`~grapekg.perturb.truth.SimulationTruth`, for the ceilings of ``grape
+    evaluate``). ``status(text)``, when given, is a context manager shown around the slow
+    steps (the CLI's spinner)."""
     from contextlib import nullcontext
 
+    from grapekg.perturb.simulate import SIGNALS
     from grapekg.perturb.simulate import simulate as run_sim
 
+    if signal not in SIGNALS:
+        raise DataError(f"choose from {', '.join(SIGNALS)}, got {signal!r}", parameter="--signal")
     ws = Workspace(settings)
     out = ws.raw_dir(name)
     out.mkdir(parents=True, exist_ok=True)
@@ -426,13 +435,15 @@ def simulate_dataset(
             combo_fraction=combos,
             seed=seed,
             relations=relations,
+            signal=signal,
         )
     h5 = out / "perturb_processed.h5ad"
     sim.adata.write_h5ad(h5)
     planted = ws.planted_edges(name)
     sim.edges.to_parquet(planted, index=False)
+    truth = sim.truth.save(ws.simulation_truth(name))
     rep = import_h5ad(store, settings, h5, name=name, progress=progress)
-    return SimulationResult(h5, planted, len(sim.edges), rep)
+    return SimulationResult(h5, planted, len(sim.edges), rep, truth, signal)
 
 
 def list_datasets(store: Store) -> list[dict[str, Any]]:

@@ -9,6 +9,12 @@ KG): GO biological-process terms ∪ Reactome pathways of the measured genes and
 (:mod:`grapekg.kg.annotations`), embedded by
 :func:`~grapekg.evaluation.baselines.membership_embedding`.
 
+A SYNTHETIC dataset made by ``grape data simulate`` also gets the ceilings of
+:mod:`grapekg.evaluation.ceilings` (rows ``ceiling:*``, computed from the simulation's saved
+truth, :meth:`Workspace.simulation_truth
+<grapekg.app.workspace.Workspace.simulation_truth>`) and the ``gap`` row of
+:mod:`grapekg.evaluation.scoring`; without a matching truth file a note says why not.
+
 A dataset GROUP ``NAME`` (datasets ``NAME@<context>``, one per context of an import with
 ``--context-col``) is evaluated member by member on the member splits of
 :func:`~grapekg.perturb.splits.split_group` and pooled into an "overall" result.
@@ -23,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from grapekg.app.workspace import Workspace
+from grapekg.evaluation import ceilings
 from grapekg.evaluation import scoring as ev
 from grapekg.evaluation.baselines import membership_embedding
 from grapekg.evaluation.scoring import DISPLAY_NAMES  # noqa: F401 - re-exported for the CLI
@@ -34,6 +41,7 @@ from grapekg.perturb.conditions import CONTROL, parse_condition
 from grapekg.perturb.errors import DataError
 from grapekg.perturb.progress import Progress, counter
 from grapekg.perturb.splits import Split, split_group, split_label
+from grapekg.perturb.truth import SimulationTruth
 
 __all__ = [
     "Evaluation",
@@ -43,6 +51,7 @@ __all__ = [
     "group_members",
     "kg_embedding",
     "load_bundle",
+    "load_truth",
 ]
 
 
@@ -110,12 +119,38 @@ def kg_embedding(
     return {n: emb[g] for n, g in ids.items() if g in emb}
 
 
+def load_truth(
+    ws: Workspace, bundle: bundle_mod.Bundle, dataset: str
+) -> tuple[SimulationTruth | None, str | None]:
+    """The saved simulation truth of a SYNTHETIC dataset, or None and why not (None, None
+    for a dataset that is not synthetic). The truth must sit beside the file the dataset was
+    imported from and describe the same genes and conditions."""
+    if not bundle.synthetic:
+        return None, None
+    path = ws.simulation_truth(dataset)
+    if not path.exists():
+        return None, (
+            f"no ceilings: {path} not found (simulate the dataset again with "
+            "'grape data simulate' to save its truth)"
+        )
+    source = bundle.meta.get("source_file")
+    if source and Path(source).resolve().parent != path.resolve().parent:
+        return None, f"no ceilings: {dataset} was not imported from {path.parent}"
+    truth = SimulationTruth.load(path)
+    why = ceilings.mismatch(truth, bundle)
+    if why is not None:
+        return None, f"no ceilings: the simulation truth {path}: {why}"
+    return truth, None
+
+
 def _models(
     bundle: bundle_mod.Bundle,
     predictions: Iterable[tuple[str, Path]],
     embedding: Mapping[str, np.ndarray] | None,
     context: str | None = None,
+    truth: SimulationTruth | None = None,
 ) -> dict[str, ev.Predictions]:
+    """Baselines, then the prediction files, then the ceilings (when ``truth`` is given)."""
     models: dict[str, ev.Predictions] = {}
     for label, key in ev.BASELINE_LABELS.items():
         if key == "linear_kg" and embedding is None:
@@ -123,6 +158,9 @@ def _models(
         models[label] = ev.baseline_predictor(key, bundle, embedding)
     for label, file in predictions:
         models[label] = ev.load_predictions(Path(file), bundle, context=context)
+    if truth is not None:
+        for label, predictor in ceilings.ceiling_predictors(truth, bundle).items():
+            models.setdefault(label, predictor)
     return models
 
 
@@ -144,14 +182,20 @@ def evaluate(
     """Score the baselines and the ``(label, file)`` predictions (.h5ad, .csv, .tsv,
     .parquet; a label may replace a baseline's) on ``split`` (a name or a JSON split file)
     for each seed, and write the tables and figures into ``out`` (default: the dataset's
-    results folder). ``linear-kg`` needs ``embedding`` or a ``store`` to build it from
+    results folder), and the ceilings when the dataset's simulation truth is saved
+    (:func:`load_truth`). ``linear-kg`` needs ``embedding`` or a ``store`` to build it from
     (:func:`kg_embedding`); without either it is left out. ``splits``: seed -> split (a group
     member's share of the group split), instead of resolving ``split`` here."""
     if embedding is None and store is not None:
         embedding = kg_embedding(store, bundle, dataset)
-    models = _models(bundle, predictions, embedding, context)
+    truth, why = load_truth(ws, bundle, dataset)
+    models = _models(bundle, predictions, embedding, context, truth)
     with counter(progress, "evaluating", len(models) * len(seeds)) as advance:
         res = ev.evaluate_models(bundle, split, list(seeds), models, splits=splits, advance=advance)
+    if truth is not None:
+        res.notes.append(ev.GAP_NOTE)
+    elif why is not None:
+        res.notes.append(why)
     folder = out or ws.results_dir(dataset, split_label(split))
     return Evaluation(res, ev.write_outputs(res, folder), folder)
 

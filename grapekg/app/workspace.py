@@ -75,6 +75,10 @@ class Workspace:
     def planted_edges(self, dataset: str) -> Path:
         return self.raw_dir(dataset) / "planted_edges.parquet"
 
+    def simulation_truth(self, dataset: str) -> Path:
+        """The noise-free truth of a simulated dataset (grapekg.perturb.truth)."""
+        return self.raw_dir(dataset) / "simulation_truth.npz"
+
     def results_dir(self, dataset: str, split: str) -> Path:
         return self.data_dir / "results" / dataset / split
 

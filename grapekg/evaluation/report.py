@@ -2,7 +2,8 @@
 per-condition accuracy (Fig. 4) and ablations beside the baselines (Fig. 5).
 
 The representations are computed by the caller (:mod:`grapekg.app.report`) and passed in as
-arrays; the other figures read the evaluation tables of the run's dataset and split.
+arrays; the other figures read the evaluation tables of the run's dataset and split (on a SYNTHETIC
+dataset with saved truth these include the ``ceiling:*`` rows, drawn in their own colour).
 """
 
 from __future__ import annotations
@@ -103,7 +104,14 @@ def make_report(
         for ax, metric in zip(axes, ("pcc_delta", "dac_de20"), strict=True):
             means = [summ[m].get(f"{metric}_mean") or 0.0 for m in models]
             sds = [summ[m].get(f"{metric}_sd") or 0.0 for m in models]
-            cols = ["tab:green" if m.startswith("grape") else "tab:gray" for m in models]
+            cols = [
+                "tab:green"
+                if m.startswith("grape")
+                else "tab:purple"
+                if m.startswith("ceiling:")  # SYNTHETIC truth, not a model
+                else "tab:gray"
+                for m in models
+            ]
             ax.bar(range(len(models)), means, yerr=sds, color=cols, capsize=3)
             ax.set_xticks(range(len(models)), models, rotation=35, ha="right", fontsize=8)
             ax.set_title(f"{metric} (mean ± sd over seeds)")

@@ -13,6 +13,12 @@ Where a model degenerates the result says n/a and why (:attr:`EvalResult.na`, th
 column of ``per_condition``, ``na`` / ``notes`` in ``summary.json``): the linear baseline on
 a condition with no measured target (it equals the mean baseline there), GI correlations
 over fewer than 5 doubles. A dataset group is scored per member and pooled (:func:`pool`).
+
+On a SYNTHETIC dataset with saved truth the ceilings of :mod:`grapekg.evaluation.ceilings`
+are scored like models, and every row gets ``gap``, the fraction of the mean → oracle gap it
+closes on the headline metric h = ``pcc_delta_de20_excl_pert``: per seed s,
+gap_s = (h_s(model) − h_s(mean)) / (h_s(ceiling:oracle) − h_s(mean)) (n/a when the
+denominator is below 1e-9), then mean ± sd over seeds (so mean = 0, oracle = 1).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ HEADLINE = [
     "dac_de20",
     "pcc_delta_de20",
     "pcc_delta_de20_excl_pert",
+    "gap",
     "pcc_delta_train_mean_de20",
     "pcc_delta_de40",
     "mse_de",
@@ -63,6 +70,19 @@ BASELINE_LABELS = {
     "linear": "linear_pca",
     "linear-kg": "linear_kg",
 }
+#: rows of the ceilings (SYNTHETIC truth, :mod:`grapekg.evaluation.ceilings`)
+CEILING_MEAN_SELF = "ceiling:mean+self"
+CEILING_TRUE_GRAPH = "ceiling:true-graph-avg-sign"
+CEILING_ORACLE = "ceiling:oracle"
+#: the gap: metric it is computed on, the rows at 0 and at 1
+GAP = "gap"
+GAP_METRIC = "pcc_delta_de20_excl_pert"
+GAP_FROM = "mean"
+GAP_TO = CEILING_ORACLE
+GAP_NOTE = (
+    f"{GAP} = (score - {GAP_FROM}) / ({GAP_TO} - {GAP_FROM}) on {GAP_METRIC}, per seed "
+    "(the fraction of the mean -> oracle gap closed; ceiling rows use the SYNTHETIC truth)"
+)
 #: shorter row labels for the terminal table (the files keep the full names)
 DISPLAY_NAMES = {"frac_opposite_direction_top20_non_dropout": "frac_opposite_top20_nondropout"}
 FIT_NOTE = "baselines and models fit on the same training conditions; val used for model selection"
@@ -186,7 +206,7 @@ def aggregate(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, dict[str, str]]]:
     """per-seed means over test conditions (NaN skipped), summary mean ± sd over seeds, and
     the n/a cells: (model, metric) whose every value is NaN for a stated reason."""
-    per_seed = (
+    per_seed = with_gap(
         per_condition.groupby(["model", "seed", "metric"], sort=False)["value"].mean().reset_index()
     )
     agg = (
@@ -204,6 +224,22 @@ def aggregate(
             if not np.isfinite(summary.loc[model, f"{metric}_mean"]):
                 na.setdefault(str(model), {})[str(metric)] = str(rows["reason"].mode().iloc[0])
     return per_seed, summary, na
+
+
+def with_gap(per_seed: pd.DataFrame) -> pd.DataFrame:
+    """``per_seed`` (model, seed, metric, value) plus the :data:`GAP` rows of every model
+    (module docstring) when the mean baseline and the oracle were both scored; unchanged
+    otherwise."""
+    h = per_seed[per_seed["metric"] == GAP_METRIC]
+    if not {GAP_FROM, GAP_TO} <= set(h["model"]):
+        return per_seed
+    wide = h.pivot_table(index="seed", columns="model", values="value", sort=False)
+    low, high = wide[GAP_FROM], wide[GAP_TO]
+    span = (high - low).where((high - low).abs() >= 1e-9)
+    gap = wide.sub(low, axis=0).div(span, axis=0)
+    rows = gap.reset_index().melt(id_vars="seed", var_name="model", value_name="value")
+    rows["metric"] = GAP
+    return pd.concat([per_seed, rows[["model", "seed", "metric", "value"]]], ignore_index=True)
 
 
 def _na_notes(per_condition: pd.DataFrame) -> list[str]:

@@ -23,14 +23,33 @@ Generative model (G genes, biotype class b_g ∈ {c, nc}):
 5. Mean profile z_p = max(μ + δ_p, 0). Cell i of condition p: library factor
    L_i ~ LogNormal(0, ``library_sd``), y = log1p(L_i · expm1(max(z_p + ε, 0))) with
    ε ~ N(0, ``noise_sd``); dropout sets y to 0 with probability exp(−``dropout_rate`` · y).
+
+Two signals (``signal``):
+
+* ``random-sign`` (the default of :func:`simulate`; the negative control): the model above.
+  Edge signs are coin flips, so the sign of an unseen regulator's targets cannot be inferred
+  from anything a model sees, and the generic response carries most of the DE signal.
+* ``learnable`` (the default of ``grape data simulate``): the truth follows what the models
+  see (details in :mod:`grapekg.perturb.simulate_learnable`). Steps 1, 4 and 5 as above;
+  step 2 becomes: (2a) each gene's regulator mode M_g ∈ {+1 activator, −1 repressor} is the
+  vote of its shared pathways / GO terms (a fixed rule on the sorted term ids), (2b)
+  round(``edges_per_gene`` · G) edges, a share ``prior_share`` (0.8) of them between genes
+  sharing a pathway or GO term (the KG prior pairs), the rest background pairs, (2c)
+  W[s, d] = M_s · Uniform(``weight_range``); step 3: the knock-down shock is a constant
+  s0_g = −``knockdown_depth`` (1.0 log unit) for g ∈ S (its own mean becomes max(μ_g − 1,
+  0)), and the generic response is 10× smaller (``generic_response_scale`` 0.025), so the
+  network carries the DE signal.
+
+Both return the truth (:class:`~grapekg.perturb.truth.SimulationTruth`: noise-free mean
+profiles, shocks, generic response, edges, modes, parameters) for the ceilings of
+:mod:`grapekg.evaluation.ceilings`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -38,11 +57,24 @@ import scipy.sparse as sp
 
 from grapekg.perturb.conditions import CONTROL, canonical_string, condition_name
 from grapekg.perturb.errors import DataError
+from grapekg.perturb.simulate_learnable import plant_learnable_edges, regulator_modes
+from grapekg.perturb.truth import SimulationTruth, propagate
 
-__all__ = ["SimulationParams", "Simulation", "simulate", "synthetic_genes"]
+__all__ = [
+    "LEARNABLE_DEFAULTS",
+    "SIGNALS",
+    "SimulationParams",
+    "Simulation",
+    "simulate",
+    "synthetic_genes",
+]
 
 log = logging.getLogger(__name__)
 CLASSES = ("c", "nc")
+#: the two generative models (module docstring)
+SIGNALS = ("learnable", "random-sign")
+#: parameters whose default differs in the learnable mode (explicit overrides still win)
+LEARNABLE_DEFAULTS: dict[str, object] = {"generic_response_scale": 0.025}
 
 
 @dataclass(frozen=True)
@@ -75,13 +107,25 @@ class SimulationParams:
     noise_sd: float = 0.25
     library_sd: float = 0.2
     dropout_rate: float = 2.0
+    #: "random-sign" or "learnable" (module docstring); the fields below: learnable only
+    signal: str = "random-sign"
+    edges_per_gene: float = 3.0
+    prior_share: float = 0.8
+    knockdown_depth: float = 1.0
+    mode_default: dict[str, float] = field(default_factory=lambda: {"c": 1.0, "nc": -1.0})
 
 
-class Simulation(NamedTuple):
-    """The simulated AnnData (GEARS format, SYNTHETIC) and the planted edges."""
+@dataclass
+class Simulation:
+    """The simulated AnnData (GEARS format, SYNTHETIC), the planted edges and the truth;
+    unpacks as ``adata, edges``."""
 
     adata: object
     edges: pd.DataFrame
+    truth: SimulationTruth
+
+    def __iter__(self) -> Iterator[object]:
+        return iter((self.adata, self.edges))
 
 
 def synthetic_genes(
@@ -215,6 +259,18 @@ def _plant_edges(
         rng.random(src.size) < np.array([p.positive_fraction[r] for r in rel]), 1.0, -1.0
     )
     weight = sign * rng.uniform(*p.weight_range, size=src.size)
+    return _edge_frame(genes, terms, src, dst, rel, weight)
+
+
+def _edge_frame(
+    genes: pd.DataFrame,
+    terms: list[np.ndarray],
+    src: np.ndarray,
+    dst: np.ndarray,
+    rel: np.ndarray,
+    weight: np.ndarray,
+) -> pd.DataFrame:
+    n = len(genes)
     gene_terms = [set() for _ in range(n)]
     for t, members in enumerate(terms):
         for g in members:
@@ -271,13 +327,7 @@ def _choose_conditions(
 
 
 def _response(w_t: sp.csr_matrix, shock: np.ndarray, p: SimulationParams) -> np.ndarray:
-    delta, current = shock.copy(), shock.copy()
-    for _ in range(p.propagation_steps):
-        current = p.damping * (w_t @ current)
-        delta += current
-    targets = shock != 0
-    delta[targets] = shock[targets]
-    return np.clip(delta, -3.0, 3.0)
+    return propagate(w_t, shock, p.damping, p.propagation_steps)
 
 
 def _cells(
@@ -295,6 +345,57 @@ def _uns_params(p: SimulationParams) -> dict:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in raw.items()}
 
 
+def _plant_learnable(
+    genes: pd.DataFrame, p: SimulationParams, names: np.ndarray, rng: np.random.Generator
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Steps 2a-2c of the learnable signal: the edges and every gene's regulator mode."""
+    missing = sorted(set(CLASSES) - set(p.mode_default))
+    if missing:
+        raise DataError(f"no entry for the class(es) {missing}", parameter="mode_default")
+    if not 0.0 <= p.prior_share <= 1.0:
+        raise DataError(f"must be in [0, 1], got {p.prior_share}", parameter="prior_share")
+    if p.edges_per_gene <= 0:
+        raise DataError(f"must be > 0, got {p.edges_per_gene}", parameter="edges_per_gene")
+    is_c = genes["biotype_class"].to_numpy() == "c"
+    terms = _term_members(genes)
+    modes = regulator_modes(terms, genes["biotype_class"].to_numpy(), p.mode_default)
+    src, dst, rel, weight = plant_learnable_edges(
+        len(genes),
+        terms,
+        modes,
+        edges_per_gene=p.edges_per_gene,
+        prior_share=p.prior_share,
+        weight_range=p.weight_range,
+        rng=rng,
+        relation=lambda s, d: _relation(names, is_c, s, d),
+    )
+    return _edge_frame(genes, terms, src, dst, rel, weight), modes
+
+
+def _params(
+    n_conditions: int,
+    cells_per_condition: int,
+    combo_fraction: float,
+    seed: int,
+    signal: str,
+    overrides: Mapping[str, object],
+) -> SimulationParams:
+    if signal not in SIGNALS:
+        raise DataError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}", parameter="signal")
+    if "signal" in overrides:
+        raise DataError("pass the signal as simulate(signal=...)", parameter="signal")
+    base = dict(LEARNABLE_DEFAULTS) if signal == "learnable" else {}
+    base.update(overrides)
+    return SimulationParams(
+        n_conditions=n_conditions,
+        cells_per_condition=cells_per_condition,
+        combo_fraction=combo_fraction,
+        seed=seed,
+        signal=signal,
+        **base,
+    )  # type: ignore[arg-type]
+
+
 def simulate(
     genes: pd.DataFrame,
     n_conditions: int = 150,
@@ -304,6 +405,7 @@ def simulate(
     *,
     relations: Mapping[str, Sequence[str]],
     add_de: bool = True,
+    signal: str = "random-sign",
     **overrides: object,
 ) -> Simulation:
     """Simulate a SYNTHETIC Perturb-seq-like dataset (model in the module docstring).
@@ -320,26 +422,23 @@ def simulate(
             ``gene_relations`` triples); ``mean_out_degree`` and ``positive_fraction`` are
             keyed by these names.
         add_de: also write GEARS's DE entries into ``uns`` (one in-memory pass).
+        signal: ``"random-sign"`` (today's generator, bit-for-bit) or ``"learnable"``
+            (module docstring; :data:`LEARNABLE_DEFAULTS` apply unless overridden).
         overrides: any other :class:`SimulationParams` field.
 
     Returns:
-        ``Simulation(adata, edges)``: adata in GEARS format (obs condition / cell_type /
+        ``Simulation(adata, edges, truth)``: adata in GEARS format (obs condition / cell_type /
         condition_name / control / dose_val; var index = ensembl ids, var['gene_name'];
         X log-normalised CSR float32; ``uns['synthetic']`` True, ``uns['grapekg']`` seed,
-        parameters and the planted double coefficients) and the planted edges (src, dst,
-        weight, relation (a name of ``relations``), shared_term, ...).
+        signal, parameters and the planted double coefficients), the planted edges (src,
+        dst, weight, relation (a name of ``relations``), shared_term, ...) and the noise-free
+        truth (:class:`~grapekg.perturb.truth.SimulationTruth`).
     """
     import anndata as ad
 
     _check_genes(genes)
     genes = genes.reset_index(drop=True)
-    p = SimulationParams(
-        n_conditions=n_conditions,
-        cells_per_condition=cells_per_condition,
-        combo_fraction=combo_fraction,
-        seed=seed,
-        **overrides,
-    )  # type: ignore[arg-type]
+    p = _params(n_conditions, cells_per_condition, combo_fraction, seed, signal, overrides)
     names = _relation_names(relations, p)
     rng = np.random.default_rng(seed)
     n = len(genes)
@@ -349,7 +448,10 @@ def simulate(
         rng.gamma(p.baseline_shape["c"], p.baseline_scale["c"], n),
         rng.gamma(p.baseline_shape["nc"], p.baseline_scale["nc"], n),
     )
-    edges = _plant_edges(genes, p, names, rng)
+    if p.signal == "learnable":
+        edges, modes = _plant_learnable(genes, p, names, rng)
+    else:
+        edges, modes = _plant_edges(genes, p, names, rng), np.zeros(n)
     w_t = sp.csr_matrix((edges["weight"], (edges["dst_idx"], edges["src_idx"])), shape=(n, n))
     singles, doubles = _choose_conditions(edges, n, p, rng)
     generic = np.where(
@@ -361,14 +463,22 @@ def simulate(
     def shock(targets: Sequence[int]) -> np.ndarray:
         s = np.zeros(n)
         idx = np.asarray(targets)
-        s[idx] = np.log1p((1 - p.knockdown_efficiency) * np.expm1(mu[idx])) - mu[idx]
+        if p.signal == "learnable":
+            s[idx] = -p.knockdown_depth
+        else:
+            s[idx] = np.log1p((1 - p.knockdown_efficiency) * np.expm1(mu[idx])) - mu[idx]
         return s
 
     sym = genes["symbol"].to_numpy()
     deltas = {g: _response(w_t, shock([g]), p) for g in singles}
     profiles: dict[str, np.ndarray] = {CONTROL: mu}
+    shocks: dict[str, np.ndarray] = {CONTROL: np.zeros(n)}
+    amplitude: dict[str, float] = {CONTROL: 0.0}
     for g in singles:
-        profiles[canonical_string([sym[g]])] = mu + deltas[g] + rng.uniform(0.5, 1.5) * generic
+        cond = canonical_string([sym[g]])
+        amplitude[cond] = rng.uniform(0.5, 1.5)
+        profiles[cond] = mu + deltas[g] + amplitude[cond] * generic
+        shocks[cond] = shock([g])
     gi = {"condition": [], "c_a": [], "c_b": [], "e": []}
     for a, b in doubles:
         c_a, c_b = rng.lognormal(0.0, p.coefficient_sd, size=2)
@@ -377,7 +487,9 @@ def simulate(
         kd = shock([a, b])
         delta[[a, b]] = kd[[a, b]]
         cond = canonical_string([sym[a], sym[b]])
-        profiles[cond] = mu + np.clip(delta, -3, 3) + rng.uniform(0.5, 1.5) * generic
+        amplitude[cond] = rng.uniform(0.5, 1.5)
+        profiles[cond] = mu + np.clip(delta, -3, 3) + amplitude[cond] * generic
+        shocks[cond] = kd
         for key, val in zip(("condition", "c_a", "c_b", "e"), (cond, c_a, c_b, e), strict=True):
             gi[key].append(val)
     blocks, labels = [], []
@@ -403,6 +515,7 @@ def simulate(
     adata.uns["grapekg"] = {
         "generator": "grapekg.perturb.simulate",
         "seed": seed,
+        "signal": p.signal,
         "synthetic": True,
         "params": _uns_params(p),
         "doubles": {k: np.asarray(v) for k, v in gi.items()},
@@ -413,5 +526,26 @@ def simulate(
 
         summary = summarise_adata(adata)
         adata.uns.update(gears_uns(compute_de(summary), summary.gene_ids, p.cell_type))
-    log.info("simulated SYNTHETIC data: %d cells x %d genes, %d edges", *x.shape, len(edges))
-    return Simulation(adata, edges.drop(columns=["src_idx", "dst_idx"]))
+    log.info(
+        "simulated SYNTHETIC data (%s): %d cells x %d genes, %d edges",
+        p.signal,
+        *x.shape,
+        len(edges),
+    )
+    conds = list(profiles)
+    truth = SimulationTruth(
+        signal=p.signal,
+        gene_ids=genes["ensembl_id"].astype(str).to_numpy(),
+        conditions=conds,
+        mean=np.stack([np.maximum(profiles[c], 0.0) for c in conds]),
+        shock=np.stack([shocks[c] for c in conds]),
+        generic=generic,
+        amplitude=np.array([amplitude[c] for c in conds]),
+        modes=modes,
+        edge_src=edges["src_idx"].to_numpy(),
+        edge_dst=edges["dst_idx"].to_numpy(),
+        edge_weight=edges["weight"].to_numpy(),
+        edge_relation=edges["relation"].astype(str).to_numpy(),
+        params=_uns_params(p),
+    )
+    return Simulation(adata, edges.drop(columns=["src_idx", "dst_idx"]), truth)
