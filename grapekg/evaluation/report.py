@@ -56,7 +56,8 @@ def make_report(
         (axes[0], before, "before training (text features)"),
         (axes[1], after, "after training (HGAT output)"),
     ):
-        emb = umap.UMAP(n_neighbors=15, random_state=0).fit_transform(mat)
+        # a seed makes UMAP single-threaded anyway; saying n_jobs=1 keeps it from warning so
+        emb = umap.UMAP(n_neighbors=15, random_state=0, n_jobs=1).fit_transform(mat)
         for cls, col in (("c", "tab:blue"), ("nc", "tab:orange")):
             sel = colours == col
             ax.scatter(
