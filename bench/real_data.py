@@ -1,9 +1,10 @@
-"""Real-data benchmark: the two real CRISPR screens of ../shared/data/real, the five baselines
-and GRAPE over seeds, on an unseen-perturbation split (GEARS ``simulation``: held-out singles),
-per context for the Datlinger file (each context its own control; a perturbation held out in
-every context).
+"""Real-data benchmark: the two real CRISPR screens of ../shared/data/real, the five
+baselines, GRAPE and BioDSNN over seeds, on an unseen-perturbation split (GEARS
+``simulation``: held-out singles), per context for the Datlinger file (each context its own
+control; a perturbation held out in every context).
 
     python bench/real_data.py [--seeds 1..5] [--epochs 10] [--datasets papalexi,datlingerbock]
+        [--models grape,biodsnn]
 
 Needs a running server with the KG (``grape db start``; the script runs ``grape kg build`` when
 the graph has no genes). Everything goes through the ``grape`` command, as a user would run it.
@@ -170,6 +171,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--datasets", default="papalexi,datlingerbock")
     ap.add_argument("--skip-import", action="store_true")
+    ap.add_argument("--models", default="grape,biodsnn")
     args = ap.parse_args()
     seeds = seeds_of(args.seeds)
     log: list[dict] = []
@@ -187,36 +189,28 @@ def main() -> None:
             run(["data", "import", str(f), "--name", name, *spec["import"]], log)
         for member in spec["members"]:
             run(["features", "compute", "--modality", "text", "--genes", f"dataset:{member}"], log)
-        t = time.perf_counter()
-        run(
-            [
-                "train",
-                "--dataset",
-                name,
-                "--split",
-                "simulation",
-                "--seeds",
-                args.seeds,
-                "--epochs",
-                str(args.epochs),
-                "--align-epochs",
-                "3",
-                "--hidden",
-                "32",
-                "--heads",
-                "2",
-                "--top-k",
-                "2",
-                "--no-write-back",
-                "--no-evaluate",
-            ],
-            log,
-        )
-        train_s = time.perf_counter() - t
+        seconds: dict[str, float] = {}
         runs = len(seeds) * len(spec["members"])
+        for model in args.models.split(","):
+            t = time.perf_counter()
+            run(
+                [
+                    "train", "--model", model, "--label", model, "--dataset", name,
+                    "--split", "simulation", "--seeds", args.seeds, "--epochs", str(args.epochs),
+                    *(["--align-epochs", "3", "--top-k", "2"] if model == "grape" else []),
+                    "--hidden", "32", "--heads", "2", "--no-write-back", "--no-evaluate",
+                ],
+                log,
+            )  # fmt: skip
+            seconds[model] = round((time.perf_counter() - t) / runs, 1)
         contexts = {}
         for member in spec["members"]:
-            pred = data_dir / "results" / member / "simulation" / "grape.parquet"
+            folder = data_dir / "results" / member / "simulation"
+            preds = [
+                arg
+                for model in args.models.split(",")
+                for arg in ("--predictions", f"{model}={folder / f'{model}.parquet'}")
+            ]
             out = OUT / "real_data" / member
             run(
                 [
@@ -227,8 +221,7 @@ def main() -> None:
                     "simulation",
                     "--seeds",
                     args.seeds,
-                    "--predictions",
-                    f"grape={pred}",
+                    *preds,
                     "--out",
                     str(out),
                     "--format",
@@ -245,7 +238,7 @@ def main() -> None:
             "file": spec["file"],
             "sha256": sha256_file(f),
             "contexts": contexts,
-            "grape_seconds_per_run": round(train_s / runs, 1),
+            "seconds_per_run": seconds,
             "runs": runs,
         }
     OUT.mkdir(parents=True, exist_ok=True)
@@ -255,8 +248,8 @@ def main() -> None:
             text.append(
                 table_text(
                     f"{member} (REAL, {r['file']}), simulation split (unseen singles), seeds "
-                    f"{args.seeds}: median ± sd over seeds; GRAPE "
-                    f"{r['grape_seconds_per_run']} s per run (hidden 32, 2 heads, top-k 2, "
+                    f"{args.seeds}: median ± sd over seeds; seconds per run "
+                    f"{r['seconds_per_run']} (hidden 32, 2 heads, GRAPE top-k 2, "
                     f"{args.epochs} epochs, CPU)",
                     c["summary"],
                 )

@@ -35,6 +35,7 @@ def data() -> dict[str, object]:
         seed=3,
         n_control_cells=60,
         add_de=False,
+        signal="random-sign",
     )
     summary = summarise_adata(sim.adata)
     graph = GeneGraph.from_gene_table(
@@ -111,3 +112,61 @@ def test_min_steps_extends_a_short_schedule(data, tmp_path):
     cfg = GrapeConfig(epochs=1, min_steps=3 * steps_per_epoch, seed=0, **FAST)
     res = train_grape(data["graph"], data["summary"], split, cfg, tmp_path)
     assert len(res.history) == 3
+
+
+def test_negative_control_random_sign_no_gain_over_mean_on_held_out(tmp_path):
+    """Issue 10.4: on the random-sign simulator an unseen regulator's effect has no
+    predictable sign, so GRAPE (all switches on) must not beat the mean baseline on held-out
+    unseen singles beyond noise; a clear gain would mean a leak from test to training."""
+    import itertools
+
+    import pandas as pd
+
+    from grapekg.model.grape.train import _de20_excluding_perturbed
+
+    genes = synthetic_genes(200, seed=5)
+    sim = simulate(
+        genes,
+        relations=REL,
+        n_conditions=60,
+        cells_per_condition=10,
+        seed=5,
+        n_control_cells=60,
+        add_de=False,
+        signal="random-sign",
+    )
+    summary = summarise_adata(sim.adata)
+    ids = genes["ensembl_id"].to_numpy()
+    members: dict[str, list[int]] = {}
+    for col in ("pathways", "go_terms"):
+        for i, terms in enumerate(genes[col]):
+            for t in terms:
+                members.setdefault(f"{col}:{t}", []).append(i)
+    pairs = {p for m in members.values() for p in itertools.combinations(m, 2)}
+    prior = pd.DataFrame({"src": [ids[a] for a, _ in pairs], "dst": [ids[b] for _, b in pairs]})
+    # the prior is what a KG shows (shared terms), never the planted edges themselves
+    graph = GeneGraph.from_gene_table(
+        genes, prior, edge_types=directed_edge_types([(a, r, b) for r, (a, b) in REL.items()])
+    )
+    split = resolve_split("simulation", summary.conditions, 2)
+    unseen = split.test_subgroup["unseen_single"]
+    assert unseen and not set(unseen) & (set(split.train) | set(split.val))
+    cfg = GrapeConfig(
+        epochs=4,
+        seed=0,
+        self_term=True,
+        control_input=True,
+        select_on="pcc_de20",
+        **FAST,
+    )
+    train_grape(graph, summary, split, cfg, tmp_path)
+    pred = predict(tmp_path, unseen)
+    true = np.stack([summary.mean[summary.index(c)] for c in unseen])
+    train = [c for c in split.train if c != "ctrl"]
+    mean = np.mean([summary.mean[summary.index(c)] for c in train], axis=0)
+    de = _de20_excluding_perturbed(summary, unseen)
+    ctrl = summary.ctrl_mean
+    grape = -validation_score(np.stack([pred[c] for c in unseen]), true, ctrl, de, "pcc_de20")
+    base = -validation_score(np.tile(mean, (len(unseen), 1)), true, ctrl, de, "pcc_de20")
+    print(f"held-out unseen singles: grape {grape:.3f}, mean {base:.3f}")
+    assert grape < base + 0.1, (grape, base)
