@@ -8,7 +8,7 @@ export GRAPE_CACHE_DIR ?= $(HOME)/.cache/grape-kg
 export COLUMNS ?= 160
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install system-deps python neo4j data demo lint test bench db-start db-stop clean
+.PHONY: install system-deps browser-deps python neo4j data demo lint test bench db-start db-stop clean
 
 install: python system-deps neo4j data
 
@@ -20,6 +20,12 @@ system-deps:
 	fi
 	@command -v mvn >/dev/null || { echo "installing Maven (apt)"; apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq maven; }
+
+# Chromium, which tests/test_browser.py drives headless (playwright) to check Neo4j Browser:
+# needed by the tests only, so `make demo` does not install it
+browser-deps:
+	@command -v chromium >/dev/null || { echo "installing Chromium (apt)"; apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 python: $(VENV)/.installed
 
@@ -67,7 +73,7 @@ demo: install
 lint: python
 	$(PY) -m ruff check .
 
-test: install lint
+test: install browser-deps lint
 	$(PY) -m pytest -q
 
 bench: install

@@ -140,7 +140,13 @@ def main() -> None:
     ap.add_argument("--seeds", default="1..5")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--signals", default="learnable,random-sign")
-    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--models", default=",".join(MODELS), help="models to train now")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the simulated dataset and score every model of an earlier run beside "
+        "those trained now (their prediction files and recovery figures)",
+    )
     args = ap.parse_args()
     seeds = seeds_of(args.seeds)
     log: list[dict] = []
@@ -150,17 +156,30 @@ def main() -> None:
     data_dir = Path(os.environ.get("GRAPE_DATA_DIR") or ROOT / ".grape")
     for signal in args.signals.split(","):
         name = f"bench-{signal}-{args.genes}"
-        run(
-            [
-                "data", "simulate", "--genes", str(args.genes), "--conditions",
-                str(args.conditions), "--cells-per-condition", "50", "--seed", "0",
-                "--signal", signal, "--name", name,
-            ],
-            log,
-        )  # fmt: skip
+        folder = data_dir / "results" / name / "simulation"
+        earlier = OUT / f"synthetic_{signal}.json"
+        recovery = (
+            json.loads(earlier.read_text()).get("recovery", {})
+            if args.reuse and earlier.exists()
+            else {}
+        )
+        times = (
+            json.loads(earlier.read_text()).get("seconds_per_seed", {})
+            if args.reuse and earlier.exists()
+            else {}
+        )
+        if not args.reuse:
+            run(
+                [
+                    "data", "simulate", "--genes", str(args.genes), "--conditions",
+                    str(args.conditions), "--cells-per-condition", "50", "--seed", "0",
+                    "--signal", signal, "--name", name,
+                ],
+                log,
+            )  # fmt: skip
         run(["features", "compute", "--modality", "text", "--genes", f"dataset:{name}"], log)
-        preds, times, recovery = [], {}, {}
-        for model in args.models.split(","):
+        trained = args.models.split(",")
+        for model in trained:
             extra = MODELS[model]
             t = time.perf_counter()
             p = run(
@@ -172,10 +191,6 @@ def main() -> None:
                 log,
             )  # fmt: skip
             times[model] = round((time.perf_counter() - t) / len(seeds), 1)
-            preds += [
-                "--predictions",
-                f"{model}={data_dir / 'results' / name / 'simulation' / f'{model}.parquet'}",
-            ]
             if model.startswith("grape"):
                 ids = [
                     ln.split()[1].rstrip(":") for ln in p.stdout.splitlines() if ln.startswith("✓ ")
@@ -183,6 +198,12 @@ def main() -> None:
                 folder = OUT / f"synthetic_{signal}_recovery" / model
                 run(["recovery", *ids, "--out", str(folder)], log)
                 recovery[model] = recovery_summary(folder / "recovery.csv")
+        preds = [
+            arg
+            for model in MODELS
+            if (model in trained or args.reuse) and (folder / f"{model}.parquet").exists()
+            for arg in ("--predictions", f"{model}={folder / f'{model}.parquet'}")
+        ]
         out = OUT / f"synthetic_{signal}"
         run(
             [

@@ -5,6 +5,12 @@ folder). The server is started through Neo4j's own entry point,
 ``org.neo4j.server.CommunityEntryPoint``, with a home and config dir holding a ``neo4j.conf``
 written here, as the distribution's scripts do. grape-kg (Apache-2.0) never links Neo4j
 (GPL-3) classes: it only talks Bolt to the process.
+
+Bolt listens on 127.0.0.1 and HTTP is off, unless the server is started with the Browser
+(``grape db start --browser``): then the ``org.neo4j.client:neo4j-browser`` jar (its static web
+files, fetched once like the server jars) joins the classpath and the HTTP connector listens on
+127.0.0.1 too, serving only the Browser module at ``/browser/``. Its port is kept in a second
+state file beside the pid file (``run/grape-neo4j-browser.json``).
 """
 
 from __future__ import annotations
@@ -20,10 +26,11 @@ import signal
 import socket
 import subprocess
 import time
+import zipfile
 from importlib import resources
 from pathlib import Path
 
-from grapekg.errors import ServerError
+from grapekg.errors import ServerError, cut
 from grapekg.kg.server_state import (
     ENTRY_POINT,
     ServerState,
@@ -39,11 +46,16 @@ from grapekg.kg.store import wait_for_bolt
 from grapekg.settings import Settings
 
 __all__ = [
+    "BROWSER_VERSION",
     "ENTRY_POINT",
     "NEO4J_VERSION",
     "ServerState",
+    "browser_lib_dir",
+    "browser_url",
     "find_java",
     "install",
+    "install_browser",
+    "is_browser_installed",
     "is_installed",
     "lib_dir",
     "password_file",
@@ -60,6 +72,11 @@ log = logging.getLogger(__name__)
 
 #: newest 5.x LTS; supports Java 17 and 21
 NEO4J_VERSION = "5.26.30"
+#: newest Neo4j Browser on Maven Central (org.neo4j.client:neo4j-browser); 5.x Browsers talk
+#: Bolt to any 5.x server
+BROWSER_VERSION = "5.24.0"
+#: the HTTP port the Browser gets when it is free (Neo4j's default)
+BROWSER_PORT = 7474
 SUPPORTED_JAVA = (17, 21)
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 60.0
@@ -113,19 +130,18 @@ def is_installed(settings: Settings) -> bool:
     return (lib_dir(settings).parent / ".complete").exists()
 
 
-def install(settings: Settings) -> Path:
-    """Fetch the Neo4j Community jars with Maven into the cache folder (once)."""
-    lib = lib_dir(settings)
-    if is_installed(settings):
-        return lib
+def _maven_fetch(work: Path, pom_name: str, placeholders: dict[str, str], coord: str) -> Path:
+    """Copy the runtime dependencies of the packaged pom ``pom_name`` into ``work/lib`` with
+    Maven, all or nothing: they land in ``lib.partial``, which becomes ``lib`` only when Maven
+    succeeded (the caller checks the jars, then marks ``work/.complete``)."""
     mvn = shutil.which("mvn")
     if not mvn:
-        raise ServerError("Maven ('mvn') is needed once to fetch Neo4j from Maven Central")
-    find_java()
-    work = lib.parent
+        raise ServerError(f"Maven ('mvn') is needed once to fetch {coord} from Maven Central")
     work.mkdir(parents=True, exist_ok=True)
-    pom = resources.files("grapekg.kg").joinpath("neo4j-runtime.pom.xml").read_text()
-    (work / "pom.xml").write_text(pom.replace("@NEO4J_VERSION@", NEO4J_VERSION))
+    pom = resources.files("grapekg.kg").joinpath(pom_name).read_text()
+    for key, value in placeholders.items():
+        pom = pom.replace(f"@{key}@", value)
+    (work / "pom.xml").write_text(pom)
     tmp = work / "lib.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     cmd = [
@@ -138,19 +154,95 @@ def install(settings: Settings) -> Path:
         f"-DoutputDirectory={tmp}",
         "-DincludeScope=runtime",
     ]
-    log.info("fetching Neo4j %s jars with Maven", NEO4J_VERSION)
+    log.info("fetching %s with Maven", coord)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+        shutil.rmtree(tmp, ignore_errors=True)
         raise ServerError(
-            f"Maven could not fetch org.neo4j:neo4j:{NEO4J_VERSION}: {' | '.join(tail)}"
+            f"Maven could not fetch {coord}: {_maven_reason(proc.stdout + proc.stderr)}"
         )
-    if not any(tmp.glob(f"neo4j-{NEO4J_VERSION}.jar")):
-        raise ServerError(f"Maven finished but neo4j-{NEO4J_VERSION}.jar is missing in {tmp}")
+    return tmp
+
+
+def _maven_reason(output: str) -> str:
+    """Maven's first [ERROR] line, from its 'Could not ...' part (the cause), without the
+    help link, cut to 200 characters; else the last lines of its output."""
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", ln).strip() for ln in output.splitlines()]
+    errs = [ln.removeprefix("[ERROR]").strip() for ln in lines if ln.startswith("[ERROR]")]
+    errs = [e for e in errs if e]
+    if not errs:
+        return " | ".join([ln for ln in lines if ln][-3:]) or "mvn exited without output"
+    first = re.sub(r"\s*-> \[Help \d+\]$", "", errs[0])
+    cause = first.rfind("Could not")
+    return cut(first[cause:] if cause > 0 else first, 200)
+
+
+def _publish(work: Path, tmp: Path, version: str) -> Path:
+    lib = work / "lib"
     shutil.rmtree(lib, ignore_errors=True)
     tmp.rename(lib)
-    (work / ".complete").write_text(NEO4J_VERSION + "\n")
+    (work / ".complete").write_text(version + "\n")
     return lib
+
+
+def install(settings: Settings) -> Path:
+    """Fetch the Neo4j Community jars with Maven into the cache folder (once)."""
+    lib = lib_dir(settings)
+    if is_installed(settings):
+        return lib
+    find_java()
+    tmp = _maven_fetch(
+        lib.parent,
+        "neo4j-runtime.pom.xml",
+        {"NEO4J_VERSION": NEO4J_VERSION},
+        f"org.neo4j:neo4j:{NEO4J_VERSION}",
+    )
+    if not any(tmp.glob(f"neo4j-{NEO4J_VERSION}.jar")):
+        raise ServerError(f"Maven finished but neo4j-{NEO4J_VERSION}.jar is missing in {tmp}")
+    return _publish(lib.parent, tmp, NEO4J_VERSION)
+
+
+def browser_lib_dir(settings: Settings) -> Path:
+    return settings.cache_dir / "neo4j" / f"browser-{BROWSER_VERSION}" / "lib"
+
+
+def is_browser_installed(settings: Settings) -> bool:
+    return (browser_lib_dir(settings).parent / ".complete").exists()
+
+
+def _browser_jar_ok(jar: Path) -> bool:
+    """The jar opens as a zip and holds the Browser's page (``browser/index.html``)."""
+    try:
+        with zipfile.ZipFile(jar) as z:
+            return "browser/index.html" in z.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def install_browser(settings: Settings) -> Path:
+    """Fetch the Neo4j Browser jar with Maven into the cache folder (once), checked (a zip
+    holding ``browser/index.html``) and all or nothing like :func:`install`."""
+    lib = browser_lib_dir(settings)
+    if is_browser_installed(settings):
+        return lib
+    coord = f"org.neo4j.client:neo4j-browser:{BROWSER_VERSION}"
+    try:
+        tmp = _maven_fetch(
+            lib.parent, "neo4j-browser.pom.xml", {"BROWSER_VERSION": BROWSER_VERSION}, coord
+        )
+    except ServerError as e:
+        raise ServerError(
+            f"Neo4j Browser is not available: {e}; start without --browser, or use the "
+            "docker route (README, 'Using your own Neo4j')"
+        ) from None
+    jar = tmp / f"neo4j-browser-{BROWSER_VERSION}.jar"
+    if not _browser_jar_ok(jar):
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ServerError(
+            f"Maven finished but {jar.name} is missing or holds no browser/index.html: "
+            "Neo4j Browser is not available"
+        )
+    return _publish(lib.parent, tmp, BROWSER_VERSION)
 
 
 def _ensure_password(settings: Settings) -> tuple[str, bool]:
@@ -201,8 +293,58 @@ def _choose_port(settings: Settings, prev: ServerState | None = None) -> int:
     return 7687 if _port_free(7687) else _free_port()
 
 
-def write_conf(settings: Settings, port: int) -> Path:
-    """The neo4j.conf grape-kg writes for its local server (Bolt on loopback only)."""
+def _browser_file(settings: Settings) -> Path:
+    """The Browser's state beside the pid file: ``{"pid": ..., "http_port": ...}``."""
+    return settings.neo4j_home / "run" / "grape-neo4j-browser.json"
+
+
+def _read_browser(settings: Settings) -> dict[str, int] | None:
+    try:
+        d = json.loads(_browser_file(settings).read_text())
+        return {"pid": int(d["pid"]), "http_port": int(d["http_port"])}
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _clear_state(settings: Settings) -> None:
+    _state_file(settings).unlink(missing_ok=True)
+    _browser_file(settings).unlink(missing_ok=True)
+
+
+def browser_url(settings: Settings) -> str | None:
+    """The Neo4j Browser of the running local server, or None (not running, or started
+    without ``--browser``)."""
+    st = running_state(settings)
+    b = _read_browser(settings)
+    if st is None or b is None or b["pid"] != st.pid:
+        return None
+    return f"http://127.0.0.1:{b['http_port']}/browser/"
+
+
+def _choose_http_port(requested: int | None, prev: int | None, bolt: int) -> int:
+    """The Browser's HTTP port, chosen like the Bolt port: the requested one (``--browser-port``),
+    else the previous run's when free, else 7474, else any free port; never the Bolt port."""
+    if requested:
+        if requested == bolt:
+            raise ServerError(f"--browser-port {requested} is the Bolt port: choose another")
+        if not _port_free(requested):
+            raise ServerError(
+                f"port {requested} on 127.0.0.1 is in use: stop what holds it or pass another "
+                "--browser-port (0 picks one)"
+            )
+        return requested
+    for port in (prev, BROWSER_PORT):
+        if port and port != bolt and _port_free(port):
+            return port
+    port = _free_port()
+    while port == bolt:
+        port = _free_port()
+    return port
+
+
+def write_conf(settings: Settings, port: int, http_port: int | None = None) -> Path:
+    """The neo4j.conf grape-kg writes for its local server: Bolt on loopback only; with
+    ``http_port``, also HTTP on loopback serving only the Neo4j Browser module."""
     home = settings.neo4j_home
     home.mkdir(parents=True, exist_ok=True)
     os.chmod(home, 0o700)  # the store, its logs and its config are the user's alone
@@ -217,7 +359,7 @@ def write_conf(settings: Settings, port: int) -> Path:
         f"server.bolt.listen_address=127.0.0.1:{port}",
         f"server.bolt.advertised_address=127.0.0.1:{port}",
         "server.bolt.tls_level=DISABLED",
-        "server.http.enabled=false",
+        *(_http_conf(http_port) if http_port else ["server.http.enabled=false"]),
         "server.https.enabled=false",
         f"server.directories.data={home / 'data'}",
         f"server.directories.logs={home / 'logs'}",
@@ -235,6 +377,20 @@ def write_conf(settings: Settings, port: int) -> Path:
     ]
     conf.write_text("\n".join(lines))
     return conf
+
+
+def _http_conf(http_port: int) -> list[str]:
+    """HTTP on loopback for the Browser alone: no HTTP Cypher endpoints, cross-origin requests
+    only from the Browser's own page, no telemetry from the Browser."""
+    origin = f"http://127.0.0.1:{http_port}"
+    return [
+        "server.http.enabled=true",
+        f"server.http.listen_address=127.0.0.1:{http_port}",
+        f"server.http.advertised_address=127.0.0.1:{http_port}",
+        "server.http_enabled_modules=BROWSER",
+        f"dbms.security.http_access_control_allow_origin={origin}",
+        "client.allow_telemetry=false",
+    ]
 
 
 def _jvm_memory(value: str) -> str:
@@ -261,26 +417,50 @@ def _bolt_ready(port: int, password: str, new_password: bool, timeout: float) ->
     wait_for_bolt(f"bolt://127.0.0.1:{port}", password, set_initial=new_password, timeout=timeout)
 
 
-def start(settings: Settings, timeout: float = START_TIMEOUT_S) -> tuple[ServerState, str]:
-    """Start the local server and wait until Bolt answers. Returns (state, note)."""
+def start(
+    settings: Settings,
+    timeout: float = START_TIMEOUT_S,
+    *,
+    browser: bool = False,
+    browser_port: int | None = None,
+) -> tuple[ServerState, str]:
+    """Start the local server and wait until Bolt answers. Returns (state, note).
+
+    With ``browser``, the Neo4j Browser jar is fetched (once) and HTTP listens on 127.0.0.1
+    (``browser_port``, else as :func:`_choose_http_port` picks); :func:`browser_url` names it.
+    """
     st = running_state(settings)
     if st:
+        if browser and browser_url(settings) is None:
+            raise ServerError(
+                f"the local Neo4j is already running without the Browser (pid {st.pid}): "
+                "'grape db stop', then 'grape db start --browser'"
+            )
         return st, "already running"
     note = ""
     stale = read_state(settings)
+    stale_browser = _read_browser(settings)
     if stale:
         note = f"removed stale pid file (pid {stale.pid} is not running)"
-        _state_file(settings).unlink(missing_ok=True)
+    _clear_state(settings)
     lib = install(settings)
+    browser_lib = install_browser(settings) if browser else None
     java, _ = find_java()
     port = _choose_port(settings, stale)
-    write_conf(settings, port)
+    http_port = None
+    if browser:
+        prev_http = stale_browser["http_port"] if stale_browser else None
+        http_port = _choose_http_port(browser_port, prev_http, port)
+    write_conf(settings, port, http_port)
     password, new_password = _ensure_password(settings)
     if new_password and (settings.neo4j_home / "data" / "dbms").exists():
         # a store whose password file was lost: the old password cannot be recovered
         shutil.rmtree(settings.neo4j_home / "data" / "dbms")
     home = settings.neo4j_home
     heap = _jvm_memory(settings.neo4j_heap)
+    classpath = f"{home / 'plugins'}/*:{home / 'conf'}/*:{lib}/*"
+    if browser_lib:
+        classpath += f":{browser_lib}/*"
     cmd = [
         str(java),
         f"-Xms{heap}",
@@ -293,7 +473,7 @@ def start(settings: Settings, timeout: float = START_TIMEOUT_S) -> tuple[ServerS
         "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
         "-Dfile.encoding=UTF-8",
         "-cp",
-        f"{home / 'plugins'}/*:{home / 'conf'}/*:{lib}/*",
+        classpath,
         ENTRY_POINT,
         f"--home-dir={home}",
         f"--config-dir={home / 'conf'}",
@@ -313,10 +493,12 @@ def start(settings: Settings, timeout: float = START_TIMEOUT_S) -> tuple[ServerS
         console.close()
     state = ServerState(pid=proc.pid, port=port, version=NEO4J_VERSION, started=time.time())
     _state_file(settings).write_text(json.dumps(state.__dict__))
+    if http_port:
+        _browser_file(settings).write_text(json.dumps({"pid": proc.pid, "http_port": http_port}))
     deadline = time.monotonic() + timeout
     while True:
         if proc.poll() is not None:
-            _state_file(settings).unlink(missing_ok=True)
+            _clear_state(settings)
             raise ServerError(f"Neo4j exited with code {proc.returncode}: {_log_tail(settings)}")
         try:
             _bolt_ready(port, password, new_password, timeout=2.0)
@@ -338,7 +520,7 @@ def stop(settings: Settings, timeout: float = STOP_TIMEOUT_S) -> str:
     if st is None:
         return "not running"
     if not _pid_alive(st.pid) or not _is_our_server(st.pid, settings):
-        _state_file(settings).unlink(missing_ok=True)
+        _clear_state(settings)
         return f"not running (removed stale pid file for pid {st.pid})"
     os.kill(st.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
@@ -347,11 +529,11 @@ def stop(settings: Settings, timeout: float = STOP_TIMEOUT_S) -> str:
         if time.monotonic() > deadline:
             os.kill(st.pid, signal.SIGKILL)
             _reap(st.pid)
-            _state_file(settings).unlink(missing_ok=True)
+            _clear_state(settings)
             return f"killed pid {st.pid} after {timeout:.0f} s without a clean shutdown"
         time.sleep(0.2)
     _reap(st.pid)
-    _state_file(settings).unlink(missing_ok=True)
+    _clear_state(settings)
     return f"stopped (pid {st.pid})"
 
 

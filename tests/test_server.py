@@ -132,3 +132,57 @@ def test_bad_password_hint_names_a_real_command():
     from grapekg.kg import store as store_mod
 
     assert "db reset" not in inspect.getsource(store_mod)
+
+
+def test_browser_needs_a_restart_of_a_server_started_without(neo4j_settings):
+    """The session server runs without the Browser: asking for it says how, changes nothing."""
+    st = server.running_state(neo4j_settings)
+    assert st is not None
+    with pytest.raises(ServerError, match="without the Browser .* 'grape db start --browser'"):
+        server.start(neo4j_settings, browser=True)
+    assert server.running_state(neo4j_settings) == st
+    assert server.browser_url(neo4j_settings) is None
+
+
+def test_browser_port_is_chosen_like_the_bolt_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        with pytest.raises(ServerError, match=f"port {busy} .* in use.*--browser-port"):
+            server._choose_http_port(busy, None, bolt=1)
+        with pytest.raises(ServerError, match="is the Bolt port"):
+            server._choose_http_port(4242, None, bolt=4242)
+        # a busy previous port is passed over; the Bolt port is never taken
+        port = server._choose_http_port(None, busy, bolt=server.BROWSER_PORT)
+        assert port not in (busy, server.BROWSER_PORT)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    assert server._choose_http_port(None, free, bolt=1) == free
+
+
+def test_browser_conf_is_loopback_only(tmp_path):
+    s = Settings.load(env={}, data_dir=tmp_path)
+    conf = server.write_conf(s, 7001, 7002).read_text()
+    assert "server.http.enabled=true" in conf and "server.http.enabled=false" not in conf
+    assert "server.http.listen_address=127.0.0.1:7002" in conf
+    assert "server.http_enabled_modules=BROWSER" in conf
+    assert "server.bolt.listen_address=127.0.0.1:7001" in conf
+    plain = server.write_conf(s, 7001).read_text()
+    assert "server.http.enabled=false" in plain and "7002" not in plain
+
+
+def test_browser_jar_that_cannot_be_fetched_is_one_line(tmp_path, monkeypatch):
+    """A Browser version Maven cannot resolve: one line naming the artifact and the docker
+    route; nothing half-written stays in the cache."""
+    monkeypatch.setattr(server, "BROWSER_VERSION", "0.0.0-not-published")
+    s = Settings.load(env={}, data_dir=tmp_path / "data", cache_dir=tmp_path / "cache")
+    with pytest.raises(ServerError) as ei:
+        server.install_browser(s)
+    msg = str(ei.value)
+    assert "\n" not in msg and "org.neo4j.client:neo4j-browser:0.0.0-not-published" in msg
+    assert "docker" in msg
+    work = server.browser_lib_dir(s).parent
+    assert not server.is_browser_installed(s)
+    assert not (work / "lib").exists() and not (work / "lib.partial").exists()

@@ -43,10 +43,14 @@ def install(settings: Settings) -> tuple[Path, Path, int]:
     return lib, java, major
 
 
-def start(settings: Settings) -> tuple[server.ServerState, str, Path]:
-    """Start the local server: (state, note, password file)."""
-    st, note = server.start(settings)
-    return st, note, server.password_file(settings)
+def start(
+    settings: Settings, *, browser: bool = False, browser_port: int | None = None
+) -> tuple[server.ServerState, str, Path, str | None]:
+    """Start the local server: (state, note, password file, Neo4j Browser URL or None).
+
+    ``browser`` also serves Neo4j Browser over HTTP on 127.0.0.1 (the jar is fetched once)."""
+    st, note = server.start(settings, browser=browser, browser_port=browser_port)
+    return st, note, server.password_file(settings), server.browser_url(settings)
 
 
 def stop(settings: Settings) -> str:
@@ -68,6 +72,9 @@ def status(settings: Settings) -> dict[str, Any]:
     if not settings.uses_external_server:
         st = server.running_state(settings)
         info["pid"] = st.pid if st else "?"
+        info["browser"] = server.browser_url(settings) or "off ('grape db start --browser')"
+        info["user"] = "neo4j"
+        info["password"] = f"in {server.password_file(settings)} (mode 0600)"
         info["store size"] = human_size(server.store_size(settings))
         info["home"] = str(settings.neo4j_home)
     return info

@@ -45,7 +45,14 @@ class BiodsnnConfig:
         no_mask (attention not restricted by Reactome / co-expression), no_attention (no
         attention encoder).
     Training: lr, weight_decay (Adam), step_gamma (StepLR step 1), grad_clip (clip by value,
-        as the authors), epochs, batch_size (conditions per step), patience (early stopping
+        as the authors), epochs, batch_size (conditions per step), steps_per_epoch (optimiser
+        steps an epoch: shuffled passes over the training conditions joined until this many
+        batches; 0 = one pass. The authors' epoch is a pass over cells, ~n_cells / batch
+        steps, ~130 on a 100-condition screen; here 25 by default, so a few dozen training
+        conditions get enough updates before the halved learning rate stops training, at a
+        CPU cost a 2-core machine can take), init_mean_delta (w_g = 0 and b_g = the mean
+        training delta, so training starts at the mean baseline as GRAPE's head does; False =
+        the authors' xavier w_g and zero b_g), patience (early stopping
         on the validation DE metric), seed, attn_checkpoint (recompute the sparse attention in
         backward to bound memory).
     """
@@ -80,6 +87,8 @@ class BiodsnnConfig:
     grad_clip: float = 1.0
     epochs: int = 20
     batch_size: int = 32
+    steps_per_epoch: int = 25
+    init_mean_delta: bool = True
     patience: int = 20
     seed: int = 0
     attn_checkpoint: bool = True
@@ -90,6 +99,8 @@ class BiodsnnConfig:
         if self.vae_latent < 1:
             raise ValueError("vae_latent must be >= 1")
         self.widths()  # validates vae_widths
+        if self.steps_per_epoch < 0:
+            raise ValueError("steps_per_epoch must be >= 0")
         for name in ("epochs", "batch_size", "patience", "ff_hidden", "coexpr_top_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")

@@ -212,6 +212,17 @@ def _mse_de(pred: np.ndarray, truth: np.ndarray, de: Sequence[np.ndarray | None]
     return float(np.mean(vals)) if vals else float("nan")
 
 
+def _epoch_order(n: int, batch: int, steps: int, gen: torch.Generator) -> list[int]:
+    """Training-condition indices of one epoch: one shuffled pass (``steps`` = 0), or shuffled
+    passes joined until ``steps`` batches are full (the authors' epoch is a pass over cells,
+    ~n_cells / batch steps; a pass over condition means is n / batch steps, a few dozen
+    conditions give ~3, too few for a learning rate halved every epoch)."""
+    order = torch.randperm(n, generator=gen).tolist()
+    while steps > 0 and len(order) < steps * batch:
+        order += torch.randperm(n, generator=gen).tolist()
+    return order[: steps * batch] if steps > 0 else order
+
+
 def fit(
     data: BiodsnnData,
     summary: ConditionSummary,
@@ -245,6 +256,9 @@ def fit(
     de_val = [None if de_rank is None else de_rank.get(c) for c in val]
     mu = torch.from_numpy(ctrl).to(dev)
     sd = torch.from_numpy(ctrl_sd).to(dev)
+    rows = [i for i, c in enumerate(train) if c != CONTROL]
+    if config.init_mean_delta and rows:
+        model.init_output(targets[rows].mean(0) - mu)
     config.to_json(run_dir / "config.json")
     (run_dir / "model.json").write_text(json.dumps({"model": "biodsnn"}))
     torch.save(data.to_dict(), run_dir / "data.pt")
@@ -258,7 +272,7 @@ def fit(
     best_val, best_epoch, stale = float("inf"), -1, 0
     for epoch in range(config.epochs):
         model.train()
-        order = torch.randperm(len(train), generator=gen).tolist()
+        order = _epoch_order(len(train), config.batch_size, config.steps_per_epoch, gen)
         sums: dict[str, float] = {}
         for lo in range(0, len(order), config.batch_size):
             idx = order[lo : lo + config.batch_size]
