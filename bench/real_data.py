@@ -189,7 +189,12 @@ def main() -> None:
             run(["data", "import", str(f), "--name", name, *spec["import"]], log)
         for member in spec["members"]:
             run(["features", "compute", "--modality", "text", "--genes", f"dataset:{member}"], log)
-        seconds: dict[str, float] = {}
+        earlier = OUT / "real_data.json"
+        seconds: dict[str, float] = (
+            json.loads(earlier.read_text())["results"].get(name, {}).get("seconds_per_run", {})
+            if args.skip_import and earlier.exists()
+            else {}
+        )
         runs = len(seeds) * len(spec["members"])
         for model in args.models.split(","):
             t = time.perf_counter()
@@ -206,9 +211,13 @@ def main() -> None:
         contexts = {}
         for member in spec["members"]:
             folder = data_dir / "results" / member / "simulation"
+            # every model with a prediction file: those trained now and, with --skip-import
+            # (same data), those of an earlier run
             preds = [
                 arg
-                for model in args.models.split(",")
+                for model in ("grape", "biodsnn")
+                if (model in args.models.split(",") or args.skip_import)
+                and (folder / f"{model}.parquet").exists()
                 for arg in ("--predictions", f"{model}={folder / f'{model}.parquet'}")
             ]
             out = OUT / "real_data" / member
