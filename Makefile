@@ -36,7 +36,9 @@ $(VENV)/.installed: pyproject.toml
 	    echo "Makefile: only $${free} GiB free on the disk of $(CURDIR); the Python environment needs about 9 GiB" >&2; exit 1; fi
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -U pip setuptools wheel
-	$(PY) -m pip install -q -e '.[test]'
+	@# setuptools warns that an editable install sees same-named folders of the working
+	@# directory (kg/, model/, cli/ are mapped into grapekg on purpose): not the user's concern
+	PYTHONWARNINGS=ignore $(PY) -m pip install -q -e '.[test]'
 	@touch $@
 
 neo4j: python system-deps
