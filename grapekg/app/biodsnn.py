@@ -39,9 +39,14 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from grapekg.app.train import RunOutcome, _targets
+from grapekg.app.train import (
+    RunOutcome,
+    place_targets,
+    run_identity,
+    save_predictions,
+    write_back_run,
+)
 from grapekg.app.workspace import Workspace
 from grapekg.errors import ConfigError, cut
 from grapekg.kg import writeback
@@ -119,7 +124,7 @@ def dataset_inputs(store: Store, ws: Workspace, dataset: str) -> DatasetInputs:
     ensure_priors(store)
     b = bundle_mod.load(bundle_path(store, ws.settings, dataset))
     resolver = GeneResolver.from_store(store, gene_index_from_store(store))
-    placed, left_out = _targets(b, resolver)
+    placed, left_out = place_targets(b, resolver)
     var_ids = [str(g) for g in b.summary.gene_ids]
     names = [str(g) for g in b.summary.gene_names]
     kg_of = [
@@ -310,23 +315,13 @@ def train_seed(
         info={**inp.info, "coexpression": kind, "coexpression_samples": int(samples.shape[0])},
     )
     label = label or run_label(ablation)
-    cfg_hash = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()[:12]
-    tag = Path(split_name).stem if split_name.endswith(".json") else split_name
-    run_id = f"{dataset}-{tag}-{label}-s{seed}-{cfg_hash[:8]}"
+    run_id, cfg_hash = run_identity(dataset, split_name, label, seed, cfg)
     run_dir = ws.run_dir(run_id)
     res = fit(
         data, b.summary, used, cfg, run_dir, de_rank=b.de_rank, device=device, progress=progress
     )
     test = [c for c in used.test if c != CONTROL]
-    pred = predict(run_dir, test, device=device)
-    rows = [
-        (seed, c, gid, float(v))
-        for c, vec in pred.items()
-        for gid, v in zip(b.summary.gene_ids, vec, strict=True)
-    ]
-    pd.DataFrame(rows, columns=["seed", "condition", "gene", "value"]).to_parquet(
-        run_dir / "predictions.parquet", index=False
-    )
+    save_predictions(run_dir, seed, predict(run_dir, test, device=device), b.summary.gene_ids)
     (run_dir / "run.json").write_text(
         json.dumps(
             {
@@ -353,7 +348,6 @@ def train_seed(
         att["dst"] = att["dst"].map(kg_ids)
         att = att.dropna(subset=["src", "dst"])
         edges = att.assign(type="predicted_regulates", score=att["attention"])
-        edges.to_parquet(run_dir / "learned_edges.parquet", index=False)
         info = writeback.RunInfo(
             id=run_id,
             model=label,
@@ -365,7 +359,7 @@ def train_seed(
             metrics={"best_val_mse_de": res.best_val, "best_epoch": res.best_epoch},
             config=asdict(cfg),
         )
-        written = writeback.write_run(store, info, edges).written
+        written = write_back_run(store, info, edges, run_dir)
     return RunOutcome(
         run_id,
         run_dir,

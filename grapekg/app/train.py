@@ -68,9 +68,13 @@ __all__ = [
     "member_splits",
     "read_features",
     "ensure_priors",
+    "place_targets",
     "resolve_device",
+    "run_identity",
     "run_label",
+    "save_predictions",
     "train_seed",
+    "write_back_run",
 ]
 
 log = logging.getLogger(__name__)
@@ -154,7 +158,7 @@ class DatasetGraph:
         }
 
 
-def _targets(
+def place_targets(
     b: bundle_mod.Bundle, resolver: GeneResolver
 ) -> tuple[dict[str, str], dict[str, list[str]]]:
     """(target name -> gene id, condition -> unplaceable names): a target that is a measured
@@ -237,7 +241,7 @@ def dataset_graph(
             f"{len(b.summary.gene_ids)} genes; import it again (grape data import)"
         )
     resolver = GeneResolver.from_store(store, gene_index_from_store(store))
-    placed, left_out = _targets(b, resolver)
+    placed, left_out = place_targets(b, resolver)
     var_ids = [str(g) for g in b.summary.gene_ids]
     kg_measured = [
         str(e) for e, ok in zip(b.genes["ensembl_id"], b.genes["in_kg"], strict=True) if ok
@@ -391,6 +395,39 @@ def dataset_members(store: Store, ws: Workspace, name: str) -> list[str]:
     return found
 
 
+def run_identity(
+    dataset: str, split_name: str, label: str, seed: int, config: object
+) -> tuple[str, str]:
+    """(run id, config hash) of one seed's run, the same scheme for every model:
+    ``<dataset>-<split>-<label>-s<seed>-<hash8>``."""
+    cfg_hash = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:12]
+    tag = Path(split_name).stem if split_name.endswith(".json") else split_name
+    return f"{dataset}-{tag}-{label}-s{seed}-{cfg_hash[:8]}", cfg_hash
+
+
+def save_predictions(
+    run_dir: Path, seed: int, pred: dict[str, np.ndarray], gene_ids: object
+) -> None:
+    """A run's test predictions as ``predictions.parquet`` (seed, condition, gene, value)."""
+    rows = [
+        (seed, c, gid, float(v))
+        for c, vec in pred.items()
+        for gid, v in zip(gene_ids, vec, strict=True)  # type: ignore[call-overload]
+    ]
+    pd.DataFrame(rows, columns=["seed", "condition", "gene", "value"]).to_parquet(
+        run_dir / "predictions.parquet", index=False
+    )
+
+
+def write_back_run(
+    store: Store, info: writeback.RunInfo, edges: pd.DataFrame, run_dir: Path
+) -> dict[str, int]:
+    """Save a run's learned edges beside it and write them to Neo4j (all-or-nothing,
+    idempotent: :func:`grapekg.kg.writeback.write_run`); returns the counts written."""
+    edges.to_parquet(run_dir / "learned_edges.parquet", index=False)
+    return writeback.write_run(store, info, edges).written
+
+
 def train_seed(
     store: Store,
     ws: Workspace,
@@ -420,20 +457,11 @@ def train_seed(
         split, train=dg.usable(split.train), val=dg.usable(split.val), test=dg.usable(split.test)
     )
     label = label or run_label(ablation, cfg.pert_channel)
-    cfg_hash = hashlib.sha256(json.dumps(asdict(cfg), sort_keys=True).encode()).hexdigest()[:12]
-    tag = Path(split_name).stem if split_name.endswith(".json") else split_name
-    run_id = f"{dataset}-{tag}-{label}-s{seed}-{cfg_hash[:8]}"
+    run_id, cfg_hash = run_identity(dataset, split_name, label, seed, cfg)
     run_dir = ws.run_dir(run_id)
     res = train_grape(g, b.summary, used, cfg, run_dir, device=device, progress=progress)
     test = [c for c in used.test if c != CONTROL]
-    pred = predict(run_dir, test, device=device)
-    rows = [
-        (seed, c, gid, float(v))
-        for c, vec in pred.items()
-        for gid, v in zip(b.summary.gene_ids, vec, strict=True)
-    ]
-    pdf = pd.DataFrame(rows, columns=["seed", "condition", "gene", "value"])
-    pdf.to_parquet(run_dir / "predictions.parquet", index=False)
+    save_predictions(run_dir, seed, predict(run_dir, test, device=device), b.summary.gene_ids)
     (run_dir / "run.json").write_text(
         json.dumps(
             {
@@ -456,7 +484,6 @@ def train_seed(
             {x for c in dg.usable(list(b.summary.conditions)) for x in parse_condition(c)}
         )
         edges = learned_edges(model, graph_, regs, list(b.summary.gene_ids))
-        edges.to_parquet(run_dir / "learned_edges.parquet", index=False)
         info = writeback.RunInfo(
             id=run_id,
             model=label,
@@ -468,7 +495,7 @@ def train_seed(
             metrics={"best_val_mse": res.best_val, "best_epoch": res.best_epoch},
             config=asdict(cfg),
         )
-        edges_written = writeback.write_run(store, info, edges).written
+        edges_written = write_back_run(store, info, edges, run_dir)
     return RunOutcome(
         run_id,
         run_dir,
