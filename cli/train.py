@@ -141,7 +141,6 @@ def train(
         pert_channel=pert_channel,
         **overrides,
     )
-    labels: dict[str, Path] = {}
     per_member: dict[str, dict[str, Path]] = {}
     with open_store(ws.settings) as store:
         with progress_counter("prior edges (once)", None) as adv:
@@ -156,55 +155,31 @@ def train(
             _print_graph(member, dg)
             for abl in ablation:
                 abl_ = None if abl == "none" else abl
-                run_name = _label(label, abl_, pert_channel, overrides)
-                outcomes = []
-                for seed in seed_list:
-                    member_split = training.member_splits(store, ws, dataset, split, seed)[member]
-                    with epoch_bar("GRAPE", epochs) as bar:
-                        o = training.train_seed(
-                            store,
-                            ws,
-                            member,
-                            split,
-                            seed,
-                            base,
-                            ablation=abl_,
-                            device=dev,
-                            write_back=write_back,
-                            graph=dg,
-                            split=member_split,
-                            progress=bar,
-                            label=run_name,
-                        )
-                    console.print(
-                        f"[green]✓[/] {o.run_id}: best epoch {o.best_epoch}, "
-                        f"val MSE {o.best_val:.5f}, {o.n_test} test conditions"
-                        + (f", wrote {o.edges_written}" if o.edges_written else "")
+                run_name = _label(label, abl_, training.run_label(abl_, pert_channel), overrides)
+
+                def one(seed, member_split, bar, abl_=abl_, name=run_name, member=member, dg=dg):
+                    return training.train_seed(
+                        store,
+                        ws,
+                        member,
+                        split,
+                        seed,
+                        base,
+                        ablation=abl_,
+                        device=dev,
+                        write_back=write_back,
+                        graph=dg,
+                        split=member_split,
+                        progress=bar,
+                        label=name,
                     )
-                    outcomes.append(o)
-                path = training.combine_predictions(ws, member, split, run_name, outcomes)
-                per_member.setdefault(member, {})[run_name] = path
-        if members == [dataset]:
-            labels = per_member[dataset]
-            bundle = evaluation.load_bundle(store, ws, dataset)
-    if members != [dataset]:
-        for member, files in per_member.items():
-            for lab_, path in files.items():
-                console.print(f"{member}: {lab_} predictions in {path}")
-        console.print(
-            f"evaluate with: grape evaluate --dataset {dataset} --split {split} --seeds {seeds}"
-            + "".join(
-                f" --predictions {lab}=<member file>" for lab in labels or per_member[members[0]]
-            )
-        )
-        return
-    if evaluate:
-        res = evaluation.evaluate(ws, bundle, dataset, split, seed_list, labels.items())
-        tag = " — SYNTHETIC data" if res.result.synthetic else ""
-        print_evaluation(res, f"{dataset}, {split} split, seeds {seeds}: mean ± sd{tag}")
-        console.print(
-            f"tables and figures in {res.out} ({', '.join(p.name for p in res.files.values())})"
-        )
+
+                per_member.setdefault(member, {})[run_name] = _seed_runs(
+                    store, ws, dataset, member, split, seed_list, run_name, "GRAPE", epochs,
+                    "val MSE", one,
+                )  # fmt: skip
+        bundle = evaluation.load_bundle(store, ws, dataset) if members == [dataset] else None
+    _report(ws, bundle, dataset, split, seeds, seed_list, per_member, evaluate)
 
 
 def _train_biodsnn(
@@ -279,66 +254,104 @@ def _train_biodsnn(
                 console.print(f"[yellow]warning:[/] {inp.warning()}")
             for abl in ablation:
                 abl_ = None if abl == "none" else abl
-                if label:
-                    run_name = label if abl_ is None else f"{label}-{abl_.replace('_', '-')}"
-                else:
-                    run_name = bio.run_label(abl_) + "".join(f"+{k}" for k in sorted(overrides))
-                outcomes = []
-                for seed in seed_list:
-                    member_split = training.member_splits(store, ws, dataset, split, seed)[member]
-                    with epoch_bar("BioDSNN", base.epochs) as bar:
-                        o = bio.train_seed(
-                            store,
-                            ws,
-                            member,
-                            split,
-                            seed,
-                            base,
-                            ablation=abl_,
-                            device=dev,
-                            write_back=write_back,
-                            inputs=inp,
-                            split=member_split,
-                            progress=bar,
-                            label=run_name,
-                        )
-                    console.print(
-                        f"[green]✓[/] {o.run_id}: best epoch {o.best_epoch}, "
-                        f"val mse_de {o.best_val:.5f}, {o.n_test} test conditions"
-                        + (f", wrote {o.edges_written}" if o.edges_written else "")
+                run_name = _label(label, abl_, bio.run_label(abl_), overrides)
+
+                def one(seed, member_split, bar, abl_=abl_, name=run_name, member=member, inp=inp):
+                    return bio.train_seed(
+                        store,
+                        ws,
+                        member,
+                        split,
+                        seed,
+                        base,
+                        ablation=abl_,
+                        device=dev,
+                        write_back=write_back,
+                        inputs=inp,
+                        split=member_split,
+                        progress=bar,
+                        label=name,
                     )
-                    outcomes.append(o)
-                path = training.combine_predictions(ws, member, split, run_name, outcomes)
-                per_member.setdefault(member, {})[run_name] = path
-        if members == [dataset]:
-            bundle = evaluation.load_bundle(store, ws, dataset)
-    if members != [dataset]:
+
+                per_member.setdefault(member, {})[run_name] = _seed_runs(
+                    store, ws, dataset, member, split, seed_list, run_name, "BioDSNN",
+                    base.epochs, "val mse_de", one,
+                )  # fmt: skip
+        bundle = evaluation.load_bundle(store, ws, dataset) if members == [dataset] else None
+    _report(ws, bundle, dataset, split, seeds, seed_list, per_member, evaluate)
+
+
+def _label(label: str | None, ablation: str | None, default: str, overrides: dict) -> str:
+    """--label (with the ablation appended when several are run), else the model's default
+    label (``grape[-ablation]``, ``biodsnn[-ablation]``) + ``+KEY`` for each --set key."""
+    if label:
+        return label if ablation is None else f"{label}-{ablation.replace('_', '-')}"
+    return default + "".join(f"+{k}" for k in sorted(overrides))
+
+
+def _seed_runs(
+    store: object,
+    ws: object,
+    dataset: str,
+    member: str,
+    split: str,
+    seeds: list[int],
+    run_name: str,
+    title: str,
+    epochs: int,
+    val_name: str,
+    one: object,
+) -> Path:
+    """Train ``one(seed, member_split, bar)`` for every seed of a member (an epoch bar each,
+    one line per run); returns the combined predictions file for ``grape evaluate``."""
+    from grapekg.app import train as training
+
+    outcomes = []
+    for seed in seeds:
+        member_split = training.member_splits(store, ws, dataset, split, seed)[member]  # type: ignore[arg-type]
+        with epoch_bar(title, epochs) as bar:
+            o = one(seed, member_split, bar)  # type: ignore[operator]
+        console.print(
+            f"[green]✓[/] {o.run_id}: best epoch {o.best_epoch}, "
+            f"{val_name} {o.best_val:.5f}, {o.n_test} test conditions"
+            + (f", wrote {o.edges_written}" if o.edges_written else "")
+        )
+        outcomes.append(o)
+    return training.combine_predictions(ws, member, split, run_name, outcomes)  # type: ignore[arg-type]
+
+
+def _report(
+    ws: object,
+    bundle: object,
+    dataset: str,
+    split: str,
+    seeds: str,
+    seed_list: list[int],
+    per_member: dict[str, dict[str, Path]],
+    evaluate: bool,
+) -> None:
+    """After training: for a group, where each member's predictions are and the evaluate
+    command; for a dataset (``bundle``), the evaluation table beside the baselines."""
+    from grapekg.app import evaluate as evaluation
+
+    if bundle is None:
         for member, files in per_member.items():
             for lab_, path in files.items():
                 console.print(f"{member}: {lab_} predictions in {path}")
+        first = next(iter(per_member.values()))
         console.print(
             f"evaluate with: grape evaluate --dataset {dataset} --split {split} --seeds {seeds}"
-            + "".join(f" --predictions {lab}=<member file>" for lab in per_member[members[0]])
+            + "".join(f" --predictions {lab}=<member file>" for lab in first)
         )
         return
     if evaluate:
         labels = per_member[dataset]
-        res = evaluation.evaluate(ws, bundle, dataset, split, seed_list, labels.items())
+        res = evaluation.evaluate(ws, bundle, dataset, split, seed_list, labels.items())  # type: ignore[arg-type]
         tag = " — SYNTHETIC data" if res.result.synthetic else ""
         print_evaluation(res, f"{dataset}, {split} split, seeds {seeds}: mean ± sd{tag}")
         console.print(
             f"tables and figures in {res.out} ({', '.join(p.name for p in res.files.values())})"
         )
-
-
-def _label(label: str | None, ablation: str | None, pc: bool, overrides: dict) -> str:
-    """--label (with the ablation appended when several are run), else
-    grape[-ablation][+KEY...] for the --set keys."""
-    from grapekg.app import train as training
-
-    if label:
-        return label if ablation is None else f"{label}-{ablation.replace('_', '-')}"
-    return training.run_label(ablation, pc) + "".join(f"+{k}" for k in sorted(overrides))
 
 
 def _print_graph(name: str, dg: object) -> None:
