@@ -37,6 +37,8 @@ MODELS: dict[str, list[str]] = {
         "select_on=pcc_de20",
         "--set",
         "min_steps=300",
+        "--set",
+        "prior_shock=true",
     ],
     "biodsnn": ["--model", "biodsnn"],
 }

@@ -420,3 +420,61 @@ def test_bad_signal(genes: pd.DataFrame) -> None:
         simulate(genes, relations=REL, signal="coin", **SMALL)
     with pytest.raises(DataError, match="prior_share"):
         simulate(genes, relations=REL, signal="learnable", prior_share=1.5, **SMALL)
+
+
+def _two_blocks_and_a_bridge() -> tuple[np.ndarray, np.ndarray]:
+    """Prior pairs (both directions): a 12-clique on genes 0-11, an 8-clique on 12-19 and a
+    chain 30-31-32; every other gene has none."""
+    und = [(a, b) for a in range(12) for b in range(a + 1, 12)]
+    und += [(a, b) for a in range(12, 20) for b in range(a + 1, 20)]
+    und += [(30, 31), (31, 32)]
+    src = [a for a, b in und] + [b for a, b in und]
+    dst = [b for a, b in und] + [a for a, b in und]
+    return np.array(src), np.array(dst)
+
+
+def test_graph_communities_and_modes_by_hand() -> None:
+    from grapekg.perturb.simulate_learnable import graph_communities, graph_modes
+
+    pairs = _two_blocks_and_a_bridge()
+    com = graph_communities(40, pairs)
+    blocks = [set(com[:12]), set(com[12:20]), set(com[30:33])]
+    assert all(len(b) == 1 for b in blocks) and len(set.union(*blocks)) == 3
+    assert (com[20:30] == -1).all() and (com[33:] == -1).all()
+    fallback = np.full(40, 7.0)
+    modes = graph_modes(40, pairs, fallback)
+    # communities ranked by size: 12-clique +1, 8-clique -1, chain +1; the rest: fallback
+    assert (modes[:12] == 1).all() and (modes[12:20] == -1).all() and (modes[30:33] == 1).all()
+    assert (modes[20:30] == 7).all()
+
+
+def test_learnable_with_prior_pairs_plants_the_prior_graph(genes: pd.DataFrame) -> None:
+    """With the models' prior pairs, every pair is planted (share prior_share of the edges),
+    signs follow the community modes, weights follow the documented degree rule, the single
+    targets are genes with >= regulator_min_degree prior pairs, one hop of propagation."""
+    pairs = _two_blocks_and_a_bridge()
+    sim = simulate(genes, relations=REL, seed=2, signal="learnable", prior_pairs=pairs, **SMALL)
+    t = sim.truth
+    n = len(genes)
+    planted = set((t.edge_src * n + t.edge_dst).tolist())
+    given = set((pairs[0] * n + pairs[1]).tolist())
+    assert given <= planted
+    share = len(given) / len(planted)
+    assert 0.88 <= share <= 0.92 and t.params["prior_share"] == 0.9
+    assert t.params["propagation_steps"] == 1
+    assert (np.sign(t.edge_weight) == t.modes[t.edge_src]).all()
+    on = np.array([k in given for k in (t.edge_src * n + t.edge_dst).tolist()])
+    k = np.bincount(pairs[0], minlength=n)
+    u = np.abs(t.edge_weight[on]) / np.minimum(
+        1.0, 6.0 / np.sqrt(k[t.edge_src[on]] * k[t.edge_dst[on]])
+    )
+    assert u.min() >= 0.8 - 1e-9 and u.max() <= 1.2 + 1e-9
+    singles = {
+        int(np.flatnonzero(t.shock[i])[0])
+        for i, c in enumerate(t.conditions)
+        if np.count_nonzero(t.shock[i]) == 1
+    }
+    strong = set(np.flatnonzero(k >= 5).tolist())  # the two cliques' 20 genes
+    assert len(singles) == 18 and singles <= strong  # 18 singles, all from the 20
+    with pytest.raises(DataError, match="prior_pairs"):
+        simulate(genes, relations=REL, prior_pairs=pairs, **SMALL)

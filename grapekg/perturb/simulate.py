@@ -31,14 +31,31 @@ Two signals (``signal``):
   from anything a model sees, and the generic response carries most of the DE signal.
 * ``learnable`` (the default of ``grape data simulate``): the truth follows what the models
   see (details in :mod:`grapekg.perturb.simulate_learnable`). Steps 1, 4 and 5 as above;
-  step 2 becomes: (2a) each gene's regulator mode M_g ∈ {+1 activator, −1 repressor} is the
-  vote of its shared pathways / GO terms (a fixed rule on the sorted term ids), (2b)
-  round(``edges_per_gene`` · G) edges, a share ``prior_share`` (0.8) of them between genes
-  sharing a pathway or GO term (the KG prior pairs), the rest background pairs, (2c)
-  W[s, d] = M_s · Uniform(``weight_range``); step 3: the knock-down shock is a constant
-  s0_g = −``knockdown_depth`` (1.0 log unit) for g ∈ S (its own mean becomes max(μ_g − 1,
-  0)), and the generic response is 10× smaller (``generic_response_scale`` 0.025), so the
-  network carries the DE signal.
+  step 3: the knock-down shock is a constant s0_g = −``knockdown_depth`` (1.0 log unit) for
+  g ∈ S (its own mean becomes max(μ_g − 1, 0)), and the generic response is 10× smaller
+  (``generic_response_scale`` 0.025), so the network carries the DE signal. Step 2 has two
+  forms:
+
+  - with ``prior_pairs`` (what ``grape data simulate`` passes: the KG's GO-Jaccard and
+    Reactome prior edges among the chosen genes, i.e. the graph GRAPE, BioDSNN and GEARS
+    receive; the genes are chosen in prior-graph neighbourhoods,
+    :func:`grapekg.app.datasets.clustered_gene_table`): (2a) M_g = the mode of g's community
+    of the prior graph (deterministic label propagation; ±1 by community size rank), (2b)
+    every prior pair is an edge, plus background pairs for a share 1 − ``prior_share``
+    (0.9) of the edges, (2c) W[s, d] = M_s · u · min(1, 6 / sqrt(k_s · k_d)) (k = prior
+    degrees, u ~ U(0.8, 1.2)), one hop of propagation (:data:`PRIOR_PAIR_DEFAULTS`), and
+    the single targets are drawn first among genes with ≥ ``regulator_min_degree`` (5)
+    prior pairs. Measured on 1,000 KG genes: 98 % of prior pairs join genes of one mode;
+    the mean baseline plus this prior graph with the true modes closes ~88 % of the mean →
+    oracle gap on unseen singles, with modes guessed from the trained neighbours ~79 %;
+  - without (the Python API on a bare gene table): (2a) M_g = the mode of g's largest
+    shared pathway / GO term (a fixed rule on the sorted term ids), (2b)
+    round(``edges_per_gene`` · G) edges, a share ``prior_share`` (0.8) of them between
+    genes sharing a pathway or GO term, the rest background pairs, (2c)
+    W[s, d] = M_s · Uniform(``weight_range``), three hops.
+
+  Doubles keep step 4's random per-double coefficients and interaction in both forms (no
+  model can predict those for a double it has not seen).
 
 Both return the truth (:class:`~grapekg.perturb.truth.SimulationTruth`: noise-free mean
 profiles, shocks, generic response, edges, modes, parameters) for the ceilings of
@@ -57,11 +74,16 @@ import scipy.sparse as sp
 
 from grapekg.perturb.conditions import CONTROL, canonical_string, condition_name
 from grapekg.perturb.errors import DataError
-from grapekg.perturb.simulate_learnable import plant_learnable_edges, regulator_modes
+from grapekg.perturb.simulate_learnable import (
+    graph_modes,
+    plant_learnable_edges,
+    regulator_modes,
+)
 from grapekg.perturb.truth import SimulationTruth, propagate
 
 __all__ = [
     "LEARNABLE_DEFAULTS",
+    "PRIOR_PAIR_DEFAULTS",
     "SIGNALS",
     "SimulationParams",
     "Simulation",
@@ -75,6 +97,14 @@ CLASSES = ("c", "nc")
 SIGNALS = ("learnable", "random-sign")
 #: parameters whose default differs in the learnable mode (explicit overrides still win)
 LEARNABLE_DEFAULTS: dict[str, object] = {"generic_response_scale": 0.025}
+#: ... and with prior pairs (the planted network is the whole prior graph, dense inside a
+#: pathway): direct effects only and smaller weights, so a knock-down moves its prior
+#: neighbours instead of saturating a pathway through three hops
+PRIOR_PAIR_DEFAULTS: dict[str, object] = {
+    "propagation_steps": 1,
+    "weight_range": (0.8, 1.2),
+    "prior_share": 0.9,
+}
 
 
 @dataclass(frozen=True)
@@ -112,6 +142,10 @@ class SimulationParams:
     edges_per_gene: float = 3.0
     prior_share: float = 0.8
     knockdown_depth: float = 1.0
+    #: with prior pairs: single targets first among genes with at least this many prior edges
+    regulator_min_degree: int = 5
+    #: with prior pairs: c of the degree-normalised weights (simulate_learnable)
+    degree_scale: float = 6.0
     mode_default: dict[str, float] = field(default_factory=lambda: {"c": 1.0, "nc": -1.0})
 
 
@@ -293,8 +327,15 @@ def _edge_frame(
 
 
 def _choose_conditions(
-    edges: pd.DataFrame, n: int, p: SimulationParams, rng: np.random.Generator
+    edges: pd.DataFrame,
+    n: int,
+    p: SimulationParams,
+    rng: np.random.Generator,
+    prefer: np.ndarray | None = None,
 ) -> tuple[list[int], list[tuple[int, int]]]:
+    """Single targets: regulators (genes with planted out-edges) in random order, first
+    those in ``prefer`` when given (learnable with prior pairs: the genes with a prior
+    edge), then genes without out-edges; doubles: random pairs of the singles."""
     n_doubles = int(round(p.combo_fraction * p.n_conditions))
     n_singles = p.n_conditions - n_doubles
     if n_singles < 1 or (n_doubles > 0 and n_singles < 2):
@@ -315,7 +356,13 @@ def _choose_conditions(
         )
     regulators = np.unique(edges["src_idx"].to_numpy())
     others = np.setdiff1d(np.arange(n), regulators)
-    pool = rng.permutation(regulators)[:n_singles]
+    if prefer is not None:
+        first = np.intersect1d(regulators, prefer)
+        rest = np.setdiff1d(regulators, first)
+        regulators = np.concatenate([rng.permutation(first), rng.permutation(rest)])
+        pool = regulators[:n_singles]
+    else:
+        pool = rng.permutation(regulators)[:n_singles]
     if pool.size < n_singles:
         pool = np.concatenate([pool, rng.permutation(others)[: n_singles - pool.size]])
     singles = sorted(int(g) for g in pool)
@@ -346,7 +393,11 @@ def _uns_params(p: SimulationParams) -> dict:
 
 
 def _plant_learnable(
-    genes: pd.DataFrame, p: SimulationParams, names: np.ndarray, rng: np.random.Generator
+    genes: pd.DataFrame,
+    p: SimulationParams,
+    names: np.ndarray,
+    rng: np.random.Generator,
+    prior_pairs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Steps 2a-2c of the learnable signal: the edges and every gene's regulator mode."""
     missing = sorted(set(CLASSES) - set(p.mode_default))
@@ -359,6 +410,8 @@ def _plant_learnable(
     is_c = genes["biotype_class"].to_numpy() == "c"
     terms = _term_members(genes)
     modes = regulator_modes(terms, genes["biotype_class"].to_numpy(), p.mode_default)
+    if prior_pairs is not None:
+        modes = graph_modes(len(genes), prior_pairs, modes)
     src, dst, rel, weight = plant_learnable_edges(
         len(genes),
         terms,
@@ -368,6 +421,8 @@ def _plant_learnable(
         weight_range=p.weight_range,
         rng=rng,
         relation=lambda s, d: _relation(names, is_c, s, d),
+        pairs=prior_pairs,
+        degree_scale=p.degree_scale,
     )
     return _edge_frame(genes, terms, src, dst, rel, weight), modes
 
@@ -379,12 +434,15 @@ def _params(
     seed: int,
     signal: str,
     overrides: Mapping[str, object],
+    with_pairs: bool = False,
 ) -> SimulationParams:
     if signal not in SIGNALS:
         raise DataError(f"must be one of {', '.join(SIGNALS)}, got {signal!r}", parameter="signal")
     if "signal" in overrides:
         raise DataError("pass the signal as simulate(signal=...)", parameter="signal")
     base = dict(LEARNABLE_DEFAULTS) if signal == "learnable" else {}
+    if signal == "learnable" and with_pairs:
+        base.update(PRIOR_PAIR_DEFAULTS)
     base.update(overrides)
     return SimulationParams(
         n_conditions=n_conditions,
@@ -406,6 +464,7 @@ def simulate(
     relations: Mapping[str, Sequence[str]],
     add_de: bool = True,
     signal: str = "random-sign",
+    prior_pairs: tuple[np.ndarray, np.ndarray] | None = None,
     **overrides: object,
 ) -> Simulation:
     """Simulate a SYNTHETIC Perturb-seq-like dataset (model in the module docstring).
@@ -424,6 +483,12 @@ def simulate(
         add_de: also write GEARS's DE entries into ``uns`` (one in-memory pass).
         signal: ``"random-sign"`` (today's generator, bit-for-bit) or ``"learnable"``
             (module docstring; :data:`LEARNABLE_DEFAULTS` apply unless overridden).
+        prior_pairs: learnable only: the prior edges the models will receive, as (source,
+            target) row indices of ``genes`` (both directions of an undirected edge). The
+            planted prior edges are drawn from them and the single perturbations from the
+            genes with at least ``regulator_min_degree`` of them, so what a model can see
+            carries the signal
+            (:mod:`~grapekg.perturb.simulate_learnable`). None: shared-term pairs.
         overrides: any other :class:`SimulationParams` field.
 
     Returns:
@@ -438,7 +503,15 @@ def simulate(
 
     _check_genes(genes)
     genes = genes.reset_index(drop=True)
-    p = _params(n_conditions, cells_per_condition, combo_fraction, seed, signal, overrides)
+    p = _params(
+        n_conditions,
+        cells_per_condition,
+        combo_fraction,
+        seed,
+        signal,
+        overrides,
+        with_pairs=prior_pairs is not None,
+    )
     names = _relation_names(relations, p)
     rng = np.random.default_rng(seed)
     n = len(genes)
@@ -448,12 +521,18 @@ def simulate(
         rng.gamma(p.baseline_shape["c"], p.baseline_scale["c"], n),
         rng.gamma(p.baseline_shape["nc"], p.baseline_scale["nc"], n),
     )
+    prefer = None
     if p.signal == "learnable":
-        edges, modes = _plant_learnable(genes, p, names, rng)
+        edges, modes = _plant_learnable(genes, p, names, rng, prior_pairs)
+        if prior_pairs is not None:
+            degree = np.bincount(np.asarray(prior_pairs[0], dtype=np.int64), minlength=n)
+            prefer = np.flatnonzero(degree >= max(p.regulator_min_degree, 1))
     else:
+        if prior_pairs is not None:
+            raise DataError("only the learnable signal uses them", parameter="prior_pairs")
         edges, modes = _plant_edges(genes, p, names, rng), np.zeros(n)
     w_t = sp.csr_matrix((edges["weight"], (edges["dst_idx"], edges["src_idx"])), shape=(n, n))
-    singles, doubles = _choose_conditions(edges, n, p, rng)
+    singles, doubles = _choose_conditions(edges, n, p, rng, prefer)
     generic = np.where(
         rng.random(n) < p.generic_response_fraction,
         rng.normal(0.0, p.generic_response_scale, n),

@@ -44,6 +44,9 @@ class GrapeConfig:
             :mod:`~grapekg.model.grape.pert_channel`).
         self_term: predict a perturbed gene's own level with one shared function of its
             control expression (not in the paper; :mod:`~grapekg.model.grape.self_term`).
+        prior_shock: add the knock-down's signed first-order effect on its prior (KG)
+            neighbours, sign and strength read from the regulator's HGAT embedding (not in
+            the paper; :mod:`~grapekg.model.grape.prior_shock`).
         control_input: add the control expression (standardised) and a "measured" flag of
             every node to the HGAT input Z_fus through a learned linear map (not in the paper:
             the paper's nodes see only sequence and text).
@@ -88,6 +91,7 @@ class GrapeConfig:
     init_mean_delta: bool = True
     pert_channel: bool = False
     self_term: bool = False
+    prior_shock: bool = False
     control_input: bool = False
     select_on: Literal["mse", "mse_de20", "pcc_de20"] = "mse"
     min_steps: int = 0

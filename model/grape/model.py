@@ -10,6 +10,8 @@ Forward pass for a batch of conditions c (each a set S_c of perturbed genes, glo
 5. g̃_c = per-gene linear(P_c^(L)) + ctrl (Eq. 12-13)
    [+ U s_c, the optional perturbation channel, not in the paper: see
    :mod:`~grapekg.model.grape.pert_channel`]
+   [+ Δ_c, the optional signed diffusion of the knock-down over the prior graph:
+   :mod:`~grapekg.model.grape.prior_shock`]
    [the perturbed genes' own entries replaced by ctrl + f(ctrl), the optional shared
    self-knock-down term: :mod:`~grapekg.model.grape.self_term`]
 
@@ -45,6 +47,7 @@ from grapekg.model.grape.head import GeneHead
 from grapekg.model.grape.hetero import HeteroGAT, RelationEdges, split_relations
 from grapekg.model.grape.incremental import incremental_forward
 from grapekg.model.grape.pert_channel import PerturbationChannel
+from grapekg.model.grape.prior_shock import PriorShock
 from grapekg.model.grape.self_term import SelfKnockdown, self_entries
 from grapekg.model.grape.similarity import MultiHeadSimilarity, topk_edges
 
@@ -128,6 +131,11 @@ class GrapeModel(nn.Module):
         node_ctrl[out_index.long(), 1] = 1.0
         self.register_buffer("node_ctrl", node_ctrl, persistent=False)
         self.register_buffer("prior_edges", graph.prior_edge_index())
+        self.prior_shock = (
+            PriorShock(self.prior_edges, out_pos, int(out_index.shape[0]), c.hidden)
+            if c.prior_shock
+            else None
+        )
         self.register_buffer("candidates", torch.empty(2, 0, dtype=torch.long))
         self.register_buffer(
             "text", None if graph.text is None else graph.text.float(), persistent=False
@@ -256,6 +264,9 @@ class GrapeModel(nn.Module):
             pred = self._forward_full(x0, state, perturbed)
         if self.pert_channel is not None:
             pred = pred + self.pert_channel(x0, perturbed).to(pred.dtype)
+        if self.prior_shock is not None:
+            h = self.hgat(x0[None], state.relations, self.is_coding)[-1][0]
+            pred = pred + self.prior_shock(h, perturbed).to(pred.dtype)
         if self.self_term is not None:
             at = self_entries(perturbed, self.out_pos)
             if at is not None:
