@@ -180,7 +180,7 @@ def main() -> None:
                 log,
             )  # fmt: skip
         run(["features", "compute", "--modality", "text", "--genes", f"dataset:{name}"], log)
-        trained = args.models.split(",")
+        trained = [] if args.models == "none" else args.models.split(",")
         for model in trained:
             extra = MODELS[model]
             t = time.perf_counter()
@@ -197,9 +197,9 @@ def main() -> None:
                 ids = [
                     ln.split()[1].rstrip(":") for ln in p.stdout.splitlines() if ln.startswith("✓ ")
                 ]
-                folder = OUT / f"synthetic_{signal}_recovery" / model
-                run(["recovery", *ids, "--out", str(folder)], log)
-                recovery[model] = recovery_summary(folder / "recovery.csv")
+                rec_dir = OUT / f"synthetic_{signal}_recovery" / model
+                run(["recovery", *ids, "--out", str(rec_dir)], log)
+                recovery[model] = recovery_summary(rec_dir / "recovery.csv")
         preds = [
             arg
             for model in MODELS
