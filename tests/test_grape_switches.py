@@ -47,6 +47,24 @@ def data() -> dict[str, object]:
     return {"summary": summary, "graph": graph, "split": split}
 
 
+def _held_out_vs_mean(graph, summary, split, cfg, tmp_path) -> tuple[float, float]:
+    """Train on the split, then pcc_de20 (perturbed genes excluded) of GRAPE and of the mean
+    baseline on the held-out unseen singles."""
+    from grapekg.model.grape.train import _de20_excluding_perturbed
+
+    unseen = split.test_subgroup["unseen_single"]
+    train_grape(graph, summary, split, cfg, tmp_path)
+    pred = predict(tmp_path, unseen)
+    true = np.stack([summary.mean[summary.index(c)] for c in unseen])
+    train = [c for c in split.train if c != "ctrl"]
+    mean = np.mean([summary.mean[summary.index(c)] for c in train], axis=0)
+    de = _de20_excluding_perturbed(summary, unseen)
+    ctrl = summary.ctrl_mean
+    grape = -validation_score(np.stack([pred[c] for c in unseen]), true, ctrl, de, "pcc_de20")
+    base = -validation_score(np.tile(mean, (len(unseen), 1)), true, ctrl, de, "pcc_de20")
+    return grape, base
+
+
 def _self_error(summary, conds, pred) -> float:
     names = {str(g): i for i, g in enumerate(summary.gene_names)}
     errs = []
@@ -122,8 +140,6 @@ def test_negative_control_random_sign_no_gain_over_mean_on_held_out(tmp_path):
 
     import pandas as pd
 
-    from grapekg.model.grape.train import _de20_excluding_perturbed
-
     genes = synthetic_genes(200, seed=5)
     sim = simulate(
         genes,
@@ -160,15 +176,7 @@ def test_negative_control_random_sign_no_gain_over_mean_on_held_out(tmp_path):
         prior_shock=True,
         **FAST,
     )
-    train_grape(graph, summary, split, cfg, tmp_path)
-    pred = predict(tmp_path, unseen)
-    true = np.stack([summary.mean[summary.index(c)] for c in unseen])
-    train = [c for c in split.train if c != "ctrl"]
-    mean = np.mean([summary.mean[summary.index(c)] for c in train], axis=0)
-    de = _de20_excluding_perturbed(summary, unseen)
-    ctrl = summary.ctrl_mean
-    grape = -validation_score(np.stack([pred[c] for c in unseen]), true, ctrl, de, "pcc_de20")
-    base = -validation_score(np.tile(mean, (len(unseen), 1)), true, ctrl, de, "pcc_de20")
+    grape, base = _held_out_vs_mean(graph, summary, split, cfg, tmp_path)
     print(f"held-out unseen singles: grape {grape:.3f}, mean {base:.3f}")
     assert grape < base + 0.1, (grape, base)
 
@@ -211,8 +219,6 @@ def test_positive_control_learnable_prior_signal_beats_mean_on_held_out(tmp_path
     baseline on held-out unseen singles (pcc on DE20, perturbed genes excluded)."""
     import pandas as pd
 
-    from grapekg.model.grape.train import _de20_excluding_perturbed
-
     genes = synthetic_genes(160, seed=7)
     pairs = _clique_prior(8, 10)
     sim = simulate(
@@ -239,14 +245,6 @@ def test_positive_control_learnable_prior_signal_beats_mean_on_held_out(tmp_path
     cfg = GrapeConfig(
         epochs=60, seed=0, prior_shock=True, self_term=True, select_on="pcc_de20", **FAST
     )
-    train_grape(graph, summary, split, cfg, tmp_path)
-    pred = predict(tmp_path, unseen)
-    true = np.stack([summary.mean[summary.index(c)] for c in unseen])
-    train = [c for c in split.train if c != "ctrl"]
-    mean = np.mean([summary.mean[summary.index(c)] for c in train], axis=0)
-    de = _de20_excluding_perturbed(summary, unseen)
-    ctrl = summary.ctrl_mean
-    grape = -validation_score(np.stack([pred[c] for c in unseen]), true, ctrl, de, "pcc_de20")
-    base = -validation_score(np.tile(mean, (len(unseen), 1)), true, ctrl, de, "pcc_de20")
+    grape, base = _held_out_vs_mean(graph, summary, split, cfg, tmp_path)
     print(f"held-out unseen singles: grape+prior_shock {grape:.3f}, mean {base:.3f}")
     assert grape > base + 0.15, (grape, base)
