@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -153,31 +154,13 @@ def train(
         for member in members:
             dg = training.dataset_graph(store, ws, member, neighbourhood=neighbourhood)
             _print_graph(member, dg)
+            ctx = _RunContext(store, ws, dataset, member, split, seed_list, base, dev, write_back)
             for abl in ablation:
                 abl_ = None if abl == "none" else abl
-                run_name = _label(label, abl_, training.run_label(abl_, pert_channel), overrides)
-
-                def one(seed, member_split, bar, abl_=abl_, name=run_name, member=member, dg=dg):
-                    return training.train_seed(
-                        store,
-                        ws,
-                        member,
-                        split,
-                        seed,
-                        base,
-                        ablation=abl_,
-                        device=dev,
-                        write_back=write_back,
-                        graph=dg,
-                        split=member_split,
-                        progress=bar,
-                        label=name,
-                    )
-
-                per_member.setdefault(member, {})[run_name] = _seed_runs(
-                    store, ws, dataset, member, split, seed_list, run_name, "GRAPE", epochs,
-                    "val MSE", one,
-                )  # fmt: skip
+                name = _label(label, abl_, training.run_label(abl_, pert_channel), overrides)
+                per_member.setdefault(member, {})[name] = ctx.seeds(
+                    training.train_seed, abl_, name, "GRAPE", epochs, "val MSE", graph=dg
+                )
         bundle = evaluation.load_bundle(store, ws, dataset) if members == [dataset] else None
     _report(ws, bundle, dataset, split, seeds, seed_list, per_member, evaluate)
 
@@ -252,31 +235,13 @@ def _train_biodsnn(
             )
             if inp.warning():
                 console.print(f"[yellow]warning:[/] {inp.warning()}")
+            ctx = _RunContext(store, ws, dataset, member, split, seed_list, base, dev, write_back)
             for abl in ablation:
                 abl_ = None if abl == "none" else abl
-                run_name = _label(label, abl_, bio.run_label(abl_), overrides)
-
-                def one(seed, member_split, bar, abl_=abl_, name=run_name, member=member, inp=inp):
-                    return bio.train_seed(
-                        store,
-                        ws,
-                        member,
-                        split,
-                        seed,
-                        base,
-                        ablation=abl_,
-                        device=dev,
-                        write_back=write_back,
-                        inputs=inp,
-                        split=member_split,
-                        progress=bar,
-                        label=name,
-                    )
-
-                per_member.setdefault(member, {})[run_name] = _seed_runs(
-                    store, ws, dataset, member, split, seed_list, run_name, "BioDSNN",
-                    base.epochs, "val mse_de", one,
-                )  # fmt: skip
+                name = _label(label, abl_, bio.run_label(abl_), overrides)
+                per_member.setdefault(member, {})[name] = ctx.seeds(
+                    bio.train_seed, abl_, name, "BioDSNN", base.epochs, "val mse_de", inputs=inp
+                )
         bundle = evaluation.load_bundle(store, ws, dataset) if members == [dataset] else None
     _report(ws, bundle, dataset, split, seeds, seed_list, per_member, evaluate)
 
@@ -287,6 +252,47 @@ def _label(label: str | None, ablation: str | None, default: str, overrides: dic
     if label:
         return label if ablation is None else f"{label}-{ablation.replace('_', '-')}"
     return default + "".join(f"+{k}" for k in sorted(overrides))
+
+
+@dataclass
+class _RunContext:
+    """What every seed of one dataset member shares, for GRAPE and BioDSNN alike."""
+
+    store: Any
+    ws: Any
+    dataset: str
+    member: str
+    split: str
+    seed_list: list[int]
+    base: Any
+    device: str
+    write_back: bool
+
+    def seeds(self, train_seed, ablation, name, kind, epochs, score, **inputs):
+        """All seeds of one run name through :func:`_seed_runs`; ``train_seed`` is the
+        model's app-layer ``train_seed`` and ``inputs`` its graph / inputs keyword."""
+
+        def one(seed, member_split, bar):
+            return train_seed(
+                self.store,
+                self.ws,
+                self.member,
+                self.split,
+                seed,
+                self.base,
+                ablation=ablation,
+                device=self.device,
+                write_back=self.write_back,
+                split=member_split,
+                progress=bar,
+                label=name,
+                **inputs,
+            )
+
+        return _seed_runs(
+            self.store, self.ws, self.dataset, self.member, self.split, self.seed_list, name,
+            kind, epochs, score, one,
+        )  # fmt: skip
 
 
 def _seed_runs(
