@@ -3,15 +3,17 @@ the ceilings, GRAPE as the paper has it, GRAPE with the documented switches, and
 seeds on the GEARS ``simulation`` split (held-out conditions only), per test subgroup.
 
     python bench/synthetic_tables.py [--genes 1000] [--conditions 100] [--seeds 1..5]
-        [--signals learnable,random-sign] [--models grape,grape-plus,biodsnn] [--epochs 20]
+        [--signals learnable,random-sign] [--models grape,grape-plus,biodsnn,grape-vote]
+        [--epochs 20] [--reuse]
 
 Needs a running server with the KG (``grape db start``; ``grape kg build`` when the graph has
 no genes). Everything goes through the ``grape`` command. Writes
 ``bench/results/synthetic_<signal>.{txt,json}`` and ``synthetic_<signal>.png``: per model and
 subgroup (unseen_single, combo_seen0/1/2) the mean ± sd over seeds of pcc_delta_de20 with the
 perturbed genes excluded and the fraction of the mean -> oracle gap closed, plus the planted-edge
-recovery (AUPRC) of the GRAPE runs, the time per run and the commands. Every number is on
-SYNTHETIC data.
+recovery (AUPRC) of the GRAPE runs, the paired comparison of every GRAPE row with the row it
+must beat (issue 10.4: mean on unseen singles, additive on doubles with both singles seen), the
+time per run and the commands. Every number is on SYNTHETIC data.
 """
 
 from __future__ import annotations
@@ -42,6 +44,10 @@ MODELS: dict[str, list[str]] = {
     ],
     "biodsnn": ["--model", "biodsnn"],
 }
+#: grape-plus and the learned neighbourhood vote on the regulator's sign (prior_vote)
+MODELS["grape-vote"] = [*MODELS["grape-plus"], "--set", "prior_vote=true"]
+#: issue 10.4's targets: (subgroup, the row a model must beat)
+TARGETS = [("unseen_single", "mean"), ("combo_seen2", "additive")]
 SMALL = ["--align-epochs", "3", "--hidden", "32", "--heads", "2", "--top-k", "2"]
 
 
@@ -81,6 +87,39 @@ def with_gaps(scores: dict[str, dict[str, list[float]]]) -> dict[str, dict[str, 
                 row["gap"] = float(np.nanmean(gap))
                 row["gap_sd"] = float(np.nanstd(gap, ddof=1)) if v.size > 1 else 0.0
             out.setdefault(model, {})[group] = row
+    return out
+
+
+def paired_targets(scores: dict[str, dict[str, list[float]]]) -> list[dict]:
+    """Per GRAPE-family model and target of :data:`TARGETS`: the per-seed paired difference
+    (model − row to beat), its mean and sd over seeds, seeds won, and whether the mean
+    difference exceeds twice the sd of the paired difference and twice the model's seed sd."""
+    import numpy as np
+
+    out = []
+    for model, groups in scores.items():
+        if not model.startswith("grape"):
+            continue
+        for group, rival in TARGETS:
+            a, b = groups.get(group), scores.get(rival, {}).get(group)
+            if not a or not b or len(a) != len(b):
+                continue
+            d = np.array(a) - np.array(b)
+            sd = float(d.std(ddof=1)) if d.size > 1 else 0.0
+            model_sd = float(np.std(a, ddof=1)) if len(a) > 1 else 0.0
+            out.append(
+                {
+                    "model": model,
+                    "subgroup": group,
+                    "versus": rival,
+                    "diff_mean": float(d.mean()),
+                    "diff_sd": sd,
+                    "seeds_won": int((d > 0).sum()),
+                    "seeds": int(d.size),
+                    "beyond_2sd_paired": bool(d.mean() > 2 * sd),
+                    "beyond_2sd_model": bool(d.mean() > 2 * model_sd),
+                }
+            )
     return out
 
 
@@ -222,6 +261,15 @@ def main() -> None:
             "mean->oracle gap closed"
         )
         text = table_text(title, summ, groups)
+        targets = paired_targets(subgroup_scores(out))
+        text += "\n\ntargets (paired over seeds: model - rival on the same seed):"
+        for t in targets:
+            text += (
+                f"\n  {t['model']} vs {t['versus']} on {t['subgroup']}: "
+                f"{t['diff_mean']:+.3f} ± {t['diff_sd']:.3f}, {t['seeds_won']}/{t['seeds']} "
+                f"seeds; > 2 sd (paired) {t['beyond_2sd_paired']}, "
+                f"> 2 model seed sd {t['beyond_2sd_model']}"
+            )
         text += "\n\nseconds per seed (train): " + json.dumps(times)
         for model, rec in recovery.items():
             text += f"\nplanted-edge AUPRC, {model} runs: " + ", ".join(
@@ -241,6 +289,7 @@ def main() -> None:
                     "summary": summ,
                     "seconds_per_seed": times,
                     "recovery": recovery,
+                    "targets": targets,
                     "commands": log,
                 },
                 indent=1,

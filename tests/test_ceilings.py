@@ -27,7 +27,12 @@ from tests.synthetic_kg import load_synthetic_kg
 from tests.test_cli import grape
 
 REL = {"cc": ("c", "c"), "cn": ("c", "nc"), "nn": ("nc", "nc")}
-CEILINGS = ["ceiling:mean+self", "ceiling:true-graph-avg-sign", "ceiling:oracle"]
+CEILINGS = [
+    "ceiling:mean+self",
+    "ceiling:true-graph-avg-sign",
+    "ceiling:true-graph-vote-sign",
+    "ceiling:oracle",
+]
 
 
 def _bundle(ws: Workspace, name: str, sim, *, noise_free: bool) -> bundle_mod.Bundle:
@@ -74,7 +79,7 @@ def test_ceilings_on_noise_free_data(ws: Workspace, tmp_path: Path) -> None:
     b = _bundle(ws, "nf", sim, noise_free=True)
     res = app_eval.evaluate(ws, b, "nf", "simulation", [1, 2], out=tmp_path / "out").result
     s = res.summary
-    assert list(s.index[-3:]) == CEILINGS
+    assert list(s.index[-4:]) == CEILINGS
     oracle = s.loc["ceiling:oracle"]
     assert oracle["rmse_mean"] == pytest.approx(0.0, abs=1e-6)  # float32 bundle
     for m in ("pcc_delta", "pcc_delta_de20", "pcc_delta_de20_excl_pert"):
@@ -168,6 +173,41 @@ def test_true_graph_ceiling_by_hand(tmp_path: Path) -> None:
     np.testing.assert_allclose(pred["ceiling:true-graph-avg-sign"](split2)["A+B"], want2)
     with pytest.raises(ValueError, match="genes differ"):
         ceilings.ceiling_predictors(dataclasses.replace(tr, gene_ids=np.array(list("WXYZ"))), b)
+
+
+def test_vote_sign_ceiling_by_hand(tmp_path: Path) -> None:
+    """Trained regulators keep their true weights; an unseen one takes the sign voted by the
+    trained genes within two hops (here B, next to A whose net sign is 0.5 - 1.0 < 0)."""
+    tr = _chain_truth()
+    np.testing.assert_allclose(ceilings.voted_weights(tr, np.array([0])), [0.5, -1.0, -0.8])
+    np.testing.assert_allclose(ceilings.voted_weights(tr, np.array([0, 1])), tr.edge_weight)
+    # nothing trained: no sign to vote, the unseen edges carry nothing
+    np.testing.assert_allclose(ceilings.voted_weights(tr, np.array([], dtype=int)), [0, 0, 0])
+    e = lambda z: expected_mean(np.asarray(z, float), 0.25, 0.2, 2.0)  # noqa: E731
+    observed = np.stack([e(z) + 0.01 * i for i, z in enumerate(tr.mean)])
+    s = ConditionSummary(
+        conditions=tr.conditions,
+        gene_ids=np.array(["GA", "GB", "GC", "GD"], dtype=object),
+        gene_names=np.array(["A", "B", "C", "D"], dtype=object),
+        n_cells=np.full(3, 10),
+        mean=observed,
+        var=np.full_like(observed, 0.1),
+        frac_nonzero=np.full_like(observed, 0.9),
+    )
+    genes = pd.DataFrame({"ensembl_id": ["GA", "GB", "GC", "GD"], "symbol": list("ABCD")})
+    bundle_mod.save(tmp_path / "b", s, compute_de(s), genes, {"name": "b", "synthetic": True})
+    pred = ceilings.ceiling_predictors(tr, bundle_mod.load(tmp_path / "b"))
+    mu = tr.mean[0]
+    # A+B with only A trained: A -> B, C as true (C +1.0; B reset), B -> D voted -0.8: D +0.8
+    split = Split("hand", 1, train=["ctrl", "A+ctrl"], val=[], test=["A+B"])
+    want = observed[2] + e(np.maximum(mu + [-1.0, -1.0, 1.0, 0.8], 0.0)) - e(mu)
+    want[:2] = e(tr.mean[1])[:2]
+    np.testing.assert_allclose(pred["ceiling:true-graph-vote-sign"](split)["A+B"], want)
+    # both trained: the true graph (A's single reaches B and C only, in one step)
+    split2 = Split("hand", 1, train=["ctrl", "A+B"], val=[], test=["A+ctrl"])
+    want2 = observed[1] + e(np.maximum(mu + [-1.0, -0.5, 1.0, 0.0], 0.0)) - e(mu)
+    want2[0] = e(tr.mean[2])[0]
+    np.testing.assert_allclose(pred["ceiling:true-graph-vote-sign"](split2)["A+ctrl"], want2)
 
 
 def test_gap_by_hand() -> None:

@@ -213,6 +213,38 @@ def test_prior_shock_starts_at_zero_and_trains(data):
     assert set(torch.nonzero(out[0]).flatten().tolist()) == nbrs and float(out[1].abs().max()) == 0
 
 
+def test_prior_vote_carries_a_trained_sign_to_an_unseen_neighbour():
+    """prior_vote: regulator 0 is trained to lower its prior neighbours 2 and 3; regulator 1,
+    never trained but sharing those neighbours, then lowers them too, and regulator 4 (no
+    trained gene within two hops) moves nothing. The embedding readout is frozen at its zero
+    start, so the learned vote is the only thing that can carry a sign."""
+    from grapekg.model.grape.prior_shock import PriorShock
+
+    pairs = [(0, 2), (0, 3), (1, 2), (1, 3), (4, 5)]
+    src = [a for a, _ in pairs] + [b for _, b in pairs]
+    prior = torch.tensor([src, [b for _, b in pairs] + [a for a, _ in pairs]])
+    n = 6
+    target = torch.tensor([0.0, 0.0, -1.0, -1.0, 0.0, 0.0])
+    h = torch.randn(n, 4)
+    torch.manual_seed(0)
+    term = PriorShock(prior, torch.arange(n), n, 4, vote=True)
+    term.readout.requires_grad_(False)
+    assert float(term(h, [[0], [1]]).detach().abs().max()) == 0.0  # zero start
+    opt = torch.optim.Adam([p for p in term.parameters() if p.requires_grad], lr=0.05)
+    for _ in range(200):
+        opt.zero_grad()
+        ((term(h, [[0]])[0] - target) ** 2).sum().backward()
+        opt.step()
+    with torch.no_grad():
+        out = term(h, [[0], [1], [4]])
+    assert out[0, 2:4].tolist() == pytest.approx([-1.0, -1.0], abs=0.05)
+    assert float(out[1, 2]) < -0.3 and float(out[1, 3]) < -0.3
+    assert float(out[1, [0, 1, 4, 5]].abs().max()) == 0.0  # only its prior neighbours move
+    assert float(out[2].abs().max()) == 0.0
+    with pytest.raises(ValueError, match="prior_vote needs prior_shock"):
+        GrapeConfig(prior_vote=True)
+
+
 def test_positive_control_learnable_prior_signal_beats_mean_on_held_out(tmp_path):
     """Issue 10.4: on a learnable simulation whose planted network is the prior graph the
     model receives (signed by community modes), GRAPE with prior_shock beats the mean

@@ -73,6 +73,7 @@ BASELINE_LABELS = {
 #: rows of the ceilings (SYNTHETIC truth, :mod:`grapekg.evaluation.ceilings`)
 CEILING_MEAN_SELF = "ceiling:mean+self"
 CEILING_TRUE_GRAPH = "ceiling:true-graph-avg-sign"
+CEILING_VOTE = "ceiling:true-graph-vote-sign"
 CEILING_ORACLE = "ceiling:oracle"
 #: the gap: metric it is computed on, the rows at 0 and at 1
 GAP = "gap"

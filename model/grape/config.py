@@ -47,6 +47,9 @@ class GrapeConfig:
         prior_shock: add the knock-down's signed first-order effect on its prior (KG)
             neighbours, sign and strength read from the regulator's HGAT embedding (not in
             the paper; :mod:`~grapekg.model.grape.prior_shock`).
+        prior_vote: with ``prior_shock``: the regulator's sign also from a learned per-gene
+            value averaged over its closed prior neighbourhood, so an unseen regulator takes
+            the sign of the trained ones within two prior hops (not in the paper).
         control_input: add the control expression (standardised) and a "measured" flag of
             every node to the HGAT input Z_fus through a learned linear map (not in the paper:
             the paper's nodes see only sequence and text).
@@ -92,6 +95,7 @@ class GrapeConfig:
     pert_channel: bool = False
     self_term: bool = False
     prior_shock: bool = False
+    prior_vote: bool = False
     control_input: bool = False
     select_on: Literal["mse", "mse_de20", "pcc_de20"] = "mse"
     min_steps: int = 0
@@ -129,6 +133,8 @@ class GrapeConfig:
             raise ValueError(f"mode must be condition or cell, got {self.mode!r}")
         if self.select_on not in ("mse", "mse_de20", "pcc_de20"):
             raise ValueError(f"select_on must be mse, mse_de20 or pcc_de20, got {self.select_on!r}")
+        if self.prior_vote and not self.prior_shock:
+            raise ValueError("prior_vote needs prior_shock=true")
         if self.min_steps < 0:
             raise ValueError("min_steps must be >= 0")
         if self.gat_layers < 1 or self.gsl_hops < 1 or self.sim_heads < 1:

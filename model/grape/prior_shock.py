@@ -17,6 +17,17 @@ perturbed in training gets the sign of the regulators it resembles:
                                  s's prior neighbours; w, w', b start at 0)
     γ_d = exp(ℓ_d)              (per output gene, ℓ starts at 0)
 
+With ``vote`` (``GrapeConfig.prior_vote``) the sign also comes from a learned per-gene value
+b (zero-initialised), averaged over the regulator's closed prior neighbourhood:
+
+    a(s) += β · (b_s + Σ_{t ∈ N(s)} b_t) / (1 + k_s)        (β = :data:`VOTE_SCALE`)
+
+A trained regulator s' moves b on s' and its neighbours; a regulator never perturbed reads b
+on its own neighbourhood, so it inherits the sign of the trained regulators within two prior
+hops (label propagation learned by gradient descent). β only rescales b's step: Adam moves a
+parameter by about the learning rate per step, and a few hundred steps at 1e-3 would leave b
+far below the size of the effects.
+
 so training starts where the model without it starts. Only measured targets d get a term;
 a perturbed gene that has no prior edge contributes nothing.
 """
@@ -26,7 +37,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["PriorShock"]
+__all__ = ["VOTE_SCALE", "PriorShock"]
+
+#: β of the vote term (module docstring)
+VOTE_SCALE = 10.0
 
 
 class PriorShock(nn.Module):
@@ -36,9 +50,12 @@ class PriorShock(nn.Module):
         prior_edges: ``[2, E]`` global prior edges (both directions, no self-loops).
         out_pos: ``[N]`` output column of each node (−1: not measured).
         n_out: number of output genes. hidden: width of h.
+        vote: add the learned neighbourhood vote b (module docstring).
     """
 
-    def __init__(self, prior_edges: Tensor, out_pos: Tensor, n_out: int, hidden: int) -> None:
+    def __init__(
+        self, prior_edges: Tensor, out_pos: Tensor, n_out: int, hidden: int, vote: bool = False
+    ) -> None:
         super().__init__()
         n = int(out_pos.shape[0])
         src, dst = prior_edges.long()
@@ -62,12 +79,17 @@ class PriorShock(nn.Module):
         nn.init.zeros_(self.readout.weight)
         nn.init.zeros_(self.readout.bias)
         self.log_gain = nn.Parameter(torch.zeros(n_out))
+        self.vote = nn.Parameter(torch.zeros(n)) if vote else None
 
     def forward(self, h: Tensor, perturbed: list[list[int]]) -> Tensor:
         """``[B, n_out]`` terms of the conditions (``h``: ``[N, hidden]``)."""
         h_bar = torch.zeros_like(h).index_add(0, self.nb_src, h[self.nb_dst])
         h_bar = h_bar / self.nb_deg[:, None].to(h.dtype)
         a = self.readout(torch.cat([h, h_bar], dim=-1)).squeeze(-1)  # [N]
+        if self.vote is not None:
+            b = self.vote.to(h.dtype)
+            closed = b + torch.zeros_like(b).index_add(0, self.nb_src, b[self.nb_dst])
+            a = a + VOTE_SCALE * closed / (1.0 + self.nb_deg.to(h.dtype))
         w = self.w.to(h.dtype) * self.phi(self.logk.to(h.dtype)).squeeze(-1).exp()
         out = h.new_zeros(len(perturbed), self.n_out)
         for i, genes in enumerate(perturbed):
