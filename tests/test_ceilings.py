@@ -1,4 +1,4 @@
-"""Ceilings of SYNTHETIC datasets (mean+self, true graph with average sign, oracle) and the
+"""Ceilings of SYNTHETIC datasets (mean+self, true graph with average or voted sign, oracle)
 gap row: by hand on tiny cases, through the evaluation flow, and through the CLI against the
 real Neo4j (synthetic KG)."""
 
@@ -136,11 +136,14 @@ def _chain_truth() -> SimulationTruth:
     )
 
 
-def test_true_graph_ceiling_by_hand(tmp_path: Path) -> None:
-    tr = _chain_truth()
-    np.testing.assert_allclose(ceilings.relation_average_weights(tr), [-0.25, -0.25, 0.8])
-    e = lambda z: expected_mean(np.asarray(z, float), 0.25, 0.2, 2.0)  # noqa: E731
-    observed = np.stack([e(z) + 0.01 * i for i, z in enumerate(tr.mean)])  # "cells"
+def _e(z) -> np.ndarray:
+    """E(z) with the chain truth's noise, library and dropout parameters."""
+    return expected_mean(np.asarray(z, float), 0.25, 0.2, 2.0)
+
+
+def _chain_bundle(tr: SimulationTruth, tmp_path: Path) -> tuple[bundle_mod.Bundle, np.ndarray]:
+    """A bundle whose observed means are E(z) of the chain truth plus 0.01 · row ("cells")."""
+    observed = np.stack([_e(z) + 0.01 * i for i, z in enumerate(tr.mean)])
     s = ConditionSummary(
         conditions=tr.conditions,
         gene_ids=np.array(["GA", "GB", "GC", "GD"], dtype=object),
@@ -152,24 +155,30 @@ def test_true_graph_ceiling_by_hand(tmp_path: Path) -> None:
     )
     genes = pd.DataFrame({"ensembl_id": ["GA", "GB", "GC", "GD"], "symbol": list("ABCD")})
     bundle_mod.save(tmp_path / "b", s, compute_de(s), genes, {"name": "b", "synthetic": True})
-    b = bundle_mod.load(tmp_path / "b")
+    return bundle_mod.load(tmp_path / "b"), observed
+
+
+def test_true_graph_ceiling_by_hand(tmp_path: Path) -> None:
+    tr = _chain_truth()
+    np.testing.assert_allclose(ceilings.relation_average_weights(tr), [-0.25, -0.25, 0.8])
+    b, observed = _chain_bundle(tr, tmp_path)
     pred = ceilings.ceiling_predictors(tr, b)
     split = Split("hand", 1, train=["ctrl", "A+B"], val=[], test=["A+ctrl"])
     m_train = observed[1]
     mu = tr.mean[0]
     # A -> B, C with w̄_cc = -0.25 and shock -1: δ_B = δ_C = +0.25; D untouched (one step)
     z_bar = np.maximum(mu + np.array([-1.0, 0.25, 0.25, 0.0]), 0.0)
-    want = m_train + e(z_bar) - e(mu)
-    want[0] = e(tr.mean[2])[0]  # the perturbed gene: its true knock-down
+    want = m_train + _e(z_bar) - _e(mu)
+    want[0] = _e(tr.mean[2])[0]  # the perturbed gene: its true knock-down
     np.testing.assert_allclose(pred["ceiling:true-graph-avg-sign"](split)["A+ctrl"], want)
     got_self = pred["ceiling:mean+self"](split)["A+ctrl"]
-    np.testing.assert_allclose(got_self, np.r_[e(tr.mean[2])[0], m_train[1:]])
-    np.testing.assert_allclose(pred["ceiling:oracle"](split)["A+ctrl"], e(tr.mean[2]))
+    np.testing.assert_allclose(got_self, np.r_[_e(tr.mean[2])[0], m_train[1:]])
+    np.testing.assert_allclose(pred["ceiling:oracle"](split)["A+ctrl"], _e(tr.mean[2]))
     # the double propagates both shocks together: B's own value is reset, D gets B's push
     split2 = Split("hand", 1, train=["ctrl", "A+ctrl"], val=[], test=["A+B"])
     z2 = np.maximum(mu + np.array([-1.0, -1.0, 0.25, -0.8]), 0.0)
-    want2 = observed[2] + e(z2) - e(mu)
-    want2[:2] = e(tr.mean[1])[:2]
+    want2 = observed[2] + _e(z2) - _e(mu)
+    want2[:2] = _e(tr.mean[1])[:2]
     np.testing.assert_allclose(pred["ceiling:true-graph-avg-sign"](split2)["A+B"], want2)
     with pytest.raises(ValueError, match="genes differ"):
         ceilings.ceiling_predictors(dataclasses.replace(tr, gene_ids=np.array(list("WXYZ"))), b)
@@ -183,30 +192,18 @@ def test_vote_sign_ceiling_by_hand(tmp_path: Path) -> None:
     np.testing.assert_allclose(ceilings.voted_weights(tr, np.array([0, 1])), tr.edge_weight)
     # nothing trained: no sign to vote, the unseen edges carry nothing
     np.testing.assert_allclose(ceilings.voted_weights(tr, np.array([], dtype=int)), [0, 0, 0])
-    e = lambda z: expected_mean(np.asarray(z, float), 0.25, 0.2, 2.0)  # noqa: E731
-    observed = np.stack([e(z) + 0.01 * i for i, z in enumerate(tr.mean)])
-    s = ConditionSummary(
-        conditions=tr.conditions,
-        gene_ids=np.array(["GA", "GB", "GC", "GD"], dtype=object),
-        gene_names=np.array(["A", "B", "C", "D"], dtype=object),
-        n_cells=np.full(3, 10),
-        mean=observed,
-        var=np.full_like(observed, 0.1),
-        frac_nonzero=np.full_like(observed, 0.9),
-    )
-    genes = pd.DataFrame({"ensembl_id": ["GA", "GB", "GC", "GD"], "symbol": list("ABCD")})
-    bundle_mod.save(tmp_path / "b", s, compute_de(s), genes, {"name": "b", "synthetic": True})
-    pred = ceilings.ceiling_predictors(tr, bundle_mod.load(tmp_path / "b"))
+    b, observed = _chain_bundle(tr, tmp_path)
+    pred = ceilings.ceiling_predictors(tr, b)
     mu = tr.mean[0]
     # A+B with only A trained: A -> B, C as true (C +1.0; B reset), B -> D voted -0.8: D +0.8
     split = Split("hand", 1, train=["ctrl", "A+ctrl"], val=[], test=["A+B"])
-    want = observed[2] + e(np.maximum(mu + [-1.0, -1.0, 1.0, 0.8], 0.0)) - e(mu)
-    want[:2] = e(tr.mean[1])[:2]
+    want = observed[2] + _e(np.maximum(mu + [-1.0, -1.0, 1.0, 0.8], 0.0)) - _e(mu)
+    want[:2] = _e(tr.mean[1])[:2]
     np.testing.assert_allclose(pred["ceiling:true-graph-vote-sign"](split)["A+B"], want)
     # both trained: the true graph (A's single reaches B and C only, in one step)
     split2 = Split("hand", 1, train=["ctrl", "A+B"], val=[], test=["A+ctrl"])
-    want2 = observed[1] + e(np.maximum(mu + [-1.0, -0.5, 1.0, 0.0], 0.0)) - e(mu)
-    want2[0] = e(tr.mean[2])[0]
+    want2 = observed[1] + _e(np.maximum(mu + [-1.0, -0.5, 1.0, 0.0], 0.0)) - _e(mu)
+    want2[0] = _e(tr.mean[2])[0]
     np.testing.assert_allclose(pred["ceiling:true-graph-vote-sign"](split2)["A+ctrl"], want2)
 
 

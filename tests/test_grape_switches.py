@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -168,12 +169,13 @@ def test_negative_control_random_sign_no_gain_over_mean_on_held_out(tmp_path):
     unseen = split.test_subgroup["unseen_single"]
     assert unseen and not set(unseen) & (set(split.train) | set(split.val))
     cfg = GrapeConfig(
-        epochs=4,
+        epochs=40,
         seed=0,
         self_term=True,
         control_input=True,
         select_on="pcc_de20",
         prior_shock=True,
+        prior_vote=True,
         **FAST,
     )
     grape, base = _held_out_vs_mean(graph, summary, split, cfg, tmp_path)
@@ -280,3 +282,8 @@ def test_positive_control_learnable_prior_signal_beats_mean_on_held_out(tmp_path
     grape, base = _held_out_vs_mean(graph, summary, split, cfg, tmp_path)
     print(f"held-out unseen singles: grape+prior_shock {grape:.3f}, mean {base:.3f}")
     assert grape > base + 0.15, (grape, base)
+    voted, _ = _held_out_vs_mean(
+        graph, summary, split, dataclasses.replace(cfg, prior_vote=True), tmp_path / "vote"
+    )
+    print(f"held-out unseen singles: grape+prior_shock+prior_vote {voted:.3f}")
+    assert voted > base + 0.15, (voted, base)
