@@ -1,5 +1,5 @@
-"""Ceilings of SYNTHETIC datasets (mean+self, true graph with average or voted sign, oracle)
-gap row: by hand on tiny cases, through the evaluation flow, and through the CLI against the
+"""Ceilings of SYNTHETIC datasets (mean+self, true graph with average or voted sign, oracle) and
+the gap row: by hand on tiny cases, through the evaluation flow, and through the CLI against the
 real Neo4j (synthetic KG)."""
 
 from __future__ import annotations
