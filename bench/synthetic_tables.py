@@ -209,6 +209,12 @@ def main() -> None:
             if args.reuse and earlier.exists()
             else {}
         )
+        #: with --reuse the earlier run's commands stay on record before this run's
+        commands = (
+            json.loads(earlier.read_text()).get("commands", [])
+            if args.reuse and earlier.exists()
+            else []
+        )
         if not args.reuse:
             run(
                 [
@@ -290,7 +296,7 @@ def main() -> None:
                     "seconds_per_seed": times,
                     "recovery": recovery,
                     "targets": targets,
-                    "commands": log,
+                    "commands": [*commands, *log],
                 },
                 indent=1,
             )
