@@ -9,6 +9,7 @@ from __future__ import annotations
 import anndata as ad
 import numpy as np
 import pandas as pd
+import pytest
 import scipy.sparse as sp
 
 from tests.synthetic_kg import load_synthetic_kg
@@ -134,9 +135,12 @@ def test_group_trains_every_member_on_its_member_split(store, cli_env, tmp_path)
     assert tests["grp@off"] == tests["grp@on"] and tests["grp@off"]
 
 
-def test_extended_graph_carries_a_trained_model(tmp_path):
+@pytest.mark.parametrize("vote", [False, True])
+def test_extended_graph_carries_a_trained_model(tmp_path, vote):
     """A gene added after training gets the run's weights (inductive GAT, Eq. 11): the
-    prediction of the old genes' conditions is unchanged when the new gene has no edges."""
+    prediction of the old genes' conditions is unchanged when the new gene has no edges.
+    With prior_vote the per-gene b moves with its gene (the extended graph reorders nodes
+    coding-first) and the new gene starts at 0."""
     import torch
 
     from grapekg.model.grape.config import GrapeConfig
@@ -163,8 +167,21 @@ def test_extended_graph_carries_a_trained_model(tmp_path):
         frac_nonzero=np.ones_like(mean),
     )
     split = random_split(conds, test_fraction=0.3, val_fraction=0.2, seed=1)
-    cfg = GrapeConfig(epochs=1, align_epochs=0, hidden=8, gat_heads=1, sim_heads=1, sim_top_k=2)
+    cfg = GrapeConfig(
+        epochs=1,
+        align_epochs=0,
+        hidden=8,
+        gat_heads=1,
+        sim_heads=1,
+        sim_top_k=2,
+        prior_shock=vote,
+        prior_vote=vote,
+    )
     train_grape(graph, summary, split, cfg, tmp_path)
+    if vote:  # a recognisable b per gene (one epoch on this graph barely moves it)
+        state = torch.load(tmp_path / "model.pt", weights_only=True)
+        state["prior_shock.vote"] = torch.arange(graph.num_genes, dtype=torch.float32) + 1
+        torch.save(state, tmp_path / "model.pt")
     model, g = load_model(tmp_path)
     new = pd.DataFrame({"ensembl_id": ["ENSGNEW"], "symbol": ["NEWG"], "biotype_class": ["c"]})
     bigger = g.extended(new, text=rng.normal(size=(1, 8)).astype(np.float32))
@@ -172,6 +189,12 @@ def test_extended_graph_carries_a_trained_model(tmp_path):
     model2, _ = load_model(tmp_path, graph=bigger)
     p = predict_with(model2, [[bigger.index_of("NEWG")], [bigger.index_of(conds[1][:-5])]])
     assert p.shape == (2, 20) and np.isfinite(p).all()
+    per_node = ("prior_shock.vote",)
     for k, v in model.state_dict().items():  # every learned weight carried over
-        if k not in ("is_coding", "out_index", "out_pos", "prior_edges", "candidates"):
+        if k not in ("is_coding", "out_index", "out_pos", "prior_edges", "candidates", *per_node):
             assert torch.equal(v, model2.state_dict()[k]), k
+    if vote:
+        b1, b2 = model.state_dict()["prior_shock.vote"], model2.state_dict()["prior_shock.vote"]
+        for i, gid in enumerate(g.gene_ids):
+            assert float(b2[bigger.gene_ids.index(gid)]) == float(b1[i]) == i + 1
+        assert float(b2[bigger.gene_ids.index("ENSGNEW")]) == 0.0

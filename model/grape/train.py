@@ -464,6 +464,17 @@ def train_grape(
 
 #: buffers of a GrapeModel that describe its graph, not learned weights
 GRAPH_BUFFERS = ("is_coding", "out_index", "out_pos", "prior_edges", "candidates")
+#: learned weights with one entry per graph node (``prior_vote``'s b), carried by gene id
+PER_NODE_WEIGHTS = ("prior_shock.vote",)
+
+
+def carry_by_gene(values: Tensor, old_ids: Sequence[str], new_ids: Sequence[str]) -> Tensor:
+    """Per-node ``values`` of a graph with nodes ``old_ids`` put on a graph with nodes
+    ``new_ids`` (a superset, any order); genes that are new get 0."""
+    pos = {str(g): i for i, g in enumerate(new_ids)}
+    out = values.new_zeros(len(new_ids))
+    out[torch.tensor([pos[str(g)] for g in old_ids], dtype=torch.long)] = values
+    return out
 
 
 def load_graph(run_dir: str | PathLike[str]) -> GeneGraph:
@@ -482,8 +493,9 @@ def load_model(
     :meth:`GeneGraph.extended`) the learned weights are put on that graph instead: every
     weight of GRAPE is shared over genes except the output head, which covers the run's
     measured genes (Eq. 12-13), and the GAT layers are inductive (Eq. 11), so new genes
-    only add nodes. The candidate edges (Eq. 3, 7) are then chosen afresh on the new graph
-    by the trained similarity heads."""
+    only add nodes (``prior_vote``'s per-gene b is carried over by gene id, 0 for a new
+    gene, which then reads the vote of its trained neighbours). The candidate edges (Eq. 3,
+    7) are then chosen afresh on the new graph by the trained similarity heads."""
     run = Path(run_dir)
     config = GrapeConfig.from_json(run / "config.json")
     own = graph is None
@@ -497,6 +509,9 @@ def load_model(
         model.load_state_dict(state)
     else:
         weights = {k: v for k, v in state.items() if k not in GRAPH_BUFFERS}
+        for key in set(PER_NODE_WEIGHTS) & set(weights):
+            old_ids = load_graph(run).gene_ids
+            weights[key] = carry_by_gene(weights[key], old_ids, graph.gene_ids)
         missing, unexpected = model.load_state_dict(weights, strict=False)
         if unexpected or set(missing) - set(GRAPH_BUFFERS):
             raise ValueError(f"the run's weights do not fit the graph: {missing or unexpected}")
