@@ -8,7 +8,13 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BiodsnnConfig"]
+__all__ = ["DIRECTION", "SELECT_ON", "BiodsnnConfig"]
+
+#: forms of the prediction's sign in the direction term (``BiodsnnConfig.direction``)
+DIRECTION = ("tanh", "sign")
+
+#: validation scores that can select the best epoch (``BiodsnnConfig.select_on``)
+SELECT_ON = ("mse_de", "pcc_de20")
 
 
 @dataclass
@@ -38,7 +44,16 @@ class BiodsnnConfig:
             bundles hold condition summaries, not cells; 0 = the control mean itself.
     Loss (Eq. 7-10): autofocus_gamma (gamma of Eq. 7, 2 -> 4th power), beta (weight of
         L_autofocus), direction_lambda (lambda of Eq. 10, GEARS 0.1), direction_k (steepness
-        of tanh(k x) that replaces sign() in Eq. 9), kl_weight (weight of L_KL, 1),
+        of tanh(k x) that replaces sign() in Eq. 9), direction (``tanh``: that differentiable
+        Eq. 9', the default; ``sign``: Eq. 9 as written, sign() of the prediction too, which
+        has no gradient, so the term adds to the loss's value and trains nothing, as in the
+        authors' and GEARS' code; not the default, which keeps the fix). Measured on
+        SYNTHETIC ``sim600_learnable`` (seeds 1-3, 10 epochs, hidden 32): ``tanh`` takes the
+        DE-20 correlation (perturbed genes left out) of held-out unseen singles from the mean
+        baseline's 0.381 at the start to 0.191 +- 0.022, ``sign`` ends at 0.402 +- 0.038: for
+        most genes of a condition the observed delta is sampling noise and tanh(10 x) pulls
+        the prediction towards its sign with ~10x the autofocus term's gradient,
+        kl_weight (weight of L_KL, 1),
         recon_weight (reconstruction of the non-zero control genes; the paper's settings say
         the VAE minimises "both reconstruction loss and KL divergence", Eq. 10 omits it).
     Ablations (paper Tables 2-3): no_vae (prediction = knowledge stream + control, as GEARS),
@@ -55,6 +70,16 @@ class BiodsnnConfig:
         the authors' xavier w_g and zero b_g), patience (early stopping
         on the validation DE metric), seed, attn_checkpoint (recompute the sparse attention in
         backward to bound memory).
+    Model selection: select_on, the validation score that picks the best epoch and drives
+        early stopping: ``mse_de`` (the paper / GEARS: MSE on each validation condition's
+        top-20 DE genes; default) or ``pcc_de20`` (Pearson delta on the top-20 DE genes, the
+        condition's perturbed genes left out, higher is better; GRAPE's ``select_on``, not in
+        the paper). Measured on SYNTHETIC ``sim600_learnable`` (seed 1): the default's val
+        mse_de stays within 0.0967-0.0978 over 10 epochs while the validation DE-20
+        correlation falls from the start's 0.59 to 0.10-0.28; picking the epoch on it does
+        not lift held-out scores (seeds 1-3: unseen singles 0.185 against mse_de's 0.191,
+        with ``direction = "sign"`` 0.401 against 0.402): no epoch of the ``tanh`` run is
+        good, the loss is what moves the model away (see ``direction``).
     """
 
     hidden: int = 64
@@ -76,6 +101,7 @@ class BiodsnnConfig:
     beta: float = 1.0
     direction_lambda: float = 0.1
     direction_k: float = 10.0
+    direction: str = "tanh"
     kl_weight: float = 1.0
     recon_weight: float = 1.0
     no_vae: bool = False
@@ -92,6 +118,7 @@ class BiodsnnConfig:
     patience: int = 20
     seed: int = 0
     attn_checkpoint: bool = True
+    select_on: str = "mse_de"
 
     def __post_init__(self) -> None:
         if self.hidden < 1 or self.heads < 1 or self.hidden % self.heads:
@@ -104,6 +131,14 @@ class BiodsnnConfig:
         for name in ("epochs", "batch_size", "patience", "ff_hidden", "coexpr_top_k"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
+        if self.direction not in DIRECTION:
+            raise ValueError(
+                f"direction must be one of {', '.join(DIRECTION)}, got {self.direction!r}"
+            )
+        if self.select_on not in SELECT_ON:
+            raise ValueError(
+                f"select_on must be one of {', '.join(SELECT_ON)}, got {self.select_on!r}"
+            )
         if not 0 <= self.dropout < 1:
             raise ValueError("dropout must be in [0, 1)")
 

@@ -12,6 +12,8 @@ the condition, all genes for the control):
 Eq. 9 writes sign() on both sides; sign() has zero gradient, so the direction term never
 trained GEARS or BioDSNN (GEARS issues #36, #52, #86). The prediction's sign is replaced by
 tanh(k x) (k = ``direction_k``), the target's stays sign() (it needs no gradient).
+``direction = "sign"`` keeps Eq. 9 as written (both sign(); the term's value is reported but
+its gradient is zero, as in the authors' code).
 The paper's Eq. 7 sums over cells of each perturbation; the bundles hold condition means, so
 the error is taken on the mean profile (for gamma = 0 that differs from the per-cell form by
 a constant; for gamma = 2 it is the autofocus loss of the mean).
@@ -40,10 +42,17 @@ def autofocus_loss(pred: Tensor, target: Tensor, keep: Tensor, gamma: float = 2.
 
 
 def direction_loss(
-    pred: Tensor, target: Tensor, ctrl: Tensor, keep: Tensor, k: float = 10.0
+    pred: Tensor,
+    target: Tensor,
+    ctrl: Tensor,
+    keep: Tensor,
+    k: float = 10.0,
+    form: str = "tanh",
 ) -> Tensor:
-    """Eq. 8 with the differentiable Eq. 9' (tanh(k x) for the prediction's sign)."""
-    h = torch.sign(target - ctrl) - torch.tanh(k * (pred - ctrl))
+    """Eq. 8 with the differentiable Eq. 9' (tanh(k x) for the prediction's sign), or with
+    Eq. 9 itself (``form = "sign"``: sign(g_hat_u - g^ctrl_u), zero gradient)."""
+    d = pred - ctrl
+    h = torch.sign(target - ctrl) - (torch.sign(d) if form == "sign" else torch.tanh(k * d))
     return _masked_mean(h.pow(2), keep)
 
 
@@ -61,10 +70,12 @@ def biodsnn_loss(
     k: float,
     kl_weight: float,
     recon_weight: float,
+    direction: str = "tanh",
 ) -> tuple[Tensor, dict[str, float]]:
-    """Eq. 10; returns (loss, its parts as floats)."""
+    """Eq. 10; returns (loss, its parts as floats). ``direction``: Eq. 9' or Eq. 9
+    (:func:`direction_loss`)."""
     af = autofocus_loss(pred, target, keep, gamma)
-    dr = direction_loss(pred, target, ctrl, keep, k)
+    dr = direction_loss(pred, target, ctrl, keep, k, direction)
     loss = beta * af + lam * dr + kl_weight * kl + recon_weight * recon_err
     parts = {
         "autofocus": float(af.detach()),
