@@ -3,7 +3,8 @@ the ceilings, GRAPE as the paper has it, GRAPE with the documented switches, and
 seeds on the GEARS ``simulation`` split (held-out conditions only), per test subgroup.
 
     python bench/synthetic_tables.py [--genes 1000] [--conditions 100] [--seeds 1..5]
-        [--signals learnable,random-sign] [--models grape,grape-plus,biodsnn,grape-vote]
+        [--signals learnable,random-sign] [--models grape,grape-plus,biodsnn,grape-vote,
+        biodsnn-sign]
         [--epochs 20] [--reuse]
 
 Needs a running server with the KG (``grape db start``; ``grape kg build`` when the graph has
@@ -46,6 +47,8 @@ MODELS: dict[str, list[str]] = {
 }
 #: grape-plus and the learned neighbourhood vote on the regulator's sign (prior_vote)
 MODELS["grape-vote"] = [*MODELS["grape-plus"], "--set", "prior_vote=true"]
+#: BioDSNN with Eq. 9's direction term as written (no gradient; README "BioDSNN")
+MODELS["biodsnn-sign"] = [*MODELS["biodsnn"], "--set", "direction=sign"]
 #: issue 10.4's targets: (subgroup, the row a model must beat)
 TARGETS = [("unseen_single", "mean"), ("combo_seen2", "additive")]
 SMALL = ["--align-epochs", "3", "--hidden", "32", "--heads", "2", "--top-k", "2"]
