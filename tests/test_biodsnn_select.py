@@ -30,24 +30,13 @@ from grapekg.model.biodsnn.train import (
     predict_with,
 )
 from grapekg.perturb.conditions import CONTROL
-from grapekg.perturb.simulate import simulate, synthetic_genes
 from grapekg.perturb.splits import resolve_split
 from grapekg.perturb.summaries import summarise_adata
+from tests.synthetic_cases import clique_learnable
 
-REL = {"cc": ("c", "c"), "cn": ("c", "nc"), "nn": ("nc", "nc")}
 FAST = dict(
     hidden=16, heads=2, ff_hidden=32, vae_widths="32,8", vae_latent=4, batch_size=8, patience=100
 )
-
-
-def _clique_prior(n_cliques: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Both directions of every pair inside ``n_cliques`` blocks of ``size`` consecutive genes."""
-    src, dst = [], []
-    for k in range(n_cliques):
-        block = range(k * size, (k + 1) * size)
-        src += [a for a in block for b in block if a != b]
-        dst += [b for a in block for b in block if a != b]
-    return np.array(src), np.array(dst)
 
 
 @pytest.fixture(scope="module")
@@ -58,20 +47,7 @@ def learnable() -> dict[str, object]:
     (with 20 / 40 cells the tanh term costs 0.015 / 0.006 held-out correlation, with 10
     0.13: the harm grows with the noise whose sign it fits)."""
     torch.set_num_threads(1)
-    genes = synthetic_genes(160, seed=7)
-    pairs = _clique_prior(8, 10)
-    sim = simulate(
-        genes,
-        relations=REL,
-        n_conditions=50,
-        cells_per_condition=10,
-        seed=7,
-        n_control_cells=80,
-        add_de=False,
-        signal="learnable",
-        prior_pairs=pairs,
-        combo_fraction=0.2,
-    )
+    genes, pairs, sim = clique_learnable(cells_per_condition=10)
     summary = summarise_adata(sim.adata)
     pos = {g: i for i, g in enumerate(genes["ensembl_id"])}
     order = np.array([pos[g] for g in summary.gene_ids])  # table row of each output gene

@@ -17,6 +17,7 @@ from grapekg.perturb.conditions import parse_condition
 from grapekg.perturb.simulate import simulate, synthetic_genes
 from grapekg.perturb.splits import resolve_split
 from grapekg.perturb.summaries import summarise_adata
+from tests.synthetic_cases import clique_learnable
 
 REL = {"cc": ("c", "c"), "cn": ("c", "nc"), "nn": ("nc", "nc")}
 FAST = dict(
@@ -183,17 +184,6 @@ def test_negative_control_random_sign_no_gain_over_mean_on_held_out(tmp_path):
     assert grape < base + 0.1, (grape, base)
 
 
-def _clique_prior(n_cliques: int, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Both directions of every pair inside ``n_cliques`` blocks of ``size`` consecutive genes,
-    plus a chain across each block's neighbour (a sparse GO-like bridge)."""
-    src, dst = [], []
-    for k in range(n_cliques):
-        block = range(k * size, (k + 1) * size)
-        src += [a for a in block for b in block if a != b]
-        dst += [b for a in block for b in block if a != b]
-    return np.array(src), np.array(dst)
-
-
 def test_prior_shock_starts_at_zero_and_trains(data):
     from grapekg.model.grape.prior_shock import PriorShock
 
@@ -253,20 +243,7 @@ def test_positive_control_learnable_prior_signal_beats_mean_on_held_out(tmp_path
     baseline on held-out unseen singles (pcc on DE20, perturbed genes excluded)."""
     import pandas as pd
 
-    genes = synthetic_genes(160, seed=7)
-    pairs = _clique_prior(8, 10)
-    sim = simulate(
-        genes,
-        relations=REL,
-        n_conditions=50,
-        cells_per_condition=40,
-        seed=7,
-        n_control_cells=80,
-        add_de=False,
-        signal="learnable",
-        prior_pairs=pairs,
-        combo_fraction=0.2,
-    )
+    genes, pairs, sim = clique_learnable(cells_per_condition=40)
     summary = summarise_adata(sim.adata)
     ids = genes["ensembl_id"].to_numpy()
     prior = pd.DataFrame({"src": ids[pairs[0]], "dst": ids[pairs[1]]})
