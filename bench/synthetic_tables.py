@@ -4,7 +4,7 @@ seeds on the GEARS ``simulation`` split (held-out conditions only), per test sub
 
     python bench/synthetic_tables.py [--genes 1000] [--conditions 100] [--seeds 1..5]
         [--signals learnable,random-sign] [--models grape,grape-plus,biodsnn,grape-vote,
-        biodsnn-sign]
+        grape-anchor,biodsnn-sign]
         [--epochs 20] [--reuse]
 
 Needs a running server with the KG (``grape db start``; ``grape kg build`` when the graph has
@@ -47,6 +47,8 @@ MODELS: dict[str, list[str]] = {
 }
 #: grape-plus and the learned neighbourhood vote on the regulator's sign (prior_vote)
 MODELS["grape-vote"] = [*MODELS["grape-plus"], "--set", "prior_vote=true"]
+#: grape-vote anchored on the measured training singles (single_anchor, fitted after training)
+MODELS["grape-anchor"] = [*MODELS["grape-vote"], "--set", "single_anchor=true"]
 #: BioDSNN with Eq. 9's direction term as written (no gradient; README "BioDSNN")
 MODELS["biodsnn-sign"] = [*MODELS["biodsnn"], "--set", "direction=sign"]
 #: issue 10.4's targets: (subgroup, the row a model must beat)
@@ -181,6 +183,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--genes", type=int, default=1000)
     ap.add_argument("--conditions", type=int, default=100)
+    ap.add_argument("--combos", type=float, default=0.4, help="fraction of doubles")
+    ap.add_argument(
+        "--tag",
+        default="",
+        help="suffix of the dataset and result names (a second design beside the main one)",
+    )
     ap.add_argument("--seeds", default="1..5")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--signals", default="learnable,random-sign")
@@ -199,9 +207,10 @@ def main() -> None:
         run(["kg", "build"], log)
     data_dir = Path(os.environ.get("GRAPE_DATA_DIR") or ROOT / ".grape")
     for signal in args.signals.split(","):
-        name = f"bench-{signal}-{args.genes}"
+        name = f"bench-{signal}-{args.genes}{args.tag}"
+        stem = f"synthetic_{signal}{args.tag}"
         folder = data_dir / "results" / name / "simulation"
-        earlier = OUT / f"synthetic_{signal}.json"
+        earlier = OUT / f"{stem}.json"
         recovery = (
             json.loads(earlier.read_text()).get("recovery", {})
             if args.reuse and earlier.exists()
@@ -222,7 +231,8 @@ def main() -> None:
             run(
                 [
                     "data", "simulate", "--genes", str(args.genes), "--conditions",
-                    str(args.conditions), "--cells-per-condition", "50", "--seed", "0",
+                    str(args.conditions), "--combos", str(args.combos),
+                    "--cells-per-condition", "50", "--seed", "0",
                     "--signal", signal, "--name", name,
                 ],
                 log,
@@ -245,7 +255,7 @@ def main() -> None:
                 ids = [
                     ln.split()[1].rstrip(":") for ln in p.stdout.splitlines() if ln.startswith("✓ ")
                 ]
-                rec_dir = OUT / f"synthetic_{signal}_recovery" / model
+                rec_dir = OUT / f"{stem}_recovery" / model
                 run(["recovery", *ids, "--out", str(rec_dir)], log)
                 recovery[model] = recovery_summary(rec_dir / "recovery.csv")
         preds = [
@@ -254,7 +264,7 @@ def main() -> None:
             if (model in trained or args.reuse) and (folder / f"{model}.parquet").exists()
             for arg in ("--predictions", f"{model}={folder / f'{model}.parquet'}")
         ]
-        out = OUT / f"synthetic_{signal}"
+        out = OUT / stem
         run(
             [
                 "evaluate", "--dataset", name, "--split", "simulation", "--seeds", args.seeds,
@@ -265,9 +275,9 @@ def main() -> None:
         summ = with_gaps(subgroup_scores(out))
         groups = ["all"] + sorted({g for r in summ.values() for g in r} - {"all"})
         title = (
-            f"SYNTHETIC {signal} simulator, {args.genes} genes, {args.conditions} conditions, "
-            f"simulation split, seeds {args.seeds}: {METRIC} mean±sd, gap = fraction of the "
-            "mean->oracle gap closed"
+            f"SYNTHETIC {signal} simulator, {args.genes} genes, {args.conditions} conditions "
+            f"({args.combos:.0%} doubles), simulation split, seeds {args.seeds}: {METRIC} "
+            "mean±sd, gap = fraction of the mean->oracle gap closed"
         )
         text = table_text(title, summ, groups)
         targets = paired_targets(subgroup_scores(out))
@@ -285,14 +295,15 @@ def main() -> None:
                 f"{k} {v['mean']:.4f}±{v['sd']:.4f}" for k, v in rec.items()
             )
         print(text, flush=True)
-        (OUT / f"synthetic_{signal}.txt").write_text(text + "\n")
-        (OUT / f"synthetic_{signal}.json").write_text(
+        (OUT / f"{stem}.txt").write_text(text + "\n")
+        (OUT / f"{stem}.json").write_text(
             json.dumps(
                 {
                     "synthetic": True,
                     "signal": signal,
                     "genes": args.genes,
                     "conditions": args.conditions,
+                    "combos": args.combos,
                     "seeds": seeds,
                     "metric": METRIC,
                     "summary": summ,
@@ -304,7 +315,7 @@ def main() -> None:
                 indent=1,
             )
         )
-        figure(summ, groups, f"SYNTHETIC {signal}", OUT / f"synthetic_{signal}.png")
+        figure(summ, groups, f"SYNTHETIC {signal}", OUT / f"{stem}.png")
 
 
 if __name__ == "__main__":

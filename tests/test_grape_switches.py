@@ -134,6 +134,19 @@ def test_min_steps_extends_a_short_schedule(data, tmp_path):
     assert len(res.history) == 3
 
 
+def test_min_steps_are_done_before_early_stopping(data, tmp_path):
+    """With lr = 0 the validation score never improves after the first epoch, so patience
+    (1, scaled to 3 by the longer schedule) would stop at epoch 4 of 6; min_steps holds the
+    run to its 6 epochs and the first epoch stays the best."""
+    split = data["split"]
+    n_train = len([c for c in split.train if c in data["summary"].conditions])
+    steps_per_epoch = -(-n_train // 8)
+    fast = FAST | {"patience": 1}
+    cfg = GrapeConfig(epochs=2, min_steps=6 * steps_per_epoch, lr=0.0, seed=0, **fast)
+    res = train_grape(data["graph"], data["summary"], split, cfg, tmp_path)
+    assert len(res.history) == 6 and res.best_epoch == 0
+
+
 def test_negative_control_random_sign_no_gain_over_mean_on_held_out(tmp_path):
     """Issue 10.4: on the random-sign simulator an unseen regulator's effect has no
     predictable sign, so GRAPE (all switches on) must not beat the mean baseline on held-out

@@ -14,6 +14,8 @@ Forward pass for a batch of conditions c (each a set S_c of perturbed genes, glo
    :mod:`~grapekg.model.grape.prior_shock`]
    [the perturbed genes' own entries replaced by ctrl + f(ctrl), the optional shared
    self-knock-down term: :mod:`~grapekg.model.grape.self_term`]
+   [+ Σ λ_g ∘ r_g over the genes of S_c whose single was measured in training, the optional
+   anchor fitted after training: :mod:`~grapekg.model.grape.single_anchor`]
 
 Optional control input (``control_input``, not in the paper): P_c^(0) = Z_fus + A·[x̂_v, m_v],
 x̂_v the standardised control mean of node v (0 for a node that is not measured) and m_v its
@@ -50,6 +52,7 @@ from grapekg.model.grape.pert_channel import PerturbationChannel
 from grapekg.model.grape.prior_shock import PriorShock
 from grapekg.model.grape.self_term import SelfKnockdown, self_entries
 from grapekg.model.grape.similarity import MultiHeadSimilarity, topk_edges
+from grapekg.model.grape.single_anchor import SingleAnchor
 
 __all__ = ["GrapeModel", "GraphState"]
 
@@ -136,6 +139,7 @@ class GrapeModel(nn.Module):
             if c.prior_shock
             else None
         )
+        self.single_anchor = SingleAnchor(n, int(out_index.shape[0])) if c.single_anchor else None
         self.register_buffer("candidates", torch.empty(2, 0, dtype=torch.long))
         self.register_buffer(
             "text", None if graph.text is None else graph.text.float(), persistent=False
@@ -273,6 +277,8 @@ class GrapeModel(nn.Module):
                 level = self.ctrl[at[1]]
                 own = (level + self.self_term(level)).to(pred.dtype)
                 pred = pred.index_put(at, own)
+        if self.single_anchor is not None:
+            pred = pred + self.single_anchor(perturbed).to(pred.dtype)
         return pred, state.reg
 
     def _forward_full(self, x0: Tensor, state: GraphState, perturbed: list[list[int]]) -> Tensor:

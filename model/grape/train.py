@@ -41,6 +41,7 @@ from grapekg.model.grape.config import GrapeConfig
 from grapekg.model.grape.graph import GeneGraph
 from grapekg.model.grape.head import recon_loss
 from grapekg.model.grape.model import GrapeModel
+from grapekg.model.grape.single_anchor import shrunk_residuals
 from grapekg.perturb.conditions import CONTROL, parse_condition
 from grapekg.perturb.splits import Split
 from grapekg.perturb.summaries import ConditionSummary
@@ -362,10 +363,11 @@ def train_grape(
         else None
     )
     ctrl_np = np.asarray(summary.ctrl_mean, dtype=np.float64)
-    n_epochs, patience = config.epochs, config.patience
+    n_epochs, patience, min_epochs = config.epochs, config.patience, 0
     if config.min_steps > 0 and config.mode == "condition":
         steps = max(1, -(-len(train_conds) // config.batch_size))
-        n_epochs = max(config.epochs, -(-config.min_steps // steps))
+        min_epochs = -(-config.min_steps // steps)
+        n_epochs = max(config.epochs, min_epochs)
         patience = max(config.patience, -(-config.patience * n_epochs // config.epochs))
     cell_x = cell_cond = None
     if config.mode == "cell":
@@ -442,8 +444,9 @@ def train_grape(
         )
         if progress is not None:
             progress(epoch + 1, n_epochs, val)
-        if stale >= patience:
+        if stale >= patience and epoch + 1 >= min_epochs:
             break
+    anchor = fit_single_anchor(model, graph, summary, train_conds, run_dir)
     at_best = [h for h in history if h["epoch"] == best_epoch]
     best_mse = float(at_best[0]["val_mse"]) if at_best else best_val
     meta = {
@@ -458,8 +461,61 @@ def train_grape(
         "epochs_run": len(history),
         "history": history,
     }
+    if anchor is not None:
+        meta["single_anchor"] = anchor
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
     return TrainResult(run_dir, history, best_epoch, best_mse)
+
+
+#: the residuals of ``single_anchor`` beside a run's weights (gene ids, λ ∘ r, τ²)
+ANCHOR_FILE = "single_anchor.npz"
+
+
+def fit_single_anchor(
+    model: GrapeModel,
+    graph: GeneGraph,
+    summary: ConditionSummary,
+    train_conds: Sequence[str],
+    run_dir: Path,
+) -> dict[str, float] | None:
+    """With ``single_anchor``: load the best epoch's weights, fit λ ∘ r of every measured
+    training single (:func:`~grapekg.model.grape.single_anchor.shrunk_residuals`), save them
+    by gene id in ``ANCHOR_FILE`` and set them on the model. Returns what meta.json records
+    (None when the switch is off)."""
+    if model.single_anchor is None:
+        return None
+    best = run_dir / "model.pt"
+    if best.exists():
+        state = torch.load(best, weights_only=True, map_location=model.ctrl.device)
+        model.candidates = state["candidates"]
+        model.load_state_dict(state)
+    singles = [c for c in train_conds if c != CONTROL and len(parse_condition(c)) == 1]
+    pert = perturbed_indices(graph, singles)
+    rows = [summary.index(c) for c in singles]
+    pred = predict_with(model, pert) if singles else np.zeros((0, len(summary.gene_ids)))
+    noise = summary.var[rows] / np.maximum(summary.n_cells[rows], 1)[:, None]
+    value, tau2 = shrunk_residuals(summary.mean[rows], pred, noise)
+    nodes = np.array([p[0] for p in pert], dtype=np.int64)
+    ids = np.array([str(graph.gene_ids[i]) for i in nodes], dtype=str)
+    np.savez(run_dir / ANCHOR_FILE, gene_ids=ids, value=value.astype(np.float32), tau2=tau2)
+    model.single_anchor.set(torch.as_tensor(nodes), torch.as_tensor(value))
+    resid = summary.mean[rows] - pred
+    kept = float(np.abs(value).sum() / max(np.abs(resid).sum(), 1e-12)) if singles else 0.0
+    return {"singles": float(len(singles)), "share_of_residual_kept": kept}
+
+
+def load_single_anchor(model: GrapeModel, graph: GeneGraph, run: Path) -> None:
+    """Put a run's ``ANCHOR_FILE`` on ``model`` (any graph holding the genes: by gene id)."""
+    if model.single_anchor is None:
+        return
+    f = run / ANCHOR_FILE
+    if not f.exists():
+        raise ValueError(f"{f}: missing; the run has single_anchor on but was not finished")
+    z = np.load(f, allow_pickle=False)
+    pos = {str(g): i for i, g in enumerate(graph.gene_ids)}
+    keep = [i for i, g in enumerate(z["gene_ids"]) if str(g) in pos]
+    nodes = torch.tensor([pos[str(z["gene_ids"][i])] for i in keep], dtype=torch.long)
+    model.single_anchor.set(nodes, torch.as_tensor(z["value"][keep]))
 
 
 #: buffers of a GrapeModel that describe its graph, not learned weights
@@ -517,6 +573,7 @@ def load_model(
             raise ValueError(f"the run's weights do not fit the graph: {missing or unexpected}")
         model.eval()
         model.refresh_candidates()
+    load_single_anchor(model, graph, run)
     return model.to(torch.device(device)).eval(), graph
 
 
