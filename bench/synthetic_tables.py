@@ -4,7 +4,7 @@ seeds on the GEARS ``simulation`` split (held-out conditions only), per test sub
 
     python bench/synthetic_tables.py [--genes 1000] [--conditions 100] [--seeds 1..5]
         [--signals learnable,random-sign] [--models grape,grape-plus,biodsnn,grape-vote,
-        grape-anchor,biodsnn-sign]
+        grape-anchor,grape-anchor-h2,biodsnn-sign]
         [--epochs 20] [--reuse]
 
 Needs a running server with the KG (``grape db start``; ``grape kg build`` when the graph has
@@ -49,6 +49,8 @@ MODELS: dict[str, list[str]] = {
 MODELS["grape-vote"] = [*MODELS["grape-plus"], "--set", "prior_vote=true"]
 #: grape-vote anchored on the measured training singles (single_anchor, fitted after training)
 MODELS["grape-anchor"] = [*MODELS["grape-vote"], "--set", "single_anchor=true"]
+#: grape-anchor with the sign vote averaged over two closed prior neighbourhoods (vote_hops)
+MODELS["grape-anchor-h2"] = [*MODELS["grape-anchor"], "--set", "vote_hops=2"]
 #: BioDSNN with Eq. 9's direction term as written (no gradient; README "BioDSNN")
 MODELS["biodsnn-sign"] = [*MODELS["biodsnn"], "--set", "direction=sign"]
 #: issue 10.4's targets: (subgroup, the row a model must beat)

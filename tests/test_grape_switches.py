@@ -250,6 +250,41 @@ def test_prior_vote_carries_a_trained_sign_to_an_unseen_neighbour():
         GrapeConfig(prior_vote=True)
 
 
+@pytest.mark.parametrize("hops", [1, 2])
+def test_vote_hops_reach_a_regulator_two_hops_further(hops):
+    """Prior chain 0 - 2 - 3 - 1: regulator 0 is trained to lower its neighbour 2. With one
+    vote hop regulator 1 (three hops from 0) reads nothing; with two it reads the trained sign
+    through 2 and 3 and lowers its neighbour 3."""
+    from grapekg.model.grape.prior_shock import PriorShock
+
+    pairs = [(0, 2), (2, 3), (3, 1)]
+    prior = torch.tensor(
+        [
+            [a for a, _ in pairs] + [b for _, b in pairs],
+            [b for _, b in pairs] + [a for a, _ in pairs],
+        ]
+    )
+    torch.manual_seed(0)
+    term = PriorShock(prior, torch.arange(4), 4, 4, vote=True, vote_hops=hops)
+    term.readout.requires_grad_(False)
+    h = torch.randn(4, 4)
+    target = torch.tensor([0.0, 0.0, -1.0, 0.0])
+    opt = torch.optim.Adam([p for p in term.parameters() if p.requires_grad], lr=0.05)
+    for _ in range(200):
+        opt.zero_grad()
+        ((term(h, [[0]])[0, 2] - target[2]) ** 2).backward()
+        opt.step()
+    with torch.no_grad():
+        out = term(h, [[0], [1]])
+    assert float(out[0, 2]) == pytest.approx(-1.0, abs=0.05)
+    if hops == 1:
+        assert float(out[1].abs().max()) == 0.0
+    else:
+        assert float(out[1, 3]) < -0.1
+    with pytest.raises(ValueError, match="vote_hops"):
+        GrapeConfig(vote_hops=0)
+
+
 def test_positive_control_learnable_prior_signal_beats_mean_on_held_out(tmp_path):
     """Issue 10.4: on a learnable simulation whose planted network is the prior graph the
     model receives (signed by community modes), GRAPE with prior_shock beats the mean

@@ -135,7 +135,14 @@ class GrapeModel(nn.Module):
         self.register_buffer("node_ctrl", node_ctrl, persistent=False)
         self.register_buffer("prior_edges", graph.prior_edge_index())
         self.prior_shock = (
-            PriorShock(self.prior_edges, out_pos, int(out_index.shape[0]), c.hidden, c.prior_vote)
+            PriorShock(
+                self.prior_edges,
+                out_pos,
+                int(out_index.shape[0]),
+                c.hidden,
+                c.prior_vote,
+                c.vote_hops,
+            )
             if c.prior_shock
             else None
         )

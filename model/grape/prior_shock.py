@@ -24,7 +24,12 @@ b (zero-initialised), averaged over the regulator's closed prior neighbourhood:
 
 A trained regulator s' moves b on s' and its neighbours; a regulator never perturbed reads b
 on its own neighbourhood, so it inherits the sign of the trained regulators within two prior
-hops (label propagation learned by gradient descent). β only rescales b's step: Adam moves a
+hops (label propagation learned by gradient descent). With ``vote_hops`` = h > 1
+(``GrapeConfig.vote_hops``) the closed-neighbourhood average is applied h times,
+m⁰ = b, m^{j+1}_s = (m^j_s + Σ_{t ∈ N(s)} m^j_t) / (1 + k_s), a(s) += β · m^h_s, so the sign
+reaches 2h prior hops (measured on the learnable simulator's splits, seeds 1-15: the sign of
+the trained regulators' modes summed over 1-2 prior hops is right for 60-100 % of a split's
+unseen regulators, over 1-3 hops for 73-100 %). β only rescales b's step: Adam moves a
 parameter by about the learning rate per step, and a few hundred steps at 1e-3 would leave b
 far below the size of the effects.
 
@@ -51,10 +56,17 @@ class PriorShock(nn.Module):
         out_pos: ``[N]`` output column of each node (−1: not measured).
         n_out: number of output genes. hidden: width of h.
         vote: add the learned neighbourhood vote b (module docstring).
+        vote_hops: h, how many times the vote is averaged over closed neighbourhoods.
     """
 
     def __init__(
-        self, prior_edges: Tensor, out_pos: Tensor, n_out: int, hidden: int, vote: bool = False
+        self,
+        prior_edges: Tensor,
+        out_pos: Tensor,
+        n_out: int,
+        hidden: int,
+        vote: bool = False,
+        vote_hops: int = 1,
     ) -> None:
         super().__init__()
         n = int(out_pos.shape[0])
@@ -80,6 +92,7 @@ class PriorShock(nn.Module):
         nn.init.zeros_(self.readout.bias)
         self.log_gain = nn.Parameter(torch.zeros(n_out))
         self.vote = nn.Parameter(torch.zeros(n)) if vote else None
+        self.vote_hops = int(vote_hops)
 
     def forward(self, h: Tensor, perturbed: list[list[int]]) -> Tensor:
         """``[B, n_out]`` terms of the conditions (``h``: ``[N, hidden]``)."""
@@ -87,9 +100,11 @@ class PriorShock(nn.Module):
         h_bar = h_bar / self.nb_deg[:, None].to(h.dtype)
         a = self.readout(torch.cat([h, h_bar], dim=-1)).squeeze(-1)  # [N]
         if self.vote is not None:
-            b = self.vote.to(h.dtype)
-            closed = b + torch.zeros_like(b).index_add(0, self.nb_src, b[self.nb_dst])
-            a = a + VOTE_SCALE * closed / (1.0 + self.nb_deg.to(h.dtype))
+            m = self.vote.to(h.dtype)
+            for _ in range(self.vote_hops):
+                m = m + torch.zeros_like(m).index_add(0, self.nb_src, m[self.nb_dst])
+                m = m / (1.0 + self.nb_deg.to(h.dtype))
+            a = a + VOTE_SCALE * m
         w = self.w.to(h.dtype) * self.phi(self.logk.to(h.dtype)).squeeze(-1).exp()
         out = h.new_zeros(len(perturbed), self.n_out)
         for i, genes in enumerate(perturbed):
