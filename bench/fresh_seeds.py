@@ -1,8 +1,9 @@
 """GRAPE rows of the SYNTHETIC tables on seeds the tables never used (issue 10: does a gain
 designed while looking at seeds 1-5 hold on splits nobody looked at?).
 
-    python bench/fresh_seeds.py --seeds 16..20 --models grape-anchor,grape-anchor-h2 [--train]
-        [--dataset bench-learnable-1000] [--label-suffix -fresh16]
+    python bench/fresh_seeds.py --seeds 16..20 --models grape-anchor,grape-anchor-h2
+        [--train | --train=grape-anchor-h2] [--dataset bench-learnable-1000-doubles --tag=-doubles]
+        [--label-suffix -fresh16]
 
 Needs the dataset that ``bench/synthetic_tables.py`` made and a running server. With
 ``--train`` it first runs ``grape train`` for each model with the switches of
@@ -61,7 +62,14 @@ def main() -> None:
     ap.add_argument("--models", required=True)
     ap.add_argument("--label-suffix", default=None, help="default: -seeds<a>-<b>")
     ap.add_argument("--epochs", type=int, default=20)
-    ap.add_argument("--train", action="store_true")
+    ap.add_argument(
+        "--train",
+        nargs="?",
+        const="all",
+        default=None,
+        help="train the models first (all of --models, or the comma-separated ones given)",
+    )
+    ap.add_argument("--tag", default="", help="design tag in the file names, e.g. -doubles")
     args = ap.parse_args()
     seeds = seeds_of(args.seeds)
     tag = f"seeds{seeds[0]}-{seeds[-1]}"
@@ -71,7 +79,9 @@ def main() -> None:
     folder = data_dir / "results" / args.dataset / "simulation"
     log: list[dict] = []
     times = {}
-    for model in models if args.train else []:
+    to_train = [] if args.train is None else args.train.split(",")
+    to_train = models if to_train == ["all"] else to_train
+    for model in to_train:
         t = time.perf_counter()
         run(
             [
@@ -83,7 +93,8 @@ def main() -> None:
         )  # fmt: skip
         times[model] = round((time.perf_counter() - t) / len(seeds), 1)
     signal = "learnable" if "learnable" in args.dataset else "random-sign"
-    out = OUT / f"synthetic_{signal}_{tag}"
+    name = f"synthetic_{signal}{args.tag}_{tag}"
+    out = OUT / name
     preds = [
         arg
         for model in models
@@ -104,8 +115,8 @@ def main() -> None:
         + seed_table(scores, models, seeds)
     )
     print(text, flush=True)
-    (OUT / f"synthetic_{signal}_{tag}.txt").write_text(text + "\n")
-    (OUT / f"synthetic_{signal}_{tag}.json").write_text(
+    (OUT / f"{name}.txt").write_text(text + "\n")
+    (OUT / f"{name}.json").write_text(
         json.dumps(
             {
                 "synthetic": True,

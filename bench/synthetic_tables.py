@@ -51,6 +51,8 @@ MODELS["grape-vote"] = [*MODELS["grape-plus"], "--set", "prior_vote=true"]
 MODELS["grape-anchor"] = [*MODELS["grape-vote"], "--set", "single_anchor=true"]
 #: grape-anchor with the sign vote averaged over two closed prior neighbourhoods (vote_hops)
 MODELS["grape-anchor-h2"] = [*MODELS["grape-anchor"], "--set", "vote_hops=2"]
+#: grape-anchor with the closed-form label-propagated sign vote beside the learned one (lp_vote)
+MODELS["grape-lp"] = [*MODELS["grape-anchor"], "--set", "lp_vote=true"]
 #: BioDSNN with Eq. 9's direction term as written (no gradient; README "BioDSNN")
 MODELS["biodsnn-sign"] = [*MODELS["biodsnn"], "--set", "direction=sign"]
 #: issue 10.4's targets: (subgroup, the row a model must beat)

@@ -190,6 +190,7 @@ def test_negative_control_random_sign_no_gain_over_mean_on_held_out(tmp_path):
         select_on="pcc_de20",
         prior_shock=True,
         prior_vote=True,
+        lp_vote=True,
         **FAST,
     )
     grape, base = _held_out_vs_mean(graph, summary, split, cfg, tmp_path)
@@ -312,3 +313,8 @@ def test_positive_control_learnable_prior_signal_beats_mean_on_held_out(tmp_path
     )
     print(f"held-out unseen singles: grape+prior_shock+prior_vote {voted:.3f}")
     assert voted > base + 0.15, (voted, base)
+    lp, _ = _held_out_vs_mean(
+        graph, summary, split, dataclasses.replace(cfg, lp_vote=True), tmp_path / "lp"
+    )
+    print(f"held-out unseen singles: grape+prior_shock+lp_vote {lp:.3f}")
+    assert lp > base + 0.15, (lp, base)

@@ -52,6 +52,9 @@ class GrapeConfig:
             the sign of the trained ones within two prior hops (not in the paper).
         vote_hops: with ``prior_vote``: how many times the vote is averaged over closed
             prior neighbourhoods (h; the sign reaches 2h hops; 1 = as first measured).
+        lp_vote: with ``prior_shock``: the regulator's sign also from a closed-form
+            label-propagated (leave-one-out) vote of the training singles' fitted effects,
+            scaled by a learned gain (not in the paper; :mod:`~grapekg.model.grape.lp_vote`).
         single_anchor: after training, anchor every condition on the measured training
             singles of its genes: the model's prediction plus each one's empirical-Bayes
             shrunken training residual (not in the paper;
@@ -107,6 +110,7 @@ class GrapeConfig:
     prior_shock: bool = False
     prior_vote: bool = False
     vote_hops: int = 1
+    lp_vote: bool = False
     control_input: bool = False
     single_anchor: bool = False
     select_on: Literal["mse", "mse_de20", "pcc_de20"] = "mse"
@@ -147,6 +151,8 @@ class GrapeConfig:
             raise ValueError(f"select_on must be mse, mse_de20 or pcc_de20, got {self.select_on!r}")
         if self.prior_vote and not self.prior_shock:
             raise ValueError("prior_vote needs prior_shock=true")
+        if self.lp_vote and not self.prior_shock:
+            raise ValueError("lp_vote needs prior_shock=true")
         if self.vote_hops < 1:
             raise ValueError("vote_hops must be >= 1")
         if self.min_steps < 0:

@@ -142,6 +142,7 @@ class GrapeModel(nn.Module):
                 c.hidden,
                 c.prior_vote,
                 c.vote_hops,
+                c.lp_vote,
             )
             if c.prior_shock
             else None

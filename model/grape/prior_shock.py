@@ -33,8 +33,12 @@ unseen regulators, over 1-3 hops for 73-100 %). β only rescales b's step: Adam 
 parameter by about the learning rate per step, and a few hundred steps at 1e-3 would leave b
 far below the size of the effects.
 
-so training starts where the model without it starts. Only measured targets d get a term;
-a perturbed gene that has no prior edge contributes nothing.
+With ``lp`` (``GrapeConfig.lp_vote``) a closed-form label-propagated vote v (fitted from the
+training singles before training, :mod:`~grapekg.model.grape.lp_vote`) is added with a learned
+gain g (zero start): a(s) += β · g · v_s.
+
+All learned parts start at 0, so training starts where the model without it starts. Only
+measured targets d get a term; a perturbed gene that has no prior edge contributes nothing.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ class PriorShock(nn.Module):
         n_out: number of output genes. hidden: width of h.
         vote: add the learned neighbourhood vote b (module docstring).
         vote_hops: h, how many times the vote is averaged over closed neighbourhoods.
+        lp: add the label-propagated vote v (set with :meth:`set_lp`) with a learned gain.
     """
 
     def __init__(
@@ -67,6 +72,7 @@ class PriorShock(nn.Module):
         hidden: int,
         vote: bool = False,
         vote_hops: int = 1,
+        lp: bool = False,
     ) -> None:
         super().__init__()
         n = int(out_pos.shape[0])
@@ -93,6 +99,12 @@ class PriorShock(nn.Module):
         self.log_gain = nn.Parameter(torch.zeros(n_out))
         self.vote = nn.Parameter(torch.zeros(n)) if vote else None
         self.vote_hops = int(vote_hops)
+        self.lp_gain = nn.Parameter(torch.zeros(())) if lp else None
+        self.register_buffer("lp_vote", torch.zeros(n), persistent=False)
+
+    def set_lp(self, votes: Tensor) -> None:
+        """v of every node (:func:`~grapekg.model.grape.lp_vote.propagated_votes`)."""
+        self.lp_vote = votes.to(self.lp_vote.device, self.lp_vote.dtype).clone()
 
     def forward(self, h: Tensor, perturbed: list[list[int]]) -> Tensor:
         """``[B, n_out]`` terms of the conditions (``h``: ``[N, hidden]``)."""
@@ -105,6 +117,8 @@ class PriorShock(nn.Module):
                 m = m + torch.zeros_like(m).index_add(0, self.nb_src, m[self.nb_dst])
                 m = m / (1.0 + self.nb_deg.to(h.dtype))
             a = a + VOTE_SCALE * m
+        if self.lp_gain is not None:
+            a = a + VOTE_SCALE * self.lp_gain.to(h.dtype) * self.lp_vote.to(h.dtype)
         w = self.w.to(h.dtype) * self.phi(self.logk.to(h.dtype)).squeeze(-1).exp()
         out = h.new_zeros(len(perturbed), self.n_out)
         for i, genes in enumerate(perturbed):

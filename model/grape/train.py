@@ -40,6 +40,7 @@ from torch import Tensor
 from grapekg.model.grape.config import GrapeConfig
 from grapekg.model.grape.graph import GeneGraph
 from grapekg.model.grape.head import recon_loss
+from grapekg.model.grape.lp_vote import fitted_effects, propagated_votes
 from grapekg.model.grape.model import GrapeModel
 from grapekg.model.grape.single_anchor import shrunk_residuals
 from grapekg.perturb.conditions import CONTROL, parse_condition
@@ -403,6 +404,7 @@ def train_grape(
         align = align_pretrain(model, config.align_epochs, config.lr, seed=config.seed)
         if align:
             log.info("alignment pre-training: loss %.4f -> %.4f", align[0], align[-1])
+    lp = fit_lp_vote(model, graph, summary, train_conds, run_dir)
     for epoch in range(start, n_epochs):
         model.eval()
         model.refresh_candidates()
@@ -463,8 +465,18 @@ def train_grape(
     }
     if anchor is not None:
         meta["single_anchor"] = anchor
+    if lp is not None and model.prior_shock is not None and model.prior_shock.lp_gain is not None:
+        meta["lp_vote"] = lp | {"gain": float(model.prior_shock.lp_gain.detach())}
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
     return TrainResult(run_dir, history, best_epoch, best_mse)
+
+
+def _training_singles(
+    graph: GeneGraph, summary: ConditionSummary, train_conds: Sequence[str]
+) -> tuple[list[str], list[list[int]], list[int]]:
+    """The training singles, their perturbed node lists and their summary rows."""
+    singles = [c for c in train_conds if c != CONTROL and len(parse_condition(c)) == 1]
+    return singles, perturbed_indices(graph, singles), [summary.index(c) for c in singles]
 
 
 #: the residuals of ``single_anchor`` beside a run's weights (gene ids, λ ∘ r, τ²)
@@ -489,9 +501,7 @@ def fit_single_anchor(
         state = torch.load(best, weights_only=True, map_location=model.ctrl.device)
         model.candidates = state["candidates"]
         model.load_state_dict(state)
-    singles = [c for c in train_conds if c != CONTROL and len(parse_condition(c)) == 1]
-    pert = perturbed_indices(graph, singles)
-    rows = [summary.index(c) for c in singles]
+    singles, pert, rows = _training_singles(graph, summary, train_conds)
     pred = predict_with(model, pert) if singles else np.zeros((0, len(summary.gene_ids)))
     noise = summary.var[rows] / np.maximum(summary.n_cells[rows], 1)[:, None]
     value, tau2 = shrunk_residuals(summary.mean[rows], pred, noise)
@@ -516,6 +526,67 @@ def load_single_anchor(model: GrapeModel, graph: GeneGraph, run: Path) -> None:
     keep = [i for i, g in enumerate(z["gene_ids"]) if str(g) in pos]
     nodes = torch.tensor([pos[str(z["gene_ids"][i])] for i in keep], dtype=torch.long)
     model.single_anchor.set(nodes, torch.as_tensor(z["value"][keep]))
+
+
+#: the fitted effects o_t of ``lp_vote`` beside a run's weights (gene ids, o_t)
+LP_FILE = "lp_vote.npz"
+
+
+def _set_lp(model: GrapeModel, graph: GeneGraph, ids: Sequence[str], effects: Tensor) -> Tensor:
+    """Propagate the effects of genes ``ids`` over ``graph``'s prior edges onto the model;
+    returns v. Genes not in the graph are left out."""
+    ps = model.prior_shock
+    assert ps is not None
+    pos = {str(g): i for i, g in enumerate(graph.gene_ids)}
+    keep = [i for i, g in enumerate(ids) if str(g) in pos]
+    nodes = torch.tensor([pos[str(ids[i])] for i in keep], dtype=torch.long)
+    votes = propagated_votes(
+        len(graph.gene_ids), ps.nb_src.cpu(), ps.nb_dst.cpu(), nodes, effects[keep].cpu()
+    )
+    ps.set_lp(votes)
+    return votes
+
+
+def fit_lp_vote(
+    model: GrapeModel,
+    graph: GeneGraph,
+    summary: ConditionSummary,
+    train_conds: Sequence[str],
+    run_dir: Path,
+) -> dict[str, float] | None:
+    """With ``lp_vote``: fit o_t of every measured training single
+    (:func:`~grapekg.model.grape.lp_vote.fitted_effects`), save them by gene id in
+    ``LP_FILE`` and put their leave-one-out votes on the model. Returns what meta.json
+    records: the singles and the share of them whose neighbours' vote has the sign of their
+    own fitted effect (about one half when signs do not follow the prior graph)."""
+    ps = model.prior_shock
+    if ps is None or ps.lp_gain is None:
+        return None
+    singles, pert, rows = _training_singles(graph, summary, train_conds)
+    nodes = torch.tensor([p[0] for p in pert], dtype=torch.long)
+    deltas = torch.as_tensor(summary.mean[rows] - summary.ctrl_mean[None], dtype=torch.float32)
+    effects = fitted_effects(ps.src.cpu(), ps.col.cpu(), ps.w.cpu(), nodes, deltas)
+    ids = np.array([str(graph.gene_ids[i]) for i in nodes.tolist()], dtype=str)
+    np.savez(run_dir / LP_FILE, gene_ids=ids, effect=effects.numpy())
+    votes = _set_lp(model, graph, list(ids), effects)
+    both = (effects != 0) & (votes[nodes] != 0)
+    agree = float((torch.sign(effects) == torch.sign(votes[nodes]))[both].float().mean())
+    return {
+        "singles": float(len(singles)),
+        "loo_sign_agreement": agree if bool(both.any()) else 0.0,
+    }
+
+
+def load_lp_vote(model: GrapeModel, graph: GeneGraph, run: Path) -> None:
+    """Put a run's ``LP_FILE`` on ``model``, propagated over ``graph`` (any graph holding
+    the genes: by gene id)."""
+    if model.prior_shock is None or model.prior_shock.lp_gain is None:
+        return
+    f = run / LP_FILE
+    if not f.exists():
+        raise ValueError(f"{f}: missing; the run has lp_vote on but was not started")
+    z = np.load(f, allow_pickle=False)
+    _set_lp(model, graph, [str(g) for g in z["gene_ids"]], torch.as_tensor(z["effect"]))
 
 
 #: buffers of a GrapeModel that describe its graph, not learned weights
@@ -574,6 +645,7 @@ def load_model(
         model.eval()
         model.refresh_candidates()
     load_single_anchor(model, graph, run)
+    load_lp_vote(model, graph, run)
     return model.to(torch.device(device)).eval(), graph
 
 
