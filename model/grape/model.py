@@ -11,7 +11,8 @@ Forward pass for a batch of conditions c (each a set S_c of perturbed genes, glo
    [+ U s_c, the optional perturbation channel, not in the paper: see
    :mod:`~grapekg.model.grape.pert_channel`]
    [+ Δ_c, the optional signed diffusion of the knock-down over the prior graph:
-   :mod:`~grapekg.model.grape.prior_shock`]
+   :mod:`~grapekg.model.grape.prior_shock`; its regulator sign optionally from a learned
+   vote and from a closed-form label-propagated one, :mod:`~grapekg.model.grape.lp_vote`]
    [the perturbed genes' own entries replaced by ctrl + f(ctrl), the optional shared
    self-knock-down term: :mod:`~grapekg.model.grape.self_term`]
    [+ Σ λ_g ∘ r_g over the genes of S_c whose single was measured in training, the optional
