@@ -16,7 +16,9 @@ closed form from the training data instead, as label propagation does (Zhou et a
       K = α Σ_{k≥0} (1 − α)^k P^k,   K[s, t] = the chance that a walk from s ends at t
 * Leave-one-out vote of every gene s (its own fitted effect left out, so the gain that
   scales it is fitted on how well the *neighbours* predict a trained regulator, as they
-  must for an unseen one; on coin-flip signs it has nothing to fit and stays near 0):
+  must for an unseen one; on coin-flip signs it has nothing to fit: measured g −0.05 to
+  +0.03 on the random-sign simulator and on two real screens, +0.004 to +0.048 on the
+  learnable one, where 93-100 % of the trained singles' votes have their own sign):
       v_s = Σ_{t ∈ T, t ≠ s} K[s, t] · o_t / Σ_{t ∈ T, t ≠ s} K[s, t]   (0 when no t is reached)
 
 The prior-shock term then reads a(s) += β · g · v_s (g learned, starts at 0; β =
@@ -57,8 +59,8 @@ def propagated_votes(
     n: int, nb_src: Tensor, nb_dst: Tensor, nodes: Tensor, effects: Tensor
 ) -> Tensor:
     """v of every node (module docstring): ``nb_src``/``nb_dst`` the prior edges (both
-    directions), ``nodes`` ``[T]`` the trained genes, ``effects`` their o_t. Genes listed
-    twice count once each (their effects are averaged by the walk)."""
+    directions), ``nodes`` ``[T]`` the trained genes (each once: one training single per
+    gene), ``effects`` their o_t."""
     deg = torch.bincount(nb_src, minlength=n).clamp_min(1).to(effects.dtype)
     num = effects.new_zeros(n)
     den = effects.new_zeros(n)
