@@ -16,7 +16,7 @@ closed form from the training data instead, as label propagation does (Zhou et a
       K = α Σ_{k≥0} (1 − α)^k P^k,   K[s, t] = the chance that a walk from s ends at t
 * Leave-one-out vote of every gene s (its own fitted effect left out, so the gain that
   scales it is fitted on how well the *neighbours* predict a trained regulator, as they
-  must for an unseen one; on coin-flip signs it has nothing to fit: measured g −0.05 to
+  must for an unseen one; on coin-flip signs it has nothing to fit: measured g −0.07 to
   +0.03 on the random-sign simulator and on two real screens, +0.004 to +0.048 on the
   learnable one, where 93-100 % of the trained singles' votes have their own sign):
       v_s = Σ_{t ∈ T, t ≠ s} K[s, t] · o_t / Σ_{t ∈ T, t ≠ s} K[s, t]   (0 when no t is reached)
