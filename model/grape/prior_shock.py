@@ -100,11 +100,13 @@ class PriorShock(nn.Module):
         self.vote = nn.Parameter(torch.zeros(n)) if vote else None
         self.vote_hops = int(vote_hops)
         self.lp_gain = nn.Parameter(torch.zeros(())) if lp else None
-        self.register_buffer("lp_vote", torch.zeros(n), persistent=False)
+        self.register_buffer("lp_vote", torch.zeros(n) if lp else None, persistent=False)
 
     def set_lp(self, votes: Tensor) -> None:
         """v of every node (:func:`~grapekg.model.grape.lp_vote.propagated_votes`)."""
-        self.lp_vote = votes.to(self.lp_vote.device, self.lp_vote.dtype).clone()
+        if self.lp_gain is None:
+            raise ValueError("set_lp needs a PriorShock built with lp=True")
+        self.lp_vote = votes.to(self.lp_gain.device, self.lp_gain.dtype).clone()
 
     def forward(self, h: Tensor, perturbed: list[list[int]]) -> Tensor:
         """``[B, n_out]`` terms of the conditions (``h``: ``[N, hidden]``)."""

@@ -465,8 +465,8 @@ def train_grape(
     }
     if anchor is not None:
         meta["single_anchor"] = anchor
-    if lp is not None and model.prior_shock is not None and model.prior_shock.lp_gain is not None:
-        meta["lp_vote"] = lp | {"gain": float(model.prior_shock.lp_gain.detach())}
+    if lp is not None:
+        meta["lp_vote"] = lp | {"gain": float(model.prior_shock.lp_gain.detach())}  # type: ignore[union-attr]
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
     return TrainResult(run_dir, history, best_epoch, best_mse)
 
