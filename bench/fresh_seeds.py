@@ -1,4 +1,4 @@
-"""GRAPE rows of the SYNTHETIC tables on seeds the tables never used (issue 10: does a gain
+"""GRAPE rows of the SYNTHETIC tables on seeds the tables never used (does a gain
 designed while looking at seeds 1-5 hold on splits nobody looked at?).
 
     python bench/fresh_seeds.py --seeds 16..20 --models grape-anchor,grape-anchor-h2
@@ -9,7 +9,8 @@ Needs the dataset that ``bench/synthetic_tables.py`` made and a running server. 
 ``--train`` it first runs ``grape train`` for each model with the switches of
 ``synthetic_tables.MODELS`` and the label ``<model><suffix>``; then it scores those labels
 with ``grape evaluate`` beside the baselines and ceilings and writes
-``bench/results/synthetic_<signal>_seeds<a>-<b>.{txt,json}``: per seed, for unseen singles,
+``bench/results/synthetic_<signal><tag>_fresh.{txt,json}`` (one file per design, replaced by
+a re-run): per seed, for unseen singles,
 doubles with both singles seen and all test conditions, the mean baseline, additive, the
 models, the voted-sign ceiling and the oracle; the paired difference of every model with the
 row it must beat; the fraction of the mean -> oracle gap closed. Every number is SYNTHETIC.
@@ -23,7 +24,7 @@ import os
 import time
 from pathlib import Path
 
-from real_data import OUT, ROOT, run, seeds_of
+from real_data import OUT, ROOT, eval_folder, keep_summaries, run, seeds_of
 from synthetic_tables import MODELS, SMALL, TARGETS, paired_targets, subgroup_scores
 
 ROWS = ("mean", "additive", "ceiling:true-graph-vote-sign", "ceiling:oracle")
@@ -93,8 +94,9 @@ def main() -> None:
         )  # fmt: skip
         times[model] = round((time.perf_counter() - t) / len(seeds), 1)
     signal = "learnable" if "learnable" in args.dataset else "random-sign"
-    name = f"synthetic_{signal}{args.tag}_{tag}"
-    out = OUT / name
+    # one file per design: a re-run with other seeds replaces it, nothing is appended
+    name = f"synthetic_{signal}{args.tag}_fresh"
+    out = eval_folder(name)
     preds = [
         arg
         for model in models
@@ -108,6 +110,7 @@ def main() -> None:
         log,
     )  # fmt: skip
     scores = subgroup_scores(out)
+    keep_summaries(out, name)
     text = (
         f"SYNTHETIC {signal} simulator ({args.dataset}), simulation split, seeds {args.seeds} "
         "(not used by the main tables); pcc_delta_de20_excl_pert, per seed the mean over the "

@@ -1,5 +1,5 @@
 """How far a learnable simulation's unseen regulators can be signed from their trained
-neighbours at all (SYNTHETIC; issue 10: why the unseen-singles gain varies so much by split).
+neighbours at all (SYNTHETIC: why the unseen-singles gain varies so much by split).
 
     python bench/sign_inference.py [--dataset bench-learnable-1000] [--seeds 1..25]
 

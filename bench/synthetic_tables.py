@@ -1,4 +1,4 @@
-"""SYNTHETIC accuracy tables with ceilings (issue 10): both simulator signals, the baselines,
+"""SYNTHETIC accuracy tables with ceilings: both simulator signals, the baselines,
 the ceilings, GRAPE as the paper has it, GRAPE with the documented switches, and BioDSNN, over
 seeds on the GEARS ``simulation`` split (held-out conditions only), per test subgroup.
 
@@ -13,7 +13,7 @@ no genes). Everything goes through the ``grape`` command. Writes
 subgroup (unseen_single, combo_seen0/1/2) the mean ± sd over seeds of pcc_delta_de20 with the
 perturbed genes excluded and the fraction of the mean -> oracle gap closed, plus the planted-edge
 recovery (AUPRC) of the GRAPE runs, the paired comparison of every GRAPE row with the row it
-must beat (issue 10.4: mean on unseen singles, additive on doubles with both singles seen), the
+must beat (mean on unseen singles, additive on doubles with both singles seen), the
 time per run and the commands. Every number is on SYNTHETIC data.
 """
 
@@ -25,7 +25,7 @@ import os
 import time
 from pathlib import Path
 
-from real_data import OUT, ROOT, run, seeds_of
+from real_data import OUT, ROOT, eval_folder, keep_summaries, run, seeds_of
 
 METRIC = "pcc_delta_de20_excl_pert"
 #: model label -> extra ``grape train`` arguments (GRAPE's switches: GrapeConfig fields)
@@ -55,7 +55,7 @@ MODELS["grape-anchor-h2"] = [*MODELS["grape-anchor"], "--set", "vote_hops=2"]
 MODELS["grape-lp"] = [*MODELS["grape-anchor"], "--set", "lp_vote=true"]
 #: BioDSNN with Eq. 9's direction term as written (no gradient; README "BioDSNN")
 MODELS["biodsnn-sign"] = [*MODELS["biodsnn"], "--set", "direction=sign"]
-#: issue 10.4's targets: (subgroup, the row a model must beat)
+#: the targets: (subgroup, the row a model must beat)
 TARGETS = [("unseen_single", "mean"), ("combo_seen2", "additive")]
 SMALL = ["--align-epochs", "3", "--hidden", "32", "--heads", "2", "--top-k", "2"]
 
@@ -268,7 +268,7 @@ def main() -> None:
             if (model in trained or args.reuse) and (folder / f"{model}.parquet").exists()
             for arg in ("--predictions", f"{model}={folder / f'{model}.parquet'}")
         ]
-        out = OUT / stem
+        out = eval_folder(stem)
         run(
             [
                 "evaluate", "--dataset", name, "--split", "simulation", "--seeds", args.seeds,
@@ -276,6 +276,7 @@ def main() -> None:
             ],
             log,
         )  # fmt: skip
+        keep_summaries(out, stem)
         summ = with_gaps(subgroup_scores(out))
         groups = ["all"] + sorted({g for r in summ.values() for g in r} - {"all"})
         title = (

@@ -1,4 +1,4 @@
-"""Cut a real screen from ``/work/shared/data/real/`` to a size two shared cores can train
+"""Cut a real screen from ``../shared/data/real/`` (``$GRAPE_SHARED_DIR/data/real``) to a size two shared cores can train
 GEARS on, and write it in GEARS format for ``grape data import`` (both models then read the
 same cells).
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -27,7 +28,11 @@ import scipy.sparse as sp
 
 from grapekg.perturb.summaries import normalise_log1p
 
-REAL = Path("/work/shared/data/real")
+REAL = (
+    Path(os.environ.get("GRAPE_SHARED_DIR") or Path(__file__).resolve().parents[4] / "shared")
+    / "data"
+    / "real"
+)
 SPECS = {
     "papalexi": {
         "file": "papalexi2021_thp1_eccite.h5ad",
