@@ -19,14 +19,26 @@ from grapekg.errors import ConfigError
 app = typer.Typer(help="Build and inspect the gene knowledge graph.", no_args_is_help=True)
 
 
-def _parse_paths(items: list[str]) -> dict[str, dict[str, Path]]:
-    out: dict[str, dict[str, Path]] = defaultdict(dict)
+def _parse_paths(items: list[str]) -> dict[str, dict[str, Path | str]]:
+    out: dict[str, dict[str, Path | str]] = defaultdict(dict)
     for it in items:
         key, sep, value = it.partition("=")
         src, dot, role = key.partition(".")
         if not sep or not dot or not value:
             raise ConfigError(f"--path '{it}': expected SOURCE.ROLE=FILE, e.g. go.obo=go-basic.obo")
-        out[src][role] = Path(value)
+        # an https:// address stays a string: the build downloads it (the online route)
+        out[src][role] = value if value.startswith(("https://", "http://")) else Path(value)
+    return dict(out)
+
+
+def _parse_options(items: list[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = defaultdict(dict)
+    for it in items:
+        key, sep, value = it.partition("=")
+        src, dot, name = key.partition(".")
+        if not sep or not dot or not name or not value:
+            raise ConfigError(f"--option '{it}': expected SOURCE.KEY=VALUE, e.g. progeny.top=100")
+        out[src][name] = value
     return dict(out)
 
 
@@ -43,13 +55,19 @@ def print_counts(counts: dict, title: str = "Knowledge graph") -> None:
             for k, v in sorted(stats.items())
             if k.startswith(("unmapped", "members_unmapped", "annotations_unmapped", "missing_end"))
         )
+        mapped = ", ".join(
+            f"{k}={v}"
+            for k, v in sorted(stats.items())
+            if k.startswith(("mapped_", "ambiguous_")) and not k.endswith("_names")
+        )
+        unmapped = "; ".join(x for x in (mapped, unmapped) if x)
         src_rows.append(
             (s["name"], s["version"], s["status"], s["licence"], s["retrieved"], unmapped or "-")
         )
     console.print(
         table(
             "Sources",
-            ["source", "version", "status", "licence", "retrieved", "unmapped / dropped"],
+            ["source", "version", "status", "licence", "retrieved", "mapped / unmapped / dropped"],
             src_rows,
         )
     )
@@ -62,7 +80,8 @@ def build_cmd(
         typer.Option(
             "--source",
             "-s",
-            help="Sources to load (default: ensembl, go, reactome); plug-ins by entry-point name.",
+            help="Sources to load (default: ensembl, synonyms, go, reactome, string, collectri, "
+            "progeny; also msigdb); plug-ins by entry-point name.",
         ),
     ] = [],  # noqa: B006
     path: Annotated[
@@ -70,7 +89,17 @@ def build_cmd(
         typer.Option(
             "--path",
             "-p",
-            help="SOURCE.ROLE=FILE, e.g. go.obo=go-basic.obo, ensembl.gtf=Homo_sapiens.gtf.gz",
+            help="SOURCE.ROLE=FILE or =https://URL, e.g. go.obo=go-basic.obo, "
+            "msigdb.gmt=h.all.v7.5.1.symbols.gmt",
+        ),
+    ] = [],  # noqa: B006
+    option: Annotated[
+        list[str],
+        typer.Option(
+            "--option",
+            "-o",
+            help="SOURCE.KEY=VALUE, e.g. string.min_score=700, progeny.top=100, "
+            "msigdb.collection=hallmark",
         ),
     ] = [],  # noqa: B006
     batch_size: Annotated[int, typer.Option(min=100, help="Rows per transaction.")] = 10_000,
@@ -78,11 +107,18 @@ def build_cmd(
     """Load sources into Neo4j (idempotent and resumable) and print the counts."""
     s = settings()
     paths = _parse_paths(path)
-    build_flow.check_sources(source, paths)
+    options = _parse_options(option)
+    build_flow.check_sources(source, paths, options)
     t0 = time.perf_counter()
     with open_store(s) as store:
         res = build_flow.build_kg(
-            store, s, source, paths, batch_size=batch_size, progress=progress_counter
+            store,
+            s,
+            source,
+            paths,
+            options=options,
+            batch_size=batch_size,
+            progress=progress_counter,
         )
     for r in res.reports:
         console.print(f"[green]✓[/] {r.source.key}: {r.rows:,} rows in {r.seconds:.1f} s")

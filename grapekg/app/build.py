@@ -12,13 +12,14 @@ from typing import Any
 from grapekg.errors import ConfigError
 from grapekg.kg import defaults, records
 from grapekg.kg import schema as schema_mod
-from grapekg.kg.build import BUILTIN_ORDER, build
+from grapekg.kg.build import BUILTIN_ORDER, DEFAULT_SOURCES, build
 from grapekg.kg.loader import DEFAULT_BATCH, SourceReport, kg_counts
 from grapekg.kg.store import Store
 from grapekg.settings import Settings
 
 __all__ = [
     "BUILTIN_ORDER",
+    "DEFAULT_SOURCES",
     "BuildResult",
     "adapters",
     "build_kg",
@@ -43,24 +44,40 @@ def build_kg(
     store: Store,
     settings: Settings,
     sources: Sequence[str] = (),
-    paths: Mapping[str, Mapping[str, Path]] | None = None,
+    paths: Mapping[str, Mapping[str, Path | str]] | None = None,
     *,
+    options: Mapping[str, Mapping[str, str]] | None = None,
     batch_size: int = DEFAULT_BATCH,
     progress: Progress | None = None,
 ) -> BuildResult:
-    """Load ``sources`` (default: the built-ins) with their input files and count the graph."""
-    names = check_sources(sources, paths)
+    """Load ``sources`` (default: :data:`DEFAULT_SOURCES`) with their input files (a path or
+    an ``https://`` address per role) and options, and count the graph."""
+    names = check_sources(sources, paths, options)
     paths = dict(paths or {})
-    reports = build(store, settings, names, paths, batch_size=batch_size, progress=progress)
+    reports = build(
+        store,
+        settings,
+        names,
+        paths,  # type: ignore[arg-type]
+        options=options,
+        batch_size=batch_size,
+        progress=progress,
+    )
     return BuildResult(reports, kg_status(store))
 
 
-def check_sources(sources: Sequence[str], paths: Mapping[str, Any] | None) -> list[str]:
-    """The sources to build (default: the built-ins); every ``--path`` must name one of them."""
-    names = list(sources) or list(BUILTIN_ORDER)
-    extra = set(paths or {}) - set(names)
-    if extra:
-        raise ConfigError(f"--path names source(s) {sorted(extra)} not being built")
+def check_sources(
+    sources: Sequence[str],
+    paths: Mapping[str, Any] | None,
+    options: Mapping[str, Any] | None = None,
+) -> list[str]:
+    """The sources to build (default: :data:`DEFAULT_SOURCES`: the built-ins but msigdb);
+    every ``--path`` and ``--option`` must name one of them."""
+    names = list(sources) or list(DEFAULT_SOURCES)
+    for flag, given in (("--path", paths), ("--option", options)):
+        extra = set(given or {}) - set(names)
+        if extra:
+            raise ConfigError(f"{flag} names source(s) {sorted(extra)} not being built")
     return names
 
 

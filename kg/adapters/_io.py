@@ -58,3 +58,56 @@ def tsv_fields(
         want = f"{min_cols}" if max_cols == min_cols else f"{min_cols}..{max_cols or 'n'}"
         raise InputError(path, f"expected {want} tab-separated columns, found {len(cols)}", lineno)
     return cols
+
+
+def csv_fields(path: str | Path, lineno: int, line: str, *, sep: str = ",", n: int) -> list[str]:
+    """Split a delimited line (no quoting: the knowledge files never quote) and check it has
+    exactly ``n`` columns."""
+    cols = line.split(sep)
+    if len(cols) != n:
+        what = "comma" if sep == "," else "tab" if sep == "\t" else repr(sep)
+        raise InputError(path, f"expected {n} {what}-separated columns, found {len(cols)}", lineno)
+    return cols
+
+
+def is_url(value: object) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+def fetch_url(url: str, folder: Path, *, timeout: float = 120.0) -> Path:
+    """Download ``url`` once into ``folder`` (streamed into ``.part``, renamed when complete;
+    an HTML error page or a short transfer is refused) and return the local file. A file
+    already downloaded from the same address is reused."""
+    import hashlib
+    import re
+    import urllib.error
+    import urllib.request
+
+    tail = re.sub(r"[^A-Za-z0-9._-]", "_", url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1])
+    dest = folder / f"{hashlib.sha256(url.encode()).hexdigest()[:12]}-{tail[:80] or 'file'}"
+    if dest.exists():
+        return dest
+    folder.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    req = urllib.request.Request(url, headers={"User-Agent": "grape-kg"})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp, open(part, "wb") as out:  # noqa: S310
+            size = resp.headers.get("Content-Length")
+            got = 0
+            first = True
+            while block := resp.read(1 << 20):
+                if first and block.lstrip()[:15].lower().startswith((b"<!doctype", b"<html")):
+                    raise InputError(url, "the server answered with an HTML page, not the file")
+                first = False
+                out.write(block)
+                got += len(block)
+        if size is not None and got != int(size):
+            raise InputError(url, f"truncated download: {got} of {size} bytes")
+    except (urllib.error.URLError, OSError) as exc:
+        part.unlink(missing_ok=True)
+        raise InputError(url, f"cannot download ({exc})") from None
+    except InputError:
+        part.unlink(missing_ok=True)
+        raise
+    part.rename(dest)
+    return dest
