@@ -1,4 +1,4 @@
-"""``grape runs list|show|delete``: model runs written back into the graph."""
+"""``grape runs list|show|delete``: model runs, in the graph and in their folders."""
 
 from __future__ import annotations
 
@@ -7,30 +7,37 @@ from typing import Annotated
 
 import typer
 
-from grapekg.cli.common import open_store
+from grapekg.cli.common import open_store, workspace
 from grapekg.cli.console import check_format, console, kv_table, render_rows, table
 
-app = typer.Typer(help="Model runs written back into the graph.", no_args_is_help=True)
+app = typer.Typer(help="Model runs: in the graph and in their folders.", no_args_is_help=True)
+
+STATUS_HELP = "Only runs with this status: complete, running, writing, failed or deleting."
 
 
 @app.command("list")
 def list_(
-    status: Annotated[str | None, typer.Option(help="Only runs with this status.")] = None,
+    status: Annotated[str | None, typer.Option(help=STATUS_HELP)] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
 ) -> None:
-    """Model runs, newest first."""
-    from grapekg.app.runs import list_runs
+    """Model runs, newest first: every run of the graph and every run folder (failed runs
+    too, with the reason)."""
+    from grapekg.app.runs import check_status, list_runs
 
+    check_status(status)
     check_format(fmt)
-    with open_store() as store:
-        rows = list_runs(store, status)
+    ws = workspace()
+    with open_store(ws.settings) as store:
+        rows = list_runs(store, status, ws)
     if fmt != "table":
         render_rows(rows, fmt)
         return
+    cols = ["id", "model", "dataset", "split", "seed", "status", "created", "edges", "stored"]
+    reasons = any(r["reason"] for r in rows)
     console.print(
         table(
             "Model runs",
-            ["id", "model", "dataset", "split", "seed", "status", "created", "edges"],
+            cols + (["reason"] if reasons else []),
             [
                 (
                     r["id"],
@@ -41,6 +48,8 @@ def list_(
                     r["status"],
                     r["created"],
                     r["counts"] or "",
+                    r["stored"],
+                    *([r["reason"]] if reasons else []),
                 )
                 for r in rows
             ],
@@ -53,18 +62,20 @@ def show(
     run: Annotated[str, typer.Argument(help="Run id.")],
     fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
 ) -> None:
-    """One run's record, metrics and edge counts."""
+    """One run's record, status (and why it failed), metrics and edge counts."""
     from grapekg.app.runs import show_run
 
     check_format(fmt)
-    with open_store() as store:
-        rec = show_run(store, run)
+    ws = workspace()
+    with open_store(ws.settings) as store:
+        rec = show_run(store, run, ws)
     if fmt != "table":
         render_rows([rec], fmt)
         return
     console.print(
         kv_table(
-            f"run {run}", {k: json.dumps(v) if isinstance(v, dict) else v for k, v in rec.items()}
+            f"run {run}",
+            {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in rec.items()},
         )
     )
 
@@ -74,11 +85,13 @@ def delete(
     run: Annotated[str, typer.Argument(help="Run id.")],
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:
-    """Delete a run and all its learned edges."""
+    """Delete a run: its learned edges and node in the graph and its folder, all or
+    nothing."""
     from grapekg.app.runs import delete_run
 
     if not yes:
-        typer.confirm(f"delete run {run} and its learned edges?", abort=True)
-    with open_store() as store:
-        n = delete_run(store, run)
-    console.print(f"deleted run {run} ({n:,} edges)")
+        typer.confirm(f"delete run {run}, its learned edges and its folder?", abort=True)
+    ws = workspace()
+    with open_store(ws.settings) as store:
+        n, folder = delete_run(store, run, ws)
+    console.print(f"deleted run {run} ({n:,} edges" + (", its folder)" if folder else ")"))

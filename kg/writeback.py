@@ -317,6 +317,25 @@ def write_run(
             "attempt": attempt,
         },
     )
+    try:
+        return _write_edges(store, info, df, attempt, batch, on_batch)
+    except Exception:
+        try:  # the node stays invisible either way; this records that it failed
+            mark_failed(store, info.id, attempt)
+        except Exception:  # noqa: BLE001 - the database may be what failed
+            log.debug("could not mark run %s failed", info.id, exc_info=True)
+        raise
+
+
+def _write_edges(
+    store: Store,
+    info: RunInfo,
+    df: pd.DataFrame,
+    attempt: str,
+    batch: int,
+    on_batch: Callable[[str, int], None] | None,
+) -> RunReport:
+    """The edges of a staged run (:func:`write_run`), then its status ``complete``."""
     cleared = clear_run_edges(store, info.id)
     if cleared:
         log.info("run %s: removed %d edges of an earlier attempt", info.id, cleared)
@@ -392,6 +411,20 @@ def get_run(store: Store, run: str) -> dict[str, Any] | None:
 def list_runs(store: Store, status: str | None = None) -> list[dict[str, Any]]:
     """Model runs, newest first."""
     return store.read(cypher.internal("run_list"), {"status": status})
+
+
+def latest_complete_run(store: Store) -> str | None:
+    """Id of the newest complete run (by creation time, then id), or None."""
+    rows = store.read(cypher.internal("latest_complete_run"))
+    return str(rows[0]["id"]) if rows else None
+
+
+def mark_failed(store: Store, run: str, attempt: str | None = None) -> bool:
+    """Record that writing ``run`` failed (status ``failed``; the reason is kept with the
+    run's folder, ``run.json``), only while it is still being written (by ``attempt`` when
+    given); True when the node was marked."""
+    rows = store.read_write(cypher.internal("run_fail"), {"id": run, "attempt": attempt})
+    return bool(rows)
 
 
 def show_run(store: Store, run: str) -> dict[str, Any]:

@@ -204,7 +204,7 @@ def _write(tmp_path, obj, name: str = "split.json"):
     return path
 
 
-def test_split_file_normalises_labels_and_carves_val(tmp_path) -> None:
+def test_split_file_normalises_labels_and_keeps_an_empty_val(tmp_path) -> None:
     conds = ["ctrl", "A+ctrl", "B+ctrl", "C+ctrl", "D+ctrl", "A+B", "C+D"]
     path = _write(
         tmp_path,
@@ -217,8 +217,8 @@ def test_split_file_normalises_labels_and_carves_val(tmp_path) -> None:
     split = resolve_split(str(path), conds, 1, control_labels=["control"], sep="_")
     assert split.name == "file:split.json"
     assert sorted(split.test) == ["A+B", "C+D"]
-    assert sorted(split.train + split.val) == ["A+ctrl", "B+ctrl", "C+ctrl", "D+ctrl", "ctrl"]
-    assert len(split.val) == 1  # max(1, round(0.15 * 4))
+    assert sorted(split.train) == ["A+ctrl", "B+ctrl", "C+ctrl", "D+ctrl", "ctrl"]
+    assert split.val == []  # a user's split is used as written: no validation carved
     assert split.test_subgroup == {"single": [], "combo": ["A+B", "C+D"]}
     # a Split written by to_json reads back (its val kept)
     sim = simulation_split(_conditions(), seed=1)
@@ -226,7 +226,7 @@ def test_split_file_normalises_labels_and_carves_val(tmp_path) -> None:
     back = resolve_split(str(tmp_path / "sim.json"), _conditions(), 1)
     assert back.test == sim.test and back.val == sim.val and back.train == sim.train
     assert back.test_subgroup == sim.test_subgroup
-    assert split_label(str(path)) == "split" and split_label("combo") == "combo"
+    assert split_label(str(path)).startswith("user-") and split_label("combo") == "combo"
 
 
 @pytest.mark.parametrize(

@@ -5,4 +5,4 @@ WHERE $status IS NULL OR m.status = $status
 RETURN m.id AS id, m.model AS model, m.dataset AS dataset, m.split AS split, m.seed AS seed,
        m.status AS status, toString(m.created) AS created, m.counts AS counts,
        m.snapshot_id AS snapshot_id
-ORDER BY m.created DESC, m.id;
+ORDER BY m.created DESC, m.id DESC;

@@ -185,7 +185,10 @@ def evaluate(
     results folder), and the ceilings when the dataset's simulation truth is saved
     (:func:`load_truth`). ``linear-kg`` needs ``embedding`` or a ``store`` to build it from
     (:func:`kg_embedding`); without either it is left out. ``splits``: seed -> split (a group
-    member's share of the group split), instead of resolving ``split`` here."""
+    member's share of the group split), instead of resolving ``split`` here. Models scored
+    earlier into the same folder on the same split and not scored now are kept in the
+    tables (:func:`grapekg.evaluation.scoring.merge_earlier`): several ``grape train
+    --label X`` runs accumulate; a label scored again replaces only its own rows."""
     if embedding is None and store is not None:
         embedding = kg_embedding(store, bundle, dataset)
     truth, why = load_truth(ws, bundle, dataset)
@@ -197,6 +200,7 @@ def evaluate(
     elif why is not None:
         res.notes.append(why)
     folder = out or ws.results_dir(dataset, split_label(split))
+    res = ev.merge_earlier(res, folder)
     return Evaluation(res, ev.write_outputs(res, folder), folder)
 
 

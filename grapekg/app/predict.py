@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from grapekg.app.workspace import Workspace
-from grapekg.errors import ConfigError, cut
+from grapekg.errors import ConfigError, GrapeError, cut
 from grapekg.kg.store import Store
 from grapekg.model.grape.graph import GeneGraph
 from grapekg.model.grape.train import load_graph, load_model, predict_with
@@ -162,13 +162,15 @@ def predict_run(
     perturb: Sequence[str],
     open_store: Callable[[], AbstractContextManager[Store]] | None = None,
 ) -> Prediction:
-    """Load the run (an id, a folder, ``@latest`` or a pattern: the newest match) and predict
+    """Load the run (an id, a folder, ``@latest`` or a pattern: the newest complete match in
+    the graph, :func:`grapekg.app.runs.resolve_run`; a failed run is refused) and predict
     each condition (``A`` or ``A+B``; symbols, previous symbols, aliases or Ensembl ids). A gene
     outside the run's graph is read from the KG (``open_store``) with its features and prior
     edges and added to the graph: the GAT layers are inductive (Eq. 11), so its knock-down
     reaches the measured genes through those edges."""
-    plain = run != "@latest" and not any(ch in run for ch in "*?[")
-    run_dir = ws.find_run(run) if plain else ws.resolve_runs([run])[-1]
+    from grapekg.app.runs import resolve_run
+
+    run_dir = resolve_run(ws, run, open_store=open_store)
     if not (run_dir / "config.json").exists():
         raise ConfigError(f"--run '{run}': no run folder at {run_dir}")
     from grapekg.model.biodsnn.train import is_biodsnn_run
@@ -268,9 +270,10 @@ def _predict_biodsnn(
 
 def biodsnn_summary(ws: Workspace, run: str) -> dict[str, object] | None:
     """What ``grape report`` shows for a BioDSNN run (None for another model's run)."""
+    from grapekg.app.runs import resolve_run
     from grapekg.model.biodsnn.train import is_biodsnn_run
 
-    run_dir = ws.resolve_runs([run])[0]
+    run_dir = resolve_run(ws, run)
     if not is_biodsnn_run(run_dir):
         return None
     meta = json.loads((run_dir / "meta.json").read_text())
@@ -293,8 +296,20 @@ def biodsnn_summary(ws: Workspace, run: str) -> dict[str, object] | None:
         "mask edges": graph.get("mask_edges"),
         "GO-Jaccard edges": graph.get("go_edges"),
         "snapshot": str(info.get("snapshot_id", ""))[:12],
-        "results": str(ws.results_dir(info.get("dataset", "?"), info.get("split", "?"))),
+        "results": str(results_of(ws, info)),
     }
+
+
+def results_of(ws: Workspace, info: dict[str, object]) -> Path:
+    """The results folder of a run's dataset and split, from its ``run.json``: the split's
+    recorded identity (``split_id``), else its spec (a built-in name, or a file still there),
+    else the folder named as the spec's last part (runs recorded before split ids)."""
+    dataset = str(info.get("dataset", "?"))
+    split = str(info.get("split_id") or info.get("split") or "?")
+    try:
+        return ws.results_dir(dataset, split)
+    except GrapeError:
+        return ws.data_dir / "results" / dataset / Path(split).stem
 
 
 def top_changes(pred: Prediction, condition: str, top: int) -> list[Change]:

@@ -1,5 +1,6 @@
 """Run the user queries of ``cypher/`` (``grape query``): internal and DDL statements are
-refused; a parameter value ``@latest`` stands for the newest complete model run."""
+refused; a parameter value ``@latest`` stands for the newest complete model run in the graph
+(:func:`grapekg.app.runs.latest_run_id`, the one definition every command uses)."""
 
 from __future__ import annotations
 
@@ -43,8 +44,8 @@ def run(store: Store, qf: CypherFile, params: Mapping[str, Any]) -> list[dict[st
     """Rows of a prepared user query (``@latest`` resolved first)."""
     params = dict(params)
     if LATEST in params.values():
-        latest = store.read(cypher.internal("latest_complete_run"))
-        if not latest:
-            raise ConfigError("@latest: no complete model run in the graph (grape train first)")
-        params = {k: latest[0]["id"] if v == LATEST else v for k, v in params.items()}
+        from grapekg.app.runs import latest_run_id
+
+        latest = latest_run_id(store)
+        params = {k: latest if v == LATEST else v for k, v in params.items()}
     return store.read(qf, params)

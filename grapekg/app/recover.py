@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from grapekg.app.runs import resolve_runs
 from grapekg.app.workspace import Workspace
 from grapekg.errors import ConfigError
 from grapekg.evaluation.recovery import (
@@ -125,13 +126,14 @@ def recover(
     out: Path | None = None,
     on_run: Callable[[RunRecovery], None] | None = None,
 ) -> Recovery:
-    """Recovery of every run matching ``patterns`` (:meth:`Workspace.resolve_runs
-    <grapekg.app.workspace.Workspace.resolve_runs>`), GO terms read once per dataset;
+    """Recovery of every run matching ``patterns`` (:func:`grapekg.app.runs.resolve_runs`:
+    ids, folders, ``@latest``, patterns over the complete runs in the graph, newest first),
+    GO terms read once per dataset;
     ``on_run`` sees each run's result as it is done. Writes ``recovery.csv`` and
     ``pr_curves.png`` into ``out`` (default: the workspace's recovery folder)."""
     results = []
     terms: dict[str, dict[str, set[str]]] = {}  # GO terms per dataset, read once each
-    for d in ws.resolve_runs(patterns):
+    for d in resolve_runs(ws, patterns, store):
         dataset = json.loads((d / "run.json").read_text())["dataset"]
         if dataset not in terms:
             genes = json.loads((d / "meta.json").read_text())["gene_ids"]

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from grapekg.app.predict import results_of
+from grapekg.app.runs import resolve_run
 from grapekg.app.workspace import Workspace
 from grapekg.evaluation.report import make_report
 from grapekg.model.grape.learned import representations
@@ -16,14 +18,15 @@ __all__ = ["report"]
 
 
 def report(ws: Workspace, run: str, out: Path | None = None) -> dict[str, Path]:
-    """Figures of the run (an id, folder, ``@latest`` or pattern: the first match) into
+    """Figures of the run (an id, folder, ``@latest`` or pattern: the newest complete match,
+    :func:`grapekg.app.runs.resolve_run`; a failed run is refused with its reason) into
     ``out`` (default: ``<run folder>/report``); returns name -> file."""
-    run_dir = ws.resolve_runs([run])[0]
+    run_dir = resolve_run(ws, run)
     info_file = run_dir / "run.json"
     info = json.loads(info_file.read_text()) if info_file.exists() else {}
     model, graph = load_model(run_dir)
     before, after = representations(model, graph)
-    results = ws.results_dir(info.get("dataset", "?"), info.get("split", "?"))
+    results = results_of(ws, info)
     return make_report(
         run_dir.name, info, before, after, list(graph.biotype), results, out or run_dir / "report"
     )

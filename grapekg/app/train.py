@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from grapekg.app.runs import recorded
 from grapekg.app.workspace import Workspace
 from grapekg.errors import ConfigError, cut
 from grapekg.kg import features as kgf
@@ -51,7 +52,14 @@ from grapekg.model.grape.train import EpochCallback, load_model, predict, train_
 from grapekg.parquet import read_parquet
 from grapekg.perturb import bundle as bundle_mod
 from grapekg.perturb.conditions import CONTROL, parse_condition
-from grapekg.perturb.splits import SPLIT_NAMES, Split, resolve_split, split_group
+from grapekg.perturb.splits import (
+    SPLIT_NAMES,
+    Split,
+    resolve_split,
+    split_group,
+    split_tag,
+    validation_note,
+)
 
 __all__ = [
     "ABLATIONS",
@@ -399,10 +407,11 @@ def run_identity(
     dataset: str, split_name: str, label: str, seed: int, config: object
 ) -> tuple[str, str]:
     """(run id, config hash) of one seed's run, the same scheme for every model:
-    ``<dataset>-<split>-<label>-s<seed>-<hash8>``."""
+    ``<dataset>-<split>-<label>-s<seed>-<hash8>``, where ``<split>`` is the split's identity
+    (:func:`~grapekg.perturb.splits.split_tag`: a built-in name, or ``user-<hash>`` of a split
+    file's lists, never its file name)."""
     cfg_hash = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode()).hexdigest()[:12]
-    tag = Path(split_name).stem if split_name.endswith(".json") else split_name
-    return f"{dataset}-{tag}-{label}-s{seed}-{cfg_hash[:8]}", cfg_hash
+    return f"{dataset}-{split_tag(split_name)}-{label}-s{seed}-{cfg_hash[:8]}", cfg_hash
 
 
 def save_predictions(
@@ -445,9 +454,12 @@ def train_seed(
     label: str | None = None,
 ) -> RunOutcome:
     """Train one seed on exactly ``split.train`` (early stopping and the best epoch on
-    ``split.val``), save its test predictions, write the learned edges back; ``progress`` is
-    called after every epoch. Conditions whose targets nothing can place
-    (:meth:`DatasetGraph.usable`) are left out of all three lists."""
+    ``split.val``; on the training loss when a user's split has no validation list), save
+    its test predictions, write the learned edges back; ``progress`` is called after every
+    epoch. Conditions whose targets nothing can place (:meth:`DatasetGraph.usable`) are left
+    out of all three lists. The run is recorded in ``run.json`` from its start
+    (:func:`grapekg.app.runs.recorded`): a failure at any stage leaves it ``failed`` with the
+    reason, and is raised on."""
     b = bundle_mod.load(bundle_path(store, ws.settings, dataset))
     dg = graph or dataset_graph(store, ws, dataset)
     g = dg.graph
@@ -459,43 +471,45 @@ def train_seed(
     label = label or run_label(ablation, cfg.pert_channel)
     run_id, cfg_hash = run_identity(dataset, split_name, label, seed, cfg)
     run_dir = ws.run_dir(run_id)
-    res = train_grape(g, b.summary, used, cfg, run_dir, device=device, progress=progress)
-    test = [c for c in used.test if c != CONTROL]
-    save_predictions(run_dir, seed, predict(run_dir, test, device=device), b.summary.gene_ids)
-    (run_dir / "run.json").write_text(
-        json.dumps(
-            {
-                "run_id": run_id,
-                "dataset": dataset,
-                "split": split_name,
-                "seed": seed,
-                "label": label,
-                "snapshot_id": dg.snapshot_id,
-                "synthetic": b.synthetic,
-                "graph": dg.info(),
-            },
-            indent=1,
-        )
-    )
-    edges_written: dict[str, int] = {}
-    if write_back:
-        model, graph_ = load_model(run_dir, device="cpu")
-        regs = sorted(
-            {x for c in dg.usable(list(b.summary.conditions)) for x in parse_condition(c)}
-        )
-        edges = learned_edges(model, graph_, regs, list(b.summary.gene_ids))
-        info = writeback.RunInfo(
-            id=run_id,
-            model=label,
-            config_hash=cfg_hash,
-            dataset=dataset,
-            split=split_name,
-            seed=seed,
-            snapshot_id=dg.snapshot_id,
-            metrics={"best_val_mse": res.best_val, "best_epoch": res.best_epoch},
-            config=asdict(cfg),
-        )
-        edges_written = write_back_run(store, info, edges, run_dir)
+    info = {
+        "run_id": run_id,
+        "model": "grape",
+        "dataset": dataset,
+        "split": split_name,
+        "split_id": split_tag(split_name),
+        "validation": validation_note(used),
+        "seed": seed,
+        "label": label,
+        "snapshot_id": dg.snapshot_id,
+        "synthetic": b.synthetic,
+        "graph": dg.info(),
+    }
+    with recorded(run_dir, info) as rec:
+        res = train_grape(g, b.summary, used, cfg, run_dir, device=device, progress=progress)
+        rec["stage"] = "predictions"
+        test = [c for c in used.test if c != CONTROL]
+        save_predictions(run_dir, seed, predict(run_dir, test, device=device), b.summary.gene_ids)
+        edges_written: dict[str, int] = {}
+        if write_back:
+            rec["stage"] = "write-back"
+            model, graph_ = load_model(run_dir, device="cpu")
+            regs = sorted(
+                {x for c in dg.usable(list(b.summary.conditions)) for x in parse_condition(c)}
+            )
+            edges = learned_edges(model, graph_, regs, list(b.summary.gene_ids))
+            wb = writeback.RunInfo(
+                id=run_id,
+                model=label,
+                config_hash=cfg_hash,
+                dataset=dataset,
+                split=split_name,
+                seed=seed,
+                snapshot_id=dg.snapshot_id,
+                metrics={"best_val_mse": res.best_val, "best_epoch": res.best_epoch},
+                config=asdict(cfg),
+            )
+            edges_written = write_back_run(store, wb, edges, run_dir)
+        rec["written_back"] = bool(write_back)
     return RunOutcome(
         run_id,
         run_dir,

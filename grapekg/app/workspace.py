@@ -6,6 +6,7 @@ Layout (unchanged from earlier releases)::
     <data_dir>/raw/<name>/                      simulated / downloaded raw files, planted edges
     <data_dir>/runs/<run_id>/                   one model run (config, weights, predictions, edges)
     <data_dir>/results/<dataset>/<split>/       evaluation tables, figures, combined predictions
+                                                (<split>: a built-in name or user-<hash>)
     <data_dir>/results/recovery/                planted-edge recovery tables and curves
     <data_dir>/exports/                         graph exports
     <cache_dir>/embeddings/                     feature encoder caches
@@ -16,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grapekg.errors import ConfigError
 from grapekg.settings import Settings
 
 
@@ -46,23 +46,12 @@ class Workspace:
         return Path(run) if Path(run).is_dir() else self.run_dir(run)
 
     def resolve_runs(self, patterns: list[str]) -> list[Path]:
-        """Run folders for run ids, folders, ``@latest`` or glob patterns over run ids."""
-        root = self.runs_dir
-        out: list[Path] = []
-        for p in patterns:
-            if p == "@latest":
-                runs = sorted(root.glob("*/run.json"), key=lambda f: f.stat().st_mtime)
-                if not runs:
-                    raise ConfigError("@latest: no run folder yet (grape train first)")
-                out.append(runs[-1].parent)
-            elif Path(p).is_dir():
-                out.append(Path(p))
-            else:
-                hits = sorted(d for d in root.glob(p) if (d / "run.json").exists())
-                if not hits:
-                    raise ConfigError(f"run '{p}': no run folder matches under {root}")
-                out.extend(hits)
-        return list(dict.fromkeys(out))
+        """Run folders for run ids, folders, ``@latest`` or glob patterns over run ids: THE
+        definition of :func:`grapekg.app.runs.resolve_runs` (``@latest`` and patterns are
+        the newest complete runs in the graph; a store is opened for them)."""
+        from grapekg.app.runs import resolve_runs
+
+        return resolve_runs(self, list(patterns))
 
     def dataset_dir(self, name: str) -> Path:
         from grapekg.perturb.bundle import dataset_dir  # numpy / pandas: only when needed
@@ -80,7 +69,11 @@ class Workspace:
         return self.raw_dir(dataset) / "simulation_truth.npz"
 
     def results_dir(self, dataset: str, split: str) -> Path:
-        return self.data_dir / "results" / dataset / split
+        """Results of a dataset and split: ``split`` is a built-in name, a split file (its
+        content's tag, :func:`grapekg.perturb.splits.split_tag`, never its path) or a tag."""
+        from grapekg.perturb.splits import split_tag  # numpy: only when needed
+
+        return self.data_dir / "results" / dataset / split_tag(split)
 
     def combined_predictions(self, dataset: str, split: str, label: str) -> Path:
         return self.results_dir(dataset, split) / f"{label}.parquet"

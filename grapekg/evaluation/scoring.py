@@ -1,8 +1,9 @@
 """`grape evaluate`: every baseline (and any prediction file) on a dataset, over seeds.
 
 For seed s the split's test conditions are predicted by each model fitted on exactly the
-split's training conditions (``split.train``; the split always carries its own validation
-list, which only model selection sees, so baselines and models see the same data);
+split's training conditions (``split.train``; the validation list, when the split has one,
+only model selection sees, so baselines and models see the same data; the tables say where
+it came from: :func:`~grapekg.perturb.splits.validation_note`);
 :func:`grapekg.evaluation.metrics.evaluate` scores each condition. A model's score for a
 seed is the mean over test conditions; the table reports mean ± sd over seeds. Predictions
 of other tools are read from AnnData (cells averaged per condition) or from a
@@ -26,7 +27,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,7 @@ from grapekg.parquet import read_parquet
 from grapekg.perturb.bundle import Bundle
 from grapekg.perturb.conditions import CONTROL, normalise_condition, parse_condition
 from grapekg.perturb.errors import DataError
-from grapekg.perturb.splits import Split, resolve_split
+from grapekg.perturb.splits import Split, resolve_split, split_id, validation_note
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,10 @@ GAP_NOTE = (
 )
 #: shorter row labels for the terminal table (the files keep the full names)
 DISPLAY_NAMES = {"frac_opposite_direction_top20_non_dropout": "frac_opposite_top20_nondropout"}
-FIT_NOTE = "baselines and models fit on the same training conditions; val used for model selection"
+FIT_NOTE = (
+    "baselines and models fit on the same training conditions; validation conditions (when "
+    "the split has them) only select the model's epoch"
+)
 
 
 @dataclass
@@ -116,6 +120,8 @@ class EvalResult:
     synthetic: bool
     na: dict[str, dict[str, str]] = field(default_factory=dict)  # model -> metric -> reason
     notes: list[str] = field(default_factory=list)
+    split_ids: dict[int, str] = field(default_factory=dict)  # seed -> split_id of its lists
+    validation: str = ""  # where the validation conditions came from (validation_note)
 
     def table(self, metrics: Sequence[str] = HEADLINE, digits: int = 4) -> pd.DataFrame:
         """model x metric strings: ``mean ± sd`` over seeds (``digits`` decimals), ``n/a
@@ -282,12 +288,16 @@ def evaluate_models(
     sep = str(bundle.meta.get("sep") or "+")
     frames, notes = [], []
     unembedded: dict[str, tuple[set[str], set[str]]] = {}
+    ids: dict[int, str] = {}
+    validation = ""
     for seed in seeds:
         split = (
             splits[seed]
             if splits is not None
             else resolve_split(split_name, perts, seed, control_labels=labels, sep=sep)
         )
+        ids[int(seed)] = split_id(split)
+        validation = validation or validation_note(split)
         if not split.test:
             notes.append(f"seed {seed}: no test condition in {bundle.name}")
             continue
@@ -345,7 +355,9 @@ def evaluate_models(
         summary,
         bundle.synthetic,
         na,
-        [FIT_NOTE, *notes],
+        [FIT_NOTE, *([validation] if validation else []), *notes],
+        ids,
+        validation,
     )
 
 
@@ -357,7 +369,9 @@ def pool(name: str, members: Mapping[str, EvalResult]) -> EvalResult:
     per_condition = pd.concat(frames, ignore_index=True)
     per_seed, summary, na = aggregate(per_condition)
     first = next(iter(members.values()))
-    notes = [FIT_NOTE] + [f"{m}: {n}" for m, r in members.items() for n in r.notes if n != FIT_NOTE]
+    shared = {FIT_NOTE, first.validation}
+    notes = [FIT_NOTE, *([first.validation] if first.validation else [])]
+    notes += [f"{m}: {n}" for m, r in members.items() for n in r.notes if n not in shared]
     return EvalResult(
         name,
         first.split,
@@ -368,6 +382,8 @@ def pool(name: str, members: Mapping[str, EvalResult]) -> EvalResult:
         any(r.synthetic for r in members.values()),
         na,
         notes,
+        {},
+        first.validation,
     )
 
 
@@ -431,6 +447,87 @@ def load_predictions(
     return run
 
 
+# ---------------------------------------------------------------------- accumulation
+def _model_seeds(per_condition: pd.DataFrame) -> dict[str, list[int]]:
+    """Model -> the seeds it was scored on."""
+    return {
+        str(m): sorted({int(s) for s in sub})
+        for m, sub in per_condition.groupby("model", sort=False)["seed"]
+    }
+
+
+def _kind(model: str) -> int:
+    return 0 if model in BASELINE_LABELS else 2 if str(model).startswith("ceiling:") else 1
+
+
+def merge_earlier(res: EvalResult, folder: Path) -> EvalResult:
+    """``res`` with the models of an earlier evaluation in ``folder`` that ``res`` does not
+    score (``per_condition.csv`` and ``summary.json`` as :func:`write_outputs` wrote them), so
+    models trained one after another (``grape train --label X`` then ``--label Y``) end in
+    one table; a model ``res`` scores replaces its own earlier rows only. The earlier rows
+    are kept only when both evaluations share a seed and were scored on the same split lists
+    for every seed they share (``split_ids``; else, or when the earlier files are unreadable
+    or predate split ids, they are dropped with a note). Aggregates are recomputed; a kept
+    model scored on other seeds than ``res`` says so in a note."""
+    summary_f, per_f = folder / "summary.json", folder / "per_condition.csv"
+    if not (summary_f.exists() and per_f.exists()):
+        return res
+    try:
+        old = json.loads(summary_f.read_text())
+        old_ids = {int(k): str(v) for k, v in (old.get("split_ids") or {}).items()}
+        old_pc = pd.read_csv(per_f, dtype={"condition": str, "reason": str})
+    except (OSError, ValueError, KeyError) as exc:
+        res.notes.append(f"earlier results in {folder} not kept (unreadable: {exc})")
+        return res
+    keep = old_pc[~old_pc["model"].astype(str).isin(set(res.per_condition["model"]))]
+    if keep.empty:
+        return res
+    shared = set(old_ids) & set(res.split_ids)
+    if not shared or any(old_ids[s] != res.split_ids[s] for s in shared):
+        why = (
+            "no split ids recorded"
+            if not old_ids
+            else "no seed in common"
+            if not shared
+            else "another split or dataset version"
+        )
+        dropped = ", ".join(dict.fromkeys(keep["model"].astype(str)))
+        res.notes.append(f"earlier results of {dropped} in {folder} dropped ({why})")
+        return res
+    keep = keep[[c for c in res.per_condition.columns if c in keep.columns]]
+    order = list(dict.fromkeys([*old_pc["model"].astype(str), *res.per_condition["model"]]))
+    order.sort(key=_kind)
+    per_condition = pd.concat([res.per_condition, keep], ignore_index=True)
+    per_condition["_o"] = per_condition["model"].map({m: i for i, m in enumerate(order)})
+    per_condition = (
+        per_condition.sort_values("_o", kind="stable").drop(columns="_o").reset_index(drop=True)
+    )
+    per_seed, summary, na = aggregate(per_condition)
+    seeds_now = sorted(res.split_ids)
+    kept = _model_seeds(keep)
+    notes = [n for n in res.notes if not any(n.startswith(f"{m}: ") for m in kept)]
+    notes += [
+        n
+        for n in old.get("notes", [])
+        if any(n.startswith(f"{m}: ") for m in kept) and "kept from an earlier" not in n
+    ]
+    notes += [
+        f"{m}: kept from an earlier evaluation, scored on seeds {', '.join(map(str, s))}"
+        for m, s in kept.items()
+        if s != seeds_now
+    ]
+    ids = {**old_ids, **res.split_ids}
+    return replace(
+        res,
+        per_condition=per_condition,
+        per_seed=per_seed,
+        summary=summary,
+        na=na,
+        notes=list(dict.fromkeys(notes)),
+        split_ids=dict(sorted(ids.items())),
+    )
+
+
 # ---------------------------------------------------------------------- outputs
 def write_outputs(res: EvalResult, out: Path) -> dict[str, Path]:
     """CSV / JSON tables and PNG figures (violins as GRAPE Fig. 4; GI as BioDSNN Fig. 6)."""
@@ -454,6 +551,9 @@ def write_outputs(res: EvalResult, out: Path) -> dict[str, Path]:
                 "split": res.split,
                 "seeds": res.seeds,
                 "synthetic": res.synthetic,
+                "validation": res.validation,
+                "split_ids": {str(k): v for k, v in res.split_ids.items()},
+                "model_seeds": _model_seeds(res.per_condition),
                 "na": res.na,
                 "notes": res.notes,
                 "models": {

@@ -21,16 +21,26 @@
 * a JSON file as :meth:`Split.to_json` writes it (:func:`split_from_file`).
 
 :func:`resolve_split` is the one entry point of ``grape evaluate`` and ``grape train``: a
-split name or a file, and a validation list for every kind (:func:`with_validation` carves
-15 % of train, seeded, when the split has none), so that baselines and models fit on exactly
-``split.train`` and ``split.val`` is held out for model selection only.
+split name or a file. A built-in split gets a validation list when it has none
+(:func:`with_validation` carves 15 % of train, seeded); a user's file is honoured exactly: an
+empty ``val`` stays empty (the models then select on their training loss and baselines and
+models fit on every training condition). Either way baselines and models fit on exactly
+``split.train`` and ``split.val`` is held out for model selection only;
+:func:`validation_note` says which case a table shows.
+
+A split's identity (:func:`split_tag`), used in run ids and results folders, is its name for
+a built-in split and ``user-<hash>`` for a file: a hash of the file's train / val / test lists
+in canonical condition form, never of its name or path, so the same content gives the same
+id wherever the file lives and an edited file gets a new one.
 :func:`split_group` splits the union of a dataset group's conditions once and restricts it
 to each member, so a perturbation held out is held out in every context.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from os import PathLike
@@ -53,7 +63,10 @@ __all__ = [
     "simulation_split",
     "split_from_file",
     "split_group",
+    "split_id",
     "split_label",
+    "split_tag",
+    "validation_note",
     "with_validation",
 ]
 
@@ -371,20 +384,11 @@ def split_from_file(
     def fail(problem: str) -> DataError:
         return DataError(problem, path=path, parameter="--split")
 
-    try:
-        raw = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise fail("file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise fail(f"not a JSON split file ({cut(str(e), 60)})") from None
-    if not isinstance(raw, dict) or not isinstance(raw.get("train"), list):
-        raise fail("expected a JSON object with lists 'train', 'val' (may be empty) and 'test'")
+    raw = _read_split_file(path)
     lists: dict[str, list[str]] = {}
     unknown: list[str] = []
     for key in ("train", "val", "test"):
         items = raw.get(key, [])
-        if not isinstance(items, list):
-            raise fail(f"'{key}' must be a list of condition strings")
         out: list[str] = []
         for item in items:
             cond = _normalise(str(item), known, control_labels, sep)
@@ -461,9 +465,104 @@ def _normalise(
     return None
 
 
+def _read_split_file(path: Path) -> dict:
+    """The JSON object of a split file with list-valued ``train`` / ``val`` / ``test``
+    (DataError naming the file otherwise)."""
+
+    def fail(problem: str) -> DataError:
+        return DataError(problem, path=path, parameter="--split")
+
+    try:
+        raw = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise fail("file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise fail(f"not a JSON split file ({cut(str(e), 60)})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("train"), list):
+        raise fail("expected a JSON object with lists 'train', 'val' (may be empty) and 'test'")
+    for key in ("val", "test"):
+        if not isinstance(raw.get(key, []), list):
+            raise fail(f"'{key}' must be a list of condition strings")
+    return raw
+
+
+#: the identity of a user's split file as :func:`split_tag` writes it
+USER_TAG = re.compile(r"user-[0-9a-f]{10}")
+
+
+def _lists_hash(lists: Mapping[str, Iterable[str]]) -> str:
+    """10 hex digits of the SHA-256 of the sorted train / val / test lists (``ctrl`` left
+    out: every split trains with it)."""
+    canon = {
+        k: sorted({str(c) for c in lists.get(k, ()) if str(c) != CONTROL})
+        for k in ("train", "val", "test")
+    }
+    return hashlib.sha256(json.dumps(canon, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def _canonical(item: object) -> str:
+    try:
+        return normalise_condition(str(item))
+    except DataError:
+        return str(item)
+
+
+def split_tag(spec: str) -> str:
+    """The identity of a split spec in run ids and results folders: a built-in name as it
+    is, and for a JSON file ``user-<hash>`` of its content (:func:`_lists_hash` of the
+    train / val / test lists, each condition in canonical form), never of its name or path:
+    two files with the same lists share it, an edited file or another file of the same name
+    does not. A tag given back (``user-…``) is returned unchanged.
+
+    Raises:
+        DataError (naming the file): the file cannot be read as a split.
+    """
+    spec = str(spec)
+    if spec in SPLIT_NAMES or USER_TAG.fullmatch(spec):
+        return spec
+    raw = _read_split_file(Path(spec))
+    lists = {k: [_canonical(x) for x in raw.get(k, [])] for k in ("train", "val", "test")}
+    return f"user-{_lists_hash(lists)}"
+
+
 def split_label(spec: str) -> str:
-    """Folder / run-id tag of a split spec: the name, or the file's stem for a JSON file."""
-    return spec if spec in SPLIT_NAMES else Path(spec).stem
+    """Folder / run-id tag of a split spec (:func:`split_tag`)."""
+    return split_tag(spec)
+
+
+def split_id(split: Split) -> str:
+    """10 hex digits identifying a resolved split's train / val / test lists (the
+    evaluation records one per seed, so tables of different splits are never merged)."""
+    return _lists_hash({"train": split.train, "val": split.val, "test": split.test})
+
+
+def is_user_split(split: Split) -> bool:
+    """True for a split read from a user's file (:func:`split_from_file`)."""
+    return split.name.startswith("file:")
+
+
+def validation_note(split: Split) -> str:
+    """One line for the tables: where the split's validation conditions come from."""
+    n_train = len([c for c in split.train if c != CONTROL])
+    if is_user_split(split):
+        if not split.val:
+            return (
+                "validation: none (user split): models select their epoch on the training "
+                f"loss; baselines and models fit on all {n_train} training conditions"
+            )
+        return f"validation: the user split's own {len(split.val)} conditions"
+    if "val_fraction" in split.params and split.val:
+        pct = 100 * float(split.params["val_fraction"])
+        return (
+            f"validation: carved {pct:.0f} % seeded ({len(split.val)} conditions taken from "
+            f"the training perturbations of the built-in {split.name} split)"
+        )
+    if split.val:
+        return f"validation: the {split.name} split's own {len(split.val)} conditions"
+    return (
+        f"validation: none ({split.name} split: too few training conditions to carve one); "
+        "models select their epoch on the training loss"
+    )
 
 
 def resolve_split(
@@ -475,9 +574,10 @@ def resolve_split(
     sep: str = "+",
 ) -> Split:
     """THE split of ``grape evaluate`` and ``grape train``: ``spec`` is a split name
-    (:data:`SPLIT_NAMES`) or a path to a JSON split file (:func:`split_from_file`); the result
-    always carries validation conditions where the training list allows
-    (:func:`with_validation`), so baselines and models fit on the same ``split.train`` and
+    (:data:`SPLIT_NAMES`) or a path to a JSON split file (:func:`split_from_file`). A built-in
+    split carries validation conditions where the training list allows
+    (:func:`with_validation`); a user's file is returned exactly as written (an empty
+    ``val`` stays empty). Baselines and models fit on the same ``split.train`` and
     ``split.val`` serves model selection only.
 
     Raises:
@@ -488,7 +588,7 @@ def resolve_split(
     if spec in SPLIT_NAMES:
         split = make_split(spec, conditions, seed=seed)
     elif spec.endswith(".json") or Path(spec).is_file():
-        split = split_from_file(spec, conditions, seed=seed, control_labels=control_labels, sep=sep)
+        return split_from_file(spec, conditions, seed=seed, control_labels=control_labels, sep=sep)
     else:
         raise ConfigError(
             f"--split: unknown split {cut(spec)!r}; choose {', '.join(SPLIT_NAMES)} "
