@@ -45,6 +45,7 @@ ENSG = re.compile(r"^ENSG\d{11}(\.\d+)?$")
 GENE_ID_SOURCES = ("Ensembl_gene", "Ensembl_HGNC_ensembl_gene_id")
 SYMBOL_SOURCES = ("Ensembl_HGNC_symbol", "Ensembl_HGNC", "BioMart_HUGO", "Ensembl_EntrezGene")
 NETWORKS = ("physical", "functional")
+DEFAULT_MIN_SCORE = 900
 
 
 @dataclass
@@ -60,14 +61,15 @@ class StringAdapter(KnowledgeAdapter):
     links: Path | None = None
     aliases: Path | None = None
     symbols: Path | None = None
-    min_score: int = 900
+    #: None: the default, 900 (a scored file) or the file's own floor (a file without scores)
+    min_score: int | None = None
     score_floor: int | None = None
     network: str = ""
     version: str = ""
     retrieved: str = ""
 
     def __post_init__(self) -> None:
-        if not 0 <= self.min_score <= 1000:
+        if self.min_score is not None and not 0 <= self.min_score <= 1000:
             raise ConfigError(f"--option string.min_score={self.min_score}: must be in 0..1000")
         if self.network and self.network not in NETWORKS:
             raise ConfigError(
@@ -95,12 +97,13 @@ class StringAdapter(KnowledgeAdapter):
         gene_of: dict[str, str | None] = {}
         pairs: dict[tuple[str, str], int | None] = {}
         scored: bool | None = None
+        threshold = DEFAULT_MIN_SCORE if self.min_score is None else self.min_score
         for _n, p1, p2, score in _links(self.links):
             if scored is None:
                 scored = score is not None
                 self._check_threshold(scored)
             self.stats["links_read"] += 1
-            if score is not None and score < self.min_score:
+            if score is not None and score < threshold:
                 self.stats["links_below_min_score"] += 1
                 continue
             ga = self._gene(p1, protein_names, names, gene_of)
@@ -138,22 +141,23 @@ class StringAdapter(KnowledgeAdapter):
                 outcome["unmapped"] += 1
         self.stats.update({f"{k}_proteins": v for k, v in outcome.items()})
         self.stats.update(names.stats())
-        self.stats["min_score"] = self.min_score if scored else (self.score_floor or 0)
+        self.stats["min_score"] = threshold if scored else (self.score_floor or 0)
 
     def _check_threshold(self, scored: bool) -> None:
-        if scored:
+        """A file without scores cannot be cut: only its own floor can be asked for."""
+        if scored or self.min_score is None:
             return
         floor = self.score_floor
-        if floor is None and self.min_score != StringAdapter.min_score:
+        if floor is None:
             raise ConfigError(
                 f"--option string.min_score={self.min_score}: {self.links} has no scores; "
                 "give string.score_floor=N (the threshold the file was cut at) or a scored file"
             )
-        if floor is not None and self.min_score > floor:
+        if self.min_score != floor:
             raise ConfigError(
-                f"--option string.min_score={self.min_score}: {self.links} holds only links "
-                f"with score >= {floor} and no scores; give a scored links file for a higher "
-                "threshold"
+                f"--option string.min_score={self.min_score}: {self.links} holds only the links "
+                f"with score >= {floor}, without scores, so no other threshold can be applied; "
+                "give a scored links file (protein.physical.links) for it"
             )
 
     @staticmethod
