@@ -26,6 +26,16 @@ condition strings, ``ctrl`` excluded) and μ = ``ctrl_mean``; then ``predict(con
   the sum of its genes' rows; W = (GᵀG + λI)⁻¹ Gᵀ Yc Pᵀ (PPᵀ + λI)⁻¹ (K × K'). It works for
   unmeasured targets; a target without any membership gets p = 0 (= the mean baseline) and
   is counted (:meth:`LinearKG.without_embedding`).
+* :class:`KGRetrievalDelta` (``kg-retrieval``): an unseen gene X gets the similarity-weighted
+  mean of the training singles' deltas, d_X = Σ_q u_q δ_q / Σ_q u_q over the top-k training
+  singles q by s(X, q) = Σ_k J_k(X, q) (Jaccard of GO term sets, Jaccard of closed STRING
+  neighbourhoods, ... one term per knowledge source given: the similarity of
+  :class:`grapekg.evaluation.label_baselines.KGRetrieval`), u_q = s(X, q)^γ, only q with
+  s > 0; a gene measured as a training single keeps its own δ; a gene without any similar
+  training single gets the fallback d̄ (mean of all training deltas: the mean baseline);
+  ŷ = μ + Σ_{X∈p} d_X (a double is additive over its genes). Without knowledge it is
+  :class:`TrainMean` for singles. :meth:`KGRetrievalDelta.without_embedding` names the genes
+  predicted by the fallback.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ __all__ = [
     "Additive",
     "BASELINES",
     "Baseline",
+    "KGRetrievalDelta",
     "LinearKG",
     "LinearPCA",
     "NoChange",
@@ -249,6 +260,91 @@ class LinearKG(LinearPCA):
         return sorted(
             {g for c in conditions for g in parse_condition(c) if g not in self.embedding}
         )
+
+
+class KGRetrievalDelta:
+    """Expression ``kg-retrieval`` (module docstring). ``sources``: name -> (gene symbol or
+    Ensembl id, as in the condition strings -> set of items); ``closed``: the sources whose
+    sets are neighbourhoods."""
+
+    def __init__(
+        self,
+        sources: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
+        *,
+        top_k: int | None = 20,
+        power: float = 1.0,
+        closed: Iterable[str] = ("string",),
+    ) -> None:
+        self.sources = {
+            k: {str(g): set(v) for g, v in s.items() if v} for k, s in (sources or {}).items()
+        }
+        self.top_k, self.power, self.closed = top_k, power, set(closed)
+
+    def fit(
+        self,
+        train_means: Mapping[str, np.ndarray],
+        ctrl_mean: np.ndarray,
+        gene_names: Sequence[str] | None = None,
+    ) -> KGRetrievalDelta:
+        self.ctrl = np.asarray(ctrl_mean, dtype=np.float64)
+        perts = _perts(train_means)
+        self.fallback = np.mean(np.stack([v - self.ctrl for v in perts.values()]), axis=0)
+        self.single_delta = {
+            parse_condition(c)[0]: v - self.ctrl
+            for c, v in perts.items()
+            if len(parse_condition(c)) == 1
+        }
+        self.singles = sorted(self.single_delta)
+        return self
+
+    def _retrieved(self, genes: Sequence[str]) -> dict[str, np.ndarray | None]:
+        """Retrieved delta of each gene (None where no training single is similar)."""
+        from grapekg.evaluation.label_baselines import jaccard_similarity
+
+        out: dict[str, np.ndarray | None] = dict.fromkeys(genes)
+        if not genes or not self.singles or not self.sources:
+            return out
+        sim = sum(
+            jaccard_similarity(genes, self.singles, s, closed=k in self.closed)
+            for k, s in self.sources.items()
+        )
+        deltas = np.stack([self.single_delta[q] for q in self.singles])
+        for i, g in enumerate(genes):
+            s = np.asarray(sim[i], dtype=np.float64)
+            if self.top_k is not None and self.top_k < len(s):
+                cut = np.argsort(-s, kind="stable")[self.top_k :]
+                s = s.copy()
+                s[cut] = 0.0
+            u = np.where(s > 0, s**self.power, 0.0)
+            if u.sum() > 0:
+                out[g] = u @ deltas / u.sum()
+        return out
+
+    def predict(self, conditions: Iterable[str]) -> dict[str, np.ndarray]:
+        conditions = list(conditions)
+        unseen = sorted(
+            {g for c in conditions for g in parse_condition(c) if g not in self.single_delta}
+        )
+        self._last = self._retrieved(unseen)
+        out = {}
+        for c in conditions:
+            ds = []
+            for g in parse_condition(c):
+                d = self.single_delta.get(g)
+                if d is None:
+                    d = self._last.get(g)
+                ds.append(self.fallback if d is None else d)
+            out[c] = self.ctrl + np.sum(ds, axis=0) if ds else self.ctrl.copy()
+        return out
+
+    def without_embedding(self, conditions: Iterable[str]) -> list[str]:
+        """Perturbed genes of ``conditions`` predicted by the fallback (not a training single,
+        no similar training single)."""
+        genes = sorted(
+            {g for c in conditions for g in parse_condition(c) if g not in self.single_delta}
+        )
+        got = self._retrieved(genes)
+        return [g for g in genes if got[g] is None]
 
 
 BASELINES: dict[str, type] = {
