@@ -4,51 +4,106 @@ and rc 1 for data errors (the traceback only with ``-v``)."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import warnings
 from typing import Annotated
 
-import click
 import typer
-import typer._click as _tclick
+import typer._click as click  # typer ships its own click; the real one is not imported
+from typer.core import TyperCommand, TyperGroup
 
 from grapekg import __version__
-from grapekg.cli import data as data_cmd
-from grapekg.cli import db as db_cmd
-from grapekg.cli import evaluate as evaluate_cmd
-from grapekg.cli import export as export_cmd
-from grapekg.cli import features as features_cmd
-from grapekg.cli import kg as kg_cmd
-from grapekg.cli import query as query_cmd
-from grapekg.cli import recovery as recovery_cmd
-from grapekg.cli import runs as runs_cmd
-from grapekg.cli import train as train_cmd
 from grapekg.cli.console import err_console
 from grapekg.errors import MAX_MESSAGE, GrapeError, cut
 
+#: The sub-commands of ``grape``: name -> (module of grapekg.cli, attribute, one-line help).
+#: An attribute that is a ``typer.Typer`` becomes a command group (``grape data ...``), a
+#: function a command (``grape train``). Nothing is imported until a command runs (or its own
+#: ``--help`` is asked for), so ``grape --help`` and usage errors answer at once, and pandas,
+#: torch, anndata and neo4j are imported only by the commands that use them. To add a
+#: sub-command or group, e.g. a ``labels`` group in cli/labels.py holding ``app = typer.Typer()``,
+#: add one line here (or call :func:`register` before :func:`main`):
+#: ``"labels": ("labels", "app", "Condition labels: ...")``.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "db": ("db", "app", "Manage the local Neo4j 5 LTS Community server."),
+    "kg": ("kg", "app", "Build and inspect the gene knowledge graph."),
+    "data": ("data", "app", "Perturbation datasets: import, simulate, download, list."),
+    "features": (
+        "features",
+        "app",
+        "Gene features: text descriptions, DNA language model, k-mers.",
+    ),
+    "query": ("query", "query", "Run a parameterised Cypher query (grape query list)."),
+    "evaluate": ("evaluate", "evaluate", "Score the baselines and predictions on a dataset."),
+    "export": ("export", "export", "Export the typed c/nc gene graph for training."),
+    "priors": ("export", "priors_app", "Prior gene-gene edges (GO Jaccard, Reactome pathways)."),
+    "writeback": ("export", "writeback", "Write a model run and its learned edges to the KG."),
+    "runs": ("runs", "app", "Model runs written back into the graph."),
+    "train": ("train", "train", "Train GRAPE or BioDSNN per seed; write back; evaluate."),
+    "predict": ("train", "predict_cmd", "Predict expression after knocking down genes."),
+    "report": ("train", "report", "Figures of a run (UMAP, violins, ablation bars)."),
+    "recovery": ("recovery", "recovery", "Planted-edge recovery of runs (AUPRC)."),
+}
+
+
+def register(name: str, module: str, attribute: str, help_text: str) -> None:
+    """Add a sub-command (see :data:`COMMANDS`); ``module`` is a module of grapekg.cli or a
+    full dotted path."""
+    COMMANDS[name] = (module, attribute, help_text)
+
+
+def _load(name: str, rich_markup_mode: str | None) -> click.Command:
+    """The click command of sub-command ``name``, its module imported now."""
+    module, attribute, _help = COMMANDS[name]
+    mod = importlib.import_module(module if "." in module else f"grapekg.cli.{module}")
+    obj = getattr(mod, attribute)
+    holder = typer.Typer(rich_markup_mode=rich_markup_mode)
+    if isinstance(obj, typer.Typer):
+        holder.add_typer(obj, name=name)
+    else:
+        holder.command(name)(obj)
+    return typer.main.get_group(holder).commands[name]
+
+
+class _LazyGroup(TyperGroup):
+    """The root group: sub-commands from :data:`COMMANDS`, each module imported only when
+    its command is resolved; the root help lists them from their one-line help alone."""
+
+    _listing = False
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*self.commands, *(n for n in COMMANDS if n not in self.commands)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        if cmd_name not in COMMANDS:
+            return None
+        if self._listing:  # the root help: a stub with the one-line help, nothing imported
+            return TyperCommand(name=cmd_name, help=COMMANDS[cmd_name][2])
+        cmd = _load(cmd_name, self.rich_markup_mode)
+        self.commands[cmd_name] = cmd
+        return cmd
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
 app = typer.Typer(
     name="grape",
+    cls=_LazyGroup,
     help="grape-kg: a Neo4j gene knowledge graph and GRAPE perturbation models.",
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_show_locals=False,  # locals could hold the Neo4j password
     no_args_is_help=True,
 )
-app.add_typer(db_cmd.app, name="db")
-app.add_typer(kg_cmd.app, name="kg")
-app.add_typer(data_cmd.app, name="data")
-app.add_typer(features_cmd.app, name="features")
-app.command("query")(query_cmd.query)
-app.command("evaluate")(evaluate_cmd.evaluate)
-app.command("export")(export_cmd.export)
-app.add_typer(export_cmd.priors_app, name="priors")
-app.command("writeback")(export_cmd.writeback)
-app.add_typer(runs_cmd.app, name="runs")
-app.command("train")(train_cmd.train)
-app.command("predict")(train_cmd.predict_cmd)
-app.command("report")(train_cmd.report)
-app.command("recovery")(recovery_cmd.recovery)
 
 _state = {"verbose": False}
 
@@ -81,6 +136,9 @@ def root(
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # the driver logs a lost connection as ERROR before the command's own one-line error;
+    # only -v shows it
+    logging.getLogger("neo4j").setLevel(logging.NOTSET if verbose else logging.CRITICAL)
 
 
 def _fail(message: str, code: int) -> None:
@@ -106,19 +164,19 @@ def main(argv: list[str] | None = None) -> None:
         if _state["verbose"]:
             err_console.print_exception(show_locals=False)
         _fail(str(exc), exc.exit_code)
-    except (typer.Exit, click.exceptions.Exit) as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except (typer.Abort, click.exceptions.Abort):
+    except typer.Abort:
         err_console.print("[red]aborted[/]")
         sys.exit(1)
     except KeyboardInterrupt:
         err_console.print("[red]interrupted[/]")
         sys.exit(130)
-    except (_tclick.exceptions.NoArgsIsHelpError, click.exceptions.NoArgsIsHelpError) as exc:
+    except click.exceptions.NoArgsIsHelpError as exc:
         exc.show()  # the help text of a group called without a command
         sys.exit(2)
-    except (click.ClickException, _tclick.ClickException) as exc:
-        # typer ships its own click (typer._click): both kinds are usage errors here
+    except click.ClickException as exc:
+        # typer's own click (typer._click): usage errors
         _fail(exc.format_message(), 2 if exc.exit_code in (0, 2) else exc.exit_code)
     except (OSError, ValueError, TypeError, KeyError, RuntimeError, Exception) as exc:
         if _state["verbose"]:

@@ -11,13 +11,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grapekg.app import db as db_flow
-from grapekg.app.workspace import Workspace
 from grapekg.errors import ConfigError, show
-from grapekg.settings import Settings
 
 if TYPE_CHECKING:
+    from grapekg.app.workspace import Workspace
     from grapekg.kg.store import Store
+    from grapekg.settings import Settings
 
 #: devices a command accepts (``auto``: CUDA when available, else CPU)
 DEVICES = ("auto", "cpu", "cuda")
@@ -25,18 +24,26 @@ DEVICES = ("auto", "cpu", "cuda")
 MAX_SEEDS = 1000
 
 
+# The imports below are made inside the functions: this module is imported by every command
+# before its options are checked, and neo4j (which imports pandas) and pydantic take seconds.
 def settings() -> Settings:
+    from grapekg.settings import Settings
+
     return Settings.load()
 
 
 def workspace(s: Settings | None = None) -> Workspace:
     """Every path a command reads or writes, from the settings."""
+    from grapekg.app.workspace import Workspace
+
     return Workspace(s or settings())
 
 
 @contextmanager
 def open_store(s: Settings | None = None) -> Iterator[Store]:
     """The KG connection of a command (:func:`grapekg.app.db.open_store`)."""
+    from grapekg.app import db as db_flow
+
     with db_flow.open_store(s or settings()) as store:
         yield store
 

@@ -1,4 +1,5 @@
-"""Console helpers shared by the commands: one rich console, tables, progress bars."""
+"""Console helpers shared by the commands: one rich console, tables, progress bars (rich.progress
+is imported by the bars that use it, not by every command)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TransferSpeedColumn,
-)
 from rich.table import Table
 
 from grapekg.errors import ConfigError, show
@@ -40,6 +31,15 @@ def table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> 
 @contextmanager
 def progress_counter(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
     """A progress bar (known total) or a counting spinner; yields ``advance(n)``."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     cols = [SpinnerColumn(), TextColumn("[bold]{task.description}")]
     cols += (
         [BarColumn(), MofNCompleteColumn()] if total else [TextColumn("{task.completed:,} records")]
@@ -56,6 +56,8 @@ def progress_counter(label: str, total: int | None = None) -> Iterator[Callable[
 def transient_bar(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
     """A bar on the console that disappears when done (rich's default columns; e.g. the
     cells read by ``grape data import``); yields ``advance(n)``."""
+    from rich.progress import Progress
+
     with Progress(console=console, transient=True) as prog:
         task = prog.add_task(label, total=total)
         yield lambda n: prog.advance(task, n)
@@ -65,6 +67,8 @@ def transient_bar(label: str, total: int | None = None) -> Iterator[Callable[[in
 def download_bar(label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
     """A transient bar of bytes received (size, speed) headed ``label``; yields
     ``advance(n)``."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
     with Progress(
         TextColumn(label),
         BarColumn(),
@@ -83,6 +87,8 @@ def epoch_bar(
 ) -> Iterator[Callable[[int, int, float], None]]:
     """A transient bar of training epochs; yields ``update(done, total, val_mse)`` (the
     training loop's per-epoch callback)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

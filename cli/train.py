@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from grapekg.app import bounds
 from grapekg.cli.common import (
     check_choice,
     check_device,
@@ -90,11 +91,14 @@ def train(
 ) -> None:
     """Train GRAPE or BioDSNN (and ablations) per seed on a dataset's KG graph; write back;
     evaluate."""
-    from grapekg.app import evaluate as evaluation
-    from grapekg.app import train as training
-
-    # every option is checked before anything is built or written (issue 14.6)
+    # every option is checked before anything is imported, built or written: a usage error
+    # answers at once and leaves no run folder
     check_choice("--model", model, ("grape", "biodsnn"))
+    _check_options(
+        model, split, seeds, ablation, device, label, set_,
+        {"epochs": epochs, "align_epochs": align_epochs, "hidden": hidden, "heads": heads,
+         "top_k": top_k, "batch_size": batch_size, "lr": lr, "neighbourhood": neighbourhood},
+    )  # fmt: skip
     if model == "biodsnn":
         _train_biodsnn(
             dataset,
@@ -115,21 +119,14 @@ def train(
             label,
         )
         return
+    from grapekg.app import evaluate as evaluation
+    from grapekg.app import train as training
+
     heads = 4 if heads is None else heads
     batch_size = 16 if batch_size is None else batch_size
     seed_list = parse_seeds(seeds)
-    check_device(device)
-    for abl in ablation:
-        check_choice("--ablation", abl, ("none", *training.ABLATIONS))
-    if split.lower().endswith(".json"):
-        check_input_file("--split", Path(split), (".json",))
-    else:
-        check_choice("--split", split, training.SPLIT_NAMES)
     overrides = training.config_overrides(set_)
-    if label is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", label):
-        raise ConfigError(f"--label {label[:40]!r}: letters, digits and _ . + - (at most 64)")
     ws = workspace()
-    dev = training.resolve_device(device)
     base = training.GrapeConfig(
         epochs=epochs,
         align_epochs=align_epochs,
@@ -142,6 +139,8 @@ def train(
         pert_channel=pert_channel,
         **overrides,
     )
+    bounds.check_config("grape", base)
+    dev = training.resolve_device(device)
     per_member: dict[str, dict[str, Path]] = {}
     with open_store(ws.settings) as store:
         with progress_counter("prior edges (once)", None) as adv:
@@ -185,25 +184,16 @@ def _train_biodsnn(
 ) -> None:
     """``grape train --model biodsnn``: the same datasets, splits, seeds, devices, ablation
     and --set/--label machinery as GRAPE (grapekg.app.biodsnn)."""
+    if neighbourhood:
+        raise ConfigError("--neighbourhood: GRAPE only (BioDSNN's graph is the measured genes)")
+    if pert_channel:
+        raise ConfigError("--pert-channel: GRAPE only")
     from grapekg.app import biodsnn as bio
     from grapekg.app import evaluate as evaluation
     from grapekg.app import train as training
 
     seed_list = parse_seeds(seeds)
-    check_device(device)
-    for abl in ablation:
-        check_choice("--ablation", abl, ("none", *bio.ABLATIONS))
-    if split.lower().endswith(".json"):
-        check_input_file("--split", Path(split), (".json",))
-    else:
-        check_choice("--split", split, training.SPLIT_NAMES)
-    if neighbourhood:
-        raise ConfigError("--neighbourhood: GRAPE only (BioDSNN's graph is the measured genes)")
-    if pert_channel:
-        raise ConfigError("--pert-channel: GRAPE only")
     overrides = bio.config_overrides(set_)
-    if label is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", label):
-        raise ConfigError(f"--label {label[:40]!r}: letters, digits and _ . + - (at most 64)")
     given = {"epochs": epochs, "hidden": hidden, "lr": lr}
     if heads is not None:
         given["heads"] = heads
@@ -213,6 +203,7 @@ def _train_biodsnn(
         base = bio.BiodsnnConfig(**{**given, **overrides})
     except ValueError as exc:
         raise ConfigError(f"biodsnn settings: {exc}") from None
+    bounds.check_config("biodsnn", base)
     ws = workspace()
     dev = training.resolve_device(device)
     per_member: dict[str, dict[str, Path]] = {}
@@ -244,6 +235,38 @@ def _train_biodsnn(
                 )
         bundle = evaluation.load_bundle(store, ws, dataset) if members == [dataset] else None
     _report(ws, bundle, dataset, split, seeds, seed_list, per_member, evaluate)
+
+
+def _check_options(
+    model: str,
+    split: str,
+    seeds: str,
+    ablation: list[str],
+    device: str,
+    label: str | None,
+    set_: list[str],
+    numbers: dict[str, int | float | None],
+) -> None:
+    """The checks of ``grape train``'s options that need no model code (rc 2, one line):
+    seeds, device, ablations, split, label, the numeric limits of
+    :mod:`grapekg.app.bounds` and ``--set`` values and keys."""
+    parse_seeds(seeds)
+    check_device(device)
+    for abl in ablation:
+        check_choice("--ablation", abl, ("none", *bounds.ABLATIONS[model]))
+    if split.lower().endswith(".json"):
+        check_input_file("--split", Path(split), (".json",))
+    else:
+        check_choice("--split", split, bounds.SPLIT_NAMES)
+    if label is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", label):
+        raise ConfigError(f"--label {label[:40]!r}: letters, digits and _ . + - (at most 64)")
+    if model == "biodsnn":
+        numbers = {k: v for k, v in numbers.items() if k not in ("align_epochs", "top_k")}
+        numbers["heads"] = 2 if numbers.get("heads") is None else numbers["heads"]
+    elif numbers.get("heads") is None:
+        numbers["heads"] = 4
+    bounds.check_options(model, numbers)
+    bounds.check_set_pairs(model, set_)
 
 
 def _label(label: str | None, ablation: str | None, default: str, overrides: dict) -> str:
