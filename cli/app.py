@@ -138,7 +138,7 @@ def root(
     )
     # the driver logs a lost connection as ERROR before the command's own one-line error;
     # only -v shows it
-    logging.getLogger("neo4j").setLevel(logging.NOTSET if verbose else logging.CRITICAL)
+    logging.getLogger("neo4j").setLevel(logging.WARNING if verbose else logging.CRITICAL)
 
 
 def _fail(message: str, code: int) -> None:

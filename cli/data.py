@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from grapekg.app import datasets
 from grapekg.cli.common import check_choice, open_store, settings
 from grapekg.cli.console import (
     check_format,
@@ -17,6 +16,13 @@ from grapekg.cli.console import (
     table,
     transient_bar,
 )
+from grapekg.perturb.download import DATASETS as _DOWNLOADABLE
+
+if TYPE_CHECKING:
+    from grapekg.app.datasets import ImportReport
+
+# grapekg.app.datasets (pandas, anndata, the KG layer) is imported inside each command, so
+# that a usage error answers before it loads
 
 app = typer.Typer(
     help="Perturbation datasets: import, simulate, download, list.", no_args_is_help=True
@@ -28,7 +34,7 @@ def _span(values: list[int]) -> str:
     return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
-def _print_report(rep: datasets.ImportReport) -> None:
+def _print_report(rep: ImportReport) -> None:
     if rep.members:
         console.print(
             f"[green]✓[/] group [bold]{rep.name}[/]: {len(rep.members)} contexts "
@@ -44,6 +50,8 @@ def _print_report(rep: datasets.ImportReport) -> None:
         f"{rep.n_genes:,} genes ({rep.genes_in_kg:,} in the KG), "
         f"{rep.n_conditions:,} perturbation conditions; bundle {rep.bundle}"
     )
+    for warning in rep.warnings():
+        console.print(f"[yellow]warning:[/] {warning}", highlight=False)
     if rep.guides:
         per = [len(g) for c, g in rep.guides.items() if c != "ctrl"]
         console.print(
@@ -126,6 +134,8 @@ def import_cmd(
     ] = None,
 ) -> None:
     """Validate, summarise (streaming), compute DE genes and register a dataset in the KG."""
+    from grapekg.app import datasets
+
     s = settings()
     with open_store(s) as store:
         rep = datasets.import_h5ad(
@@ -153,6 +163,8 @@ def guides(
 ) -> None:
     """Guide agreement: per target its guides, their cells and the Pearson r of the guides'
     mean deltas (vs control) on the target's DE20 genes; the median over targets."""
+    from grapekg.app import datasets
+
     s = settings()
     with open_store(s) as store:
         reports = datasets.guide_report(store, s, name)
@@ -197,6 +209,7 @@ def simulate(
 ) -> None:
     """Simulate a SYNTHETIC Perturb-seq-like dataset on real KG genes, write it in GEARS
     format (labelled synthetic) with its planted edges and noise-free truth, and import it."""
+    from grapekg.app import datasets
     from grapekg.perturb.simulate import SIGNALS
 
     check_choice("--signal", signal, SIGNALS)
@@ -225,12 +238,14 @@ def simulate(
 
 @app.command()
 def download(
-    dataset: Annotated[str, typer.Argument(help=f"One of: {', '.join(datasets.DOWNLOADABLE)}")],
+    dataset: Annotated[str, typer.Argument(help=f"One of: {', '.join(_DOWNLOADABLE)}")],
     dest: Annotated[Path | None, typer.Option(help="Folder (default: <data dir>/raw).")] = None,
     url: Annotated[str | None, typer.Option(help="Override the published URL (mirrors).")] = None,
     sha256: Annotated[str | None, typer.Option(help="Expected SHA-256 of the file.")] = None,
 ) -> None:
     """Download a public GEARS-format dataset (resumable; size, checksum and HTML-page checks)."""
+    from grapekg.app import datasets
+
     path = datasets.download_dataset(
         settings(), dataset, dest, url=url, sha256=sha256, progress=download_bar
     )
@@ -242,6 +257,8 @@ def list_cmd(
     fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
 ) -> None:
     """Datasets registered in the KG."""
+    from grapekg.app import datasets
+
     check_format(fmt)
     with open_store() as store:
         rows = datasets.list_datasets(store)

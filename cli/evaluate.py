@@ -52,13 +52,40 @@ def model_chunks(tab: pd.DataFrame, width: int) -> list[list[str]]:
     return chunks
 
 
+#: fewer test conditions than this per seed and the table warns that its means are noise
+MIN_TEST_CONDITIONS = 5
+
+
+def scored_conditions(per_condition: pd.DataFrame) -> tuple[int, int]:
+    """(fewest, most) test conditions scored in one seed (a group's conditions counted per
+    context)."""
+    if per_condition is None or per_condition.empty or "condition" not in per_condition:
+        return 0, 0
+    keys = ["seed", *(["context"] if "context" in per_condition.columns else []), "condition"]
+    per_seed = per_condition.drop_duplicates(keys).groupby("seed").size()
+    return int(per_seed.min()), int(per_seed.max())
+
+
+def scored_line(per_condition: pd.DataFrame) -> str:
+    """``scored on N test conditions`` (``N-M ... per seed`` when the seeds differ)."""
+    lo, hi = scored_conditions(per_condition)
+    n = str(lo) if lo == hi else f"{lo}-{hi}"
+    return f"scored on {n} test condition{'' if hi == 1 else 's'}" + (
+        " per seed" if lo != hi else ""
+    )
+
+
 def print_evaluation(evaluation: Evaluation, title: str) -> None:
     """The metrics-by-model table (metrics as rows, models as columns), split into several
     tables of fewer models when they would not fit the terminal, then the notes (what the
-    models were fitted on, n/a conditions, targets without a KG embedding)."""
+    models were fitted on, n/a conditions, targets without a KG embedding). Every title says
+    on how many test conditions it was scored, and fewer than :data:`MIN_TEST_CONDITIONS`
+    per seed is warned about."""
     from grapekg.app.evaluate import DISPLAY_NAMES
 
     tab = evaluation.result.table(digits=3).rename(columns=DISPLAY_NAMES)
+    per_condition = evaluation.result.per_condition
+    title = f"{title}; {scored_line(per_condition)}"
     chunks = model_chunks(tab, console.width)
     for i, models in enumerate(chunks):
         part = f" ({i + 1}/{len(chunks)})" if len(chunks) > 1 else ""
@@ -66,6 +93,14 @@ def print_evaluation(evaluation: Evaluation, title: str) -> None:
         console.print(table(title + part, ["metric", *map(header, models)], rows))
     for note in evaluation.result.notes:
         console.print(f"note: {note}", overflow="fold")
+    fewest = scored_conditions(per_condition)[0]
+    if fewest < MIN_TEST_CONDITIONS:
+        console.print(
+            f"[yellow]warning:[/] only {fewest} test condition{'' if fewest == 1 else 's'} in a "
+            f"seed (fewer than {MIN_TEST_CONDITIONS}): a mean over so few is mostly noise; use a "
+            "split with more test conditions",
+            highlight=False,
+        )
 
 
 def print_group(group: GroupEvaluation, title: str) -> None:

@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from grapekg.app import export as export_flow
-from grapekg.cli.common import open_store
+from grapekg.cli.common import open_store, settings
 from grapekg.cli.console import console, kv_table, progress_counter, table
 
 priors_app = typer.Typer(
@@ -32,10 +31,22 @@ def export(
     feature: Annotated[
         str | None, typer.Option("--feature", help="Gene property with a float-list feature.")
     ] = None,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Replace an existing file, or the export files in a non-empty folder (never "
+            "anything in the data folder).",
+        ),
+    ] = False,
 ) -> None:
     """Export the typed c/nc gene graph (cc, cn, rev_cn, nn) for training."""
+    from grapekg.app import export as export_flow
+
     export_flow.check_format(fmt)
-    with open_store() as store:
+    s = settings()
+    export_flow.check_out(out, fmt, overwrite=overwrite, protected=(s.data_dir,))
+    with open_store(s) as store:
         res = export_flow.export_to_file(
             store,
             out,
@@ -45,6 +56,8 @@ def export(
             fmt=fmt,
             feature=feature,
             progress=progress_counter,
+            overwrite=overwrite,
+            protected=(s.data_dir,),
         )
     c = res.counts
     rows = [(t, n) for t, n in c["nodes"].items()] + [(r, n) for r, n in c["edges"].items()]
@@ -64,6 +77,8 @@ def priors_build(
     ] = None,
 ) -> None:
     """Materialise prior edges in Neo4j (idempotent) and assign the per-class gene idx."""
+    from grapekg.app import export as export_flow
+
     params = export_flow.prior_params(
         kind,
         threshold=threshold,
@@ -80,6 +95,8 @@ def priors_build(
 @priors_app.command("list")
 def priors_list() -> None:
     """Prior parameter sets recorded in the graph."""
+    from grapekg.app import export as export_flow
+
     with open_store() as store:
         rows = export_flow.list_priors(store)
     console.print(
@@ -105,6 +122,8 @@ def writeback(
     ] = None,
 ) -> None:
     """Write a model run and its learned edges into the graph, all or nothing."""
+    from grapekg.app import export as export_flow
+
     with open_store() as store:
         rep = export_flow.writeback_files(store, run_file, edges)
     console.print(

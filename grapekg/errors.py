@@ -72,3 +72,12 @@ class InputError(GrapeError):
         self.reason = message
         where = f"{cut(self.path, 160)}:{line}" if line is not None else cut(self.path, 160)
         super().__init__(f"{where}: {cut(message, MAX_MESSAGE - 40)}")
+
+
+class OutputError(GrapeError):
+    """A file or folder a command was asked to write cannot be written; names the path."""
+
+    def __init__(self, path: str | Path, message: str) -> None:
+        self.path = str(path)
+        self.reason = message
+        super().__init__(f"{cut(self.path, 160)}: {cut(message, MAX_MESSAGE - 40)}")

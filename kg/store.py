@@ -32,8 +32,21 @@ from grapekg.settings import Settings
 
 log = logging.getLogger(__name__)
 # the driver logs one warning per retry of a lost connection (hundreds when the server dies
-# mid-build); the one error that follows is what users see
-logging.getLogger("neo4j").setLevel(logging.ERROR)
+# mid-build) and an ERROR line for the lost socket; the one-line error that follows is what
+# users see. The command's -v sets the level itself (before this module is imported) to show
+# them.
+if logging.getLogger("neo4j").level == logging.NOTSET:
+    logging.getLogger("neo4j").setLevel(logging.CRITICAL)
+
+#: seconds to open a connection to the server (a killed server refuses at once; a host that
+#: vanished would otherwise hold the command for the driver's 30 s)
+CONNECT_TIMEOUT = 5.0
+#: seconds to get a connection from the pool, a new one included (driver default 60 s)
+ACQUIRE_TIMEOUT = 10.0
+#: seconds a managed transaction is retried after a transient failure or a lost connection
+#: (driver default 30 s; each write of a failing command used to wait it out: a server killed
+#: mid-build kept the client waiting 66-188 s)
+RETRY_TIME = 5.0
 
 
 def _db_error(what: str, exc: Exception) -> DatabaseError:
@@ -104,10 +117,35 @@ class Store:
     def __init__(self, uri: str, user: str, password: str, database: str) -> None:
         self.uri = uri
         self.database = database
+        #: set once the server stopped answering: later calls fail at once unless it is back
+        self._lost = False
         # notifications (e.g. "label does not exist yet") are not errors: not logged to users
         self._driver = GraphDatabase.driver(
-            uri, auth=(user, password), max_connection_pool_size=8, notifications_min_severity="OFF"
+            uri,
+            auth=(user, password),
+            max_connection_pool_size=8,
+            notifications_min_severity="OFF",
+            connection_timeout=CONNECT_TIMEOUT,
+            connection_acquisition_timeout=ACQUIRE_TIMEOUT,
+            max_transaction_retry_time=RETRY_TIME,
         )
+
+    def _failed(self, what: str, exc: Exception) -> DatabaseError:
+        """The one-line error of a failed call; a lost server is remembered (:meth:`_alive`)."""
+        if not isinstance(exc, Neo4jError):
+            self._lost = True
+        return _db_error(what, exc)
+
+    def _alive(self, what: str) -> None:
+        """After a lost connection, one quick connectivity check before the next call (a
+        command cleaning up after a failure must not wait out every call's retries)."""
+        if not self._lost:
+            return
+        try:
+            self._driver.verify_connectivity()
+        except (Neo4jError, DriverError, OSError) as exc:
+            raise _db_error(what, exc) from None
+        self._lost = False
 
     @classmethod
     def connect(cls, settings: Settings) -> Store:
@@ -156,6 +194,7 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Run a read query in a managed transaction; returns rows as dicts."""
         text = _text(query)
+        self._alive("query")
         try:
             records, _, _ = self._driver.execute_query(
                 text,
@@ -164,7 +203,7 @@ class Store:
                 routing_=RoutingControl.READ,
             )
         except (Neo4jError, DriverError, OSError) as exc:
-            raise _db_error("query", exc) from None
+            raise self._failed("query", exc) from None
         return [r.data() for r in records]
 
     def write(
@@ -176,11 +215,12 @@ class Store:
         def work(tx: neo4j.ManagedTransaction) -> neo4j.SummaryCounters:
             return tx.run(text, dict(params or {})).consume().counters
 
+        self._alive("write")
         try:
             with self._driver.session(database=self.database) as s:
                 return s.execute_write(work)
         except (Neo4jError, DriverError, OSError) as exc:
-            raise _db_error("write", exc) from None
+            raise self._failed("write", exc) from None
 
     def read_write(
         self, query: CypherFile, params: Mapping[str, Any] | None = None
@@ -191,11 +231,12 @@ class Store:
         def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
             return [r.data() for r in tx.run(text, dict(params or {}))]
 
+        self._alive("write")
         try:
             with self._driver.session(database=self.database) as s:
                 return s.execute_write(work)
         except (Neo4jError, DriverError, OSError) as exc:
-            raise _db_error("write", exc) from None
+            raise self._failed("write", exc) from None
 
     def write_many(self, steps: Iterable[tuple[CypherFile, Mapping[str, Any]]]) -> None:
         """Run several write queries in ONE transaction: all of them or none."""
@@ -205,20 +246,22 @@ class Store:
             for q, p in steps_:
                 tx.run(q, p).consume()
 
+        self._alive("write")
         try:
             with self._driver.session(database=self.database) as s:
                 s.execute_write(work)
         except (Neo4jError, DriverError, OSError) as exc:
-            raise _db_error("write", exc) from None
+            raise self._failed("write", exc) from None
 
     def run_auto(self, query: CypherFile, params: Mapping[str, Any] | None = None) -> None:
         """Auto-commit query (needed for ``CALL {} IN TRANSACTIONS`` and schema commands)."""
         text = _text(query)
+        self._alive("query")
         try:
             with self._driver.session(database=self.database) as s:
                 s.run(text, dict(params or {})).consume()
         except (Neo4jError, DriverError, OSError) as exc:
-            raise _db_error("query", exc) from None
+            raise self._failed("query", exc) from None
 
     @contextmanager
     def session(self) -> Iterator[neo4j.Session]:

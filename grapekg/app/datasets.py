@@ -14,9 +14,12 @@ import dataclasses
 import glob
 import json
 import logging
+import os
 import re
+import secrets
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -85,9 +88,63 @@ class ImportReport:
     guides: dict[str, dict[str, int]] = field(default_factory=dict)
     #: with --context-col: one report per context (this report then sums them up)
     members: list[ImportReport] = field(default_factory=list)
+    #: genes with one value in every cell (no signal; the import warns with their count)
+    constant_genes: list[str] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        """One-line warnings about the data (constant genes)."""
+        if not self.constant_genes:
+            return []
+        ex = ", ".join(shorten(g, 30) for g in self.constant_genes[:5])
+        return [
+            f"{len(self.constant_genes):,} of {self.n_genes:,} genes have the same value in "
+            f"every cell (e.g. {ex}): they carry no signal and every model scores them exactly"
+        ]
 
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@contextmanager
+def import_lock(ws: Workspace, name: str) -> Iterator[Path]:
+    """Hold the import lock of dataset ``name`` (and its contexts ``NAME@*``): an exclusive
+    ``flock`` on ``<data dir>/datasets/.NAME.lock``, taken without waiting. A second import of
+    the same name while one runs fails at once with a one-line error naming the lock, so two
+    imports never mix their files; the lock goes with its process (a killed import leaves
+    none held). Staging folders left by killed imports of this name are removed once it is
+    held (no other import of the name can be running then)."""
+    import fcntl
+
+    root = ws.data_dir / "datasets"
+    root.mkdir(parents=True, exist_ok=True)
+    lock = root / f".{name}.lock"
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            raise DataError(
+                f"dataset {name} is being imported by another process"
+                + (f" (pid {holder})" if holder.isdigit() else "")
+                + f": its lock {lock} is held; wait for that import to finish",
+                parameter="--name",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        for pattern in (f"{glob.escape(name)}.*.tmp", f"{glob.escape(name)}@*.*.tmp"):
+            for stale in root.glob(pattern):
+                shutil.rmtree(stale, ignore_errors=True)
+        yield lock
+    finally:
+        os.close(fd)
+
+
+def _staging_path(target: Path) -> Path:
+    """Where this process stages the bundle of ``target``: a name of its own
+    (``NAME.<pid>-<random>``; :func:`grapekg.perturb.bundle.stage` writes ``<that>.tmp``),
+    never a folder another process could write at the same time."""
+    return target.with_name(f"{target.name}.{os.getpid()}-{secrets.token_hex(4)}")
 
 
 def context_name(name: str, value: str) -> str:
@@ -163,6 +220,43 @@ def import_h5ad(
         raise DataError(
             f"dataset name '{shorten(name)}' must be letters, digits, - or _", parameter="--name"
         )
+    with import_lock(Workspace(settings), name):
+        return _import_locked(
+            store,
+            settings,
+            path,
+            name,
+            pert_col=pert_col,
+            control=control,
+            sep=sep,
+            gene_name_col=gene_name_col,
+            min_cells=min_cells,
+            normalise=normalise,
+            progress=progress,
+            guide_pattern=guide_pattern,
+            guide_col=guide_col,
+            context_col=context_col,
+        )
+
+
+def _import_locked(
+    store: Store,
+    settings: Settings,
+    path: Path,
+    name: str,
+    *,
+    pert_col: str,
+    control: Sequence[str],
+    sep: str,
+    gene_name_col: str | None,
+    min_cells: int,
+    normalise: bool,
+    progress: Progress | None,
+    guide_pattern: str | None,
+    guide_col: str | None,
+    context_col: str | None,
+) -> ImportReport:
+    """:func:`import_h5ad` under the dataset's import lock."""
     summaries = summarise_h5ad_contexts(
         path,
         pert_col=pert_col,
@@ -224,6 +318,7 @@ def import_h5ad(
                 "ambiguous_symbols": gene_report.ambiguous(),
                 "gene_resolution": gene_report.as_dict(),
                 "target_resolution": target_report.as_dict(),
+                "constant_genes": len(summary.constant_genes),
             }
             if guide_pattern is not None or guide_col is not None:
                 meta["guide_pattern"] = guide_pattern
@@ -232,7 +327,12 @@ def import_h5ad(
                 meta.update(group=name, context=ctx, context_col=context_col)
             target = ws.dataset_dir(member)
             staged.append(
-                (bundle_mod.stage(target, summary, compute_de(summary), genes, meta), target)
+                (
+                    bundle_mod.stage(
+                        _staging_path(target), summary, compute_de(summary), genes, meta
+                    ),
+                    target,
+                )
             )
             entries.append((meta, target, cond_rows, genes))
             reports.append(
@@ -256,6 +356,7 @@ def import_h5ad(
                     group=meta.get("group"),
                     context=meta.get("context"),
                     guides=summary.guides,
+                    constant_genes=list(summary.constant_genes),
                 )
             )
         stale = (

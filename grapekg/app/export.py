@@ -4,13 +4,14 @@ from files: the flows of ``grape export``, ``grape priors`` and ``grape writebac
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grapekg.errors import ConfigError, InputError, show
+from grapekg.errors import ConfigError, InputError, OutputError, cut, show
 from grapekg.kg.export.formats import FORMATS, save
 from grapekg.kg.export.paging import assign_gene_index
 from grapekg.kg.export.priors import (
@@ -42,6 +43,59 @@ def check_format(fmt: str) -> None:
         raise ConfigError(f"--format {fmt!r}: use one of {', '.join(FORMATS)}")
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """``path`` is ``folder`` or lies under it (both resolved, links followed)."""
+    p, f = path.resolve(), folder.resolve()
+    return p == f or f in p.parents
+
+
+def check_out(
+    out: Path, fmt: str, *, overwrite: bool = False, protected: tuple[Path, ...] = ()
+) -> Path:
+    """Where ``grape export`` may write, checked before anything is read from the graph:
+
+    - never inside a ``protected`` folder (the data folder: datasets, runs, the database),
+      even with ``overwrite``;
+    - ``npz`` writes a folder: an existing non-empty folder only with ``overwrite``; ``pyg`` /
+      ``dgl`` write a file: an existing file only with ``overwrite``, never a folder;
+    - the nearest existing folder above ``out`` must be writable.
+
+    ConfigError (rc 2) for a refused choice, OutputError (rc 1) for a path that cannot be
+    written; both one line naming the path."""
+    out = Path(out)
+    for folder in protected:
+        if _inside(out, folder):
+            raise ConfigError(
+                f"--out {show(str(out))}: inside the data folder {cut(str(folder), 120)} "
+                "(datasets, runs, the database); export somewhere else"
+            )
+    if fmt == "npz":
+        if out.exists() and not out.is_dir():
+            raise ConfigError(f"--out {show(str(out))}: is a file; npz writes a folder")
+        if out.is_dir() and any(out.iterdir()) and not overwrite:
+            raise ConfigError(
+                f"--out {show(str(out))}: the folder is not empty; choose an empty or new "
+                "folder, or pass --overwrite to replace its export files"
+            )
+    else:
+        if out.is_dir():
+            raise ConfigError(f"--out {show(str(out))}: is a folder; {fmt} writes one file")
+        if out.exists() and not overwrite:
+            raise ConfigError(
+                f"--out {show(str(out))}: the file exists; pass --overwrite to replace it"
+            )
+    parent = out.absolute()
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(out, f"cannot write here: {cut(str(parent), 120)} is not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(out, f"cannot write here: permission denied on {cut(str(parent), 120)}")
+    if out.exists() and not os.access(out, os.W_OK):
+        raise OutputError(out, "cannot write here: permission denied")
+    return out
+
+
 def export_to_file(
     store: Store,
     out: Path,
@@ -52,11 +106,19 @@ def export_to_file(
     fmt: str = "pyg",
     feature: str | None = None,
     progress: Progress | None = None,
+    overwrite: bool = False,
+    protected: tuple[Path, ...] = (),
 ) -> ExportResult:
-    """Read the typed c/nc gene graph from Neo4j and save it in format ``fmt``."""
+    """Read the typed c/nc gene graph from Neo4j and save it in format ``fmt`` (``out``
+    checked first by :func:`check_out`)."""
     check_format(fmt)
+    check_out(out, fmt, overwrite=overwrite, protected=protected)
     g = export_graph(store, genes, edges, hops=hops, feature=feature, progress=progress)
-    path = save(g, fmt, out)
+    try:
+        path = save(g, fmt, Path(out))
+    except (OSError, RuntimeError) as exc:  # torch.save reports an unwritable path as either
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise OutputError(out, f"cannot write the export: {cut(reason, 160)}") from None
     return ExportResult(path, g.counts(), g.snapshot_id)
 
 

@@ -20,7 +20,9 @@ memory: three (contexts·conditions × genes) arrays); with guide-level labels a
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from os import PathLike
@@ -77,6 +79,8 @@ class ConditionSummary:
     guide_keys: list[tuple[str, str]] = field(default_factory=list)
     guide_n: np.ndarray | None = None
     guide_mean: np.ndarray | None = None
+    #: genes with one value in every cell of the file (no signal to score; warned at import)
+    constant_genes: list[str] = field(default_factory=list)
 
     @property
     def guides(self) -> dict[str, dict[str, int]]:
@@ -124,6 +128,9 @@ class _Accumulator:
         self.all_integer = True
         self.max = -np.inf
         self.min = np.inf
+        # per gene, over every cell: a gene whose minimum equals its maximum is constant
+        self.gene_min = np.full(n_genes, np.inf)
+        self.gene_max = np.full(n_genes, -np.inf)
 
     def take(self, rows: np.ndarray) -> _Accumulator:
         """The accumulator restricted to some of its groups (one context's conditions)."""
@@ -132,6 +139,7 @@ class _Accumulator:
         if not self.sums_only:
             sub.sumsq, sub.nnz = self.sumsq[rows], self.nnz[rows]  # type: ignore[index]
         sub.all_integer, sub.max, sub.min = self.all_integer, self.max, self.min
+        sub.gene_min, sub.gene_max = self.gene_min, self.gene_max
         return sub
 
     def add(self, block: np.ndarray | sp.csr_matrix, codes: np.ndarray) -> None:
@@ -140,6 +148,13 @@ class _Accumulator:
             (np.ones(rows), (codes, np.arange(rows))), shape=(self.sum.shape[0], rows)
         )
         self.n += np.bincount(codes, minlength=self.n.shape[0])
+        if rows and not self.sums_only:
+            lo = block.min(axis=0) if sp.issparse(block) else np.asarray(block).min(axis=0)
+            hi = block.max(axis=0) if sp.issparse(block) else np.asarray(block).max(axis=0)
+            lo = np.asarray(lo.todense() if sp.issparse(lo) else lo, dtype=np.float64).ravel()
+            hi = np.asarray(hi.todense() if sp.issparse(hi) else hi, dtype=np.float64).ravel()
+            np.minimum(self.gene_min, lo, out=self.gene_min)
+            np.maximum(self.gene_max, hi, out=self.gene_max)
         if sp.issparse(block):
             block = sp.csr_matrix(block, dtype=np.float64)
             values = block.data
@@ -223,23 +238,61 @@ def _iter_memory_chunks(x: object) -> Iterator[tuple[int, object]]:
         )  # type: ignore[index]
 
 
-def _check_finite(block: object, start: int, path: str) -> None:
-    values = block.data if sp.issparse(block) else np.asarray(block)  # type: ignore[union-attr]
-    finite = np.isfinite(values)
-    if finite.all():
-        return
+#: the largest magnitude X may hold: the bundle stores means in float32, and a value beyond
+#: it (1e300 passes a NaN/inf check) would become an infinite mean
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def _first_bad(block: object, bad_of: object) -> tuple[int, int]:
+    """(row, column) within ``block`` of its first value where ``bad_of(values)`` holds."""
     if sp.issparse(block):
         coo = sp.coo_matrix(block)
-        bad = int(np.flatnonzero(~np.isfinite(coo.data))[0])
-        row, col = int(coo.row[bad]) + start, int(coo.col[bad])
-    else:
-        r, c = np.argwhere(~np.isfinite(np.asarray(block)))[0]
-        row, col = int(r) + start, int(c)
-    raise DataError(
-        f"contains NaN or infinite values (first at cell row {row}, gene column {col})",
-        path=path,
-        parameter="X",
-    )
+        i = int(np.flatnonzero(bad_of(coo.data))[0])  # type: ignore[operator]
+        return int(coo.row[i]), int(coo.col[i])
+    r, c = np.argwhere(bad_of(np.asarray(block)))[0]  # type: ignore[operator]
+    return int(r), int(c)
+
+
+def _check_finite(block: object, start: int, path: str) -> None:
+    """No NaN or infinite value, and none beyond the float32 range, in a chunk of X."""
+    values = block.data if sp.issparse(block) else np.asarray(block)  # type: ignore[union-attr]
+    if not np.isfinite(values).all():
+        row, col = _first_bad(block, lambda v: ~np.isfinite(v))
+        raise DataError(
+            f"contains NaN or infinite values (first at cell row {row + start}, gene column {col})",
+            path=path,
+            parameter="X",
+        )
+    if values.size and float(np.abs(values).max()) > FLOAT32_MAX:
+        row, col = _first_bad(block, lambda v: np.abs(v) > FLOAT32_MAX)
+        value = float(block[row, col])  # type: ignore[index]
+        raise DataError(
+            f"a value {value:.3g} beyond the float32 range (|x| > {FLOAT32_MAX:.3g}) at cell row "
+            f"{row + start}, gene column {col}; expression values are stored as float32",
+            path=path,
+            parameter="X",
+        )
+
+
+def _check_degenerate(acc: _Accumulator, gene_names: np.ndarray, path: str) -> list[str]:
+    """Refuse an X that is all zeros or has one value per gene in every cell (every model,
+    no-change included, would score perfectly); return the names of the constant genes
+    (warned at import: they carry no signal)."""
+    if not (acc.max > 0 or acc.min < 0):
+        raise DataError(
+            "X is all zeros: nothing was measured (every model would score perfectly)",
+            path=path,
+            parameter="X",
+        )
+    constant = acc.gene_max <= acc.gene_min
+    if constant.all():
+        raise DataError(
+            f"every one of the {constant.size:,} genes has the same value in every cell: no "
+            "perturbation changes anything (every model would score perfectly)",
+            path=path,
+            parameter="X",
+        )
+    return [str(g) for g in gene_names[constant]]
 
 
 @dataclass(frozen=True)
@@ -535,8 +588,14 @@ def _summarise(
             gkeys = [(lab.conditions[lab.guide_keys[i][1]], lab.guide_keys[i][2]) for i in grows]
         out[context] = (sub, conditions, gkeys, gsub)  # type: ignore[assignment]
     _check_counts(acc, path, count_max)
+    constant = _check_degenerate(acc, gene_names, path)
+    if constant:
+        log.info("%s: %d genes are constant in every cell", path, len(constant))
     return {
-        ctx: _finish(sub, conds, gene_ids, gene_names, path, lab.raw_labels, ctx, gkeys, gsub)
+        ctx: dataclasses.replace(
+            _finish(sub, conds, gene_ids, gene_names, path, lab.raw_labels, ctx, gkeys, gsub),
+            constant_genes=constant,
+        )
         for ctx, (sub, conds, gkeys, gsub) in out.items()  # type: ignore[misc]
     }
 
@@ -618,47 +677,98 @@ def summarise_h5ad_contexts(
         raise ConfigError("--guide-pattern and --guide-col exclude each other: pass one")
     from anndata.io import read_elem
 
-    with h5py.File(where, "r") as f:
-        if "obs" not in f or "X" not in f:
-            raise DataError("not an AnnData .h5ad file (no obs or X)", path=where)
-        columns = _obs_columns(f["obs"])
-        cols: dict[str, np.ndarray | None] = {}
-        for key, col in (("pert", pert_col), ("guide", guide_col), ("context", context_col)):
-            if col is None:
-                cols[key] = None
-                continue
-            if col not in f["obs"] or col in ("_index",):
-                raise DataError(
-                    f"column not found; obs has {', '.join(shorten(c, 40) for c in columns)}",
-                    path=where,
-                    parameter=f"obs['{shorten(col)}']",
-                )
-            cols[key] = _read_column(f["obs"], col)
-        var = read_elem(f["var"])
-        gene_ids = np.asarray([str(v) for v in var.index], dtype=object)
-        gene_names = _gene_names(var, gene_name_col, where)
-        _check_genes(gene_ids, gene_names, where, gene_name_col or "gene_name")
-        x = f["X"]
-        n_rows = int(x.shape[0]) if isinstance(x, h5py.Dataset) else int(x.attrs["shape"][0])
-        return _summarise(
-            _iter_h5_chunks(x, where),
-            n_rows,
-            cols["pert"],  # type: ignore[arg-type]
-            gene_ids,
-            gene_names,
-            where,
-            pert_col,
-            control_labels,
-            sep,
-            min_cells,
-            count_max,
-            progress,
-            normalise,
-            guide_pattern=guide_pattern,
-            guides=cols["guide"],
-            contexts=cols["context"],
-            context_col=context_col,
-        )
+    try:
+        h5 = h5py.File(where, "r")
+    except OSError as exc:  # text, CSV, a truncated file: HDF5's "file signature not found"
+        raise DataError(f"not an HDF5/h5ad file ({_h5_reason(exc)})", path=where) from None
+    try:
+        with h5 as f:
+            return _summarise_file(
+                f,
+                where,
+                read_elem,
+                pert_col=pert_col,
+                control_labels=control_labels,
+                sep=sep,
+                gene_name_col=gene_name_col,
+                min_cells=min_cells,
+                count_max=count_max,
+                progress=progress,
+                normalise=normalise,
+                guide_pattern=guide_pattern,
+                guide_col=guide_col,
+                context_col=context_col,
+            )
+    except OSError as exc:  # a file cut short after its header: a read fails part-way
+        raise DataError(f"not a readable HDF5/h5ad file ({_h5_reason(exc)})", path=where) from None
+
+
+def _h5_reason(exc: OSError) -> str:
+    """HDF5's reason, short: the last parenthesised part of h5py's message
+    (``Unable to synchronously open file (file signature not found)``)."""
+    text = str(exc)
+    found = re.findall(r"\(([^()]+)\)", text)
+    return shorten(found[-1] if found else text, 120)
+
+
+def _summarise_file(
+    f: h5py.File,
+    where: str,
+    read_elem: object,
+    *,
+    pert_col: str,
+    control_labels: str | Sequence[str],
+    sep: str,
+    gene_name_col: str | None,
+    min_cells: int,
+    count_max: float,
+    progress: Progress | None,
+    normalise: bool,
+    guide_pattern: str | None,
+    guide_col: str | None,
+    context_col: str | None,
+) -> dict[str | None, ConditionSummary]:
+    """:func:`summarise_h5ad_contexts` of an open file."""
+    if "obs" not in f or "X" not in f:
+        raise DataError("not an AnnData .h5ad file (no obs or X)", path=where)
+    columns = _obs_columns(f["obs"])
+    cols: dict[str, np.ndarray | None] = {}
+    for key, col in (("pert", pert_col), ("guide", guide_col), ("context", context_col)):
+        if col is None:
+            cols[key] = None
+            continue
+        if col not in f["obs"] or col in ("_index",):
+            raise DataError(
+                f"column not found; obs has {', '.join(shorten(c, 40) for c in columns)}",
+                path=where,
+                parameter=f"obs['{shorten(col)}']",
+            )
+        cols[key] = _read_column(f["obs"], col)
+    var = read_elem(f["var"])  # type: ignore[operator]
+    gene_ids = np.asarray([str(v) for v in var.index], dtype=object)
+    gene_names = _gene_names(var, gene_name_col, where)
+    _check_genes(gene_ids, gene_names, where, gene_name_col or "gene_name")
+    x = f["X"]
+    n_rows = int(x.shape[0]) if isinstance(x, h5py.Dataset) else int(x.attrs["shape"][0])
+    return _summarise(
+        _iter_h5_chunks(x, where),
+        n_rows,
+        cols["pert"],  # type: ignore[arg-type]
+        gene_ids,
+        gene_names,
+        where,
+        pert_col,
+        control_labels,
+        sep,
+        min_cells,
+        count_max,
+        progress,
+        normalise,
+        guide_pattern=guide_pattern,
+        guides=cols["guide"],
+        contexts=cols["context"],
+        context_col=context_col,
+    )
 
 
 def summarise_h5ad(

@@ -320,6 +320,26 @@ def _save_run(
     np.save(run_dir / "ctrl.npy", summary.ctrl_mean.astype(np.float32))
 
 
+def _plain_history(history: list[dict[str, float]]) -> list[dict[str, float]]:
+    """The epoch history as plain Python numbers (``epoch`` an int, the rest floats), so
+    ``last.pt`` holds only tensors and plain types and loads with ``weights_only=True``."""
+    return [{k: int(v) if k == "epoch" else float(v) for k, v in h.items()} for h in history]
+
+
+def _load_last(last: Path) -> dict:
+    """The resume state of ``last.pt``, read with ``torch.load(weights_only=True)``: tensors
+    and plain types only, never arbitrary pickled objects from a run folder."""
+    import pickle
+
+    try:
+        return torch.load(last, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
+        reason = " ".join(str(exc).split())[:160]
+        raise ValueError(
+            f"{last}: cannot resume from this file ({reason}); delete it to train from the start"
+        ) from None
+
+
 def train_grape(
     graph: GeneGraph,
     summary: ConditionSummary,
@@ -382,7 +402,7 @@ def train_grape(
     start, best_val, best_epoch, stale = 0, float("inf"), -1, 0
     last = run_dir / "last.pt"
     if resume and last.exists():
-        state = torch.load(last, weights_only=False)
+        state = _load_last(last)
         model.candidates = state["model"]["candidates"]
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
@@ -436,11 +456,11 @@ def train_grape(
                 "optimizer": opt.state_dict(),
                 "generator": gen.get_state(),
                 "torch_rng": torch.get_rng_state(),
-                "epoch": epoch,
-                "best_val": best_val,
-                "best_epoch": best_epoch,
-                "stale": stale,
-                "history": history,
+                "epoch": int(epoch),
+                "best_val": float(best_val),
+                "best_epoch": int(best_epoch),
+                "stale": int(stale),
+                "history": _plain_history(history),
             },
             last,
         )
