@@ -15,7 +15,8 @@ def recovery(
     runs: Annotated[
         list[str],
         typer.Argument(
-            help="Run ids, folders, '@latest' or glob patterns, e.g. 'sim5k-simulation-grape-s*'."
+            help="Run ids, folders, '@latest' or glob patterns over the complete runs in the graph "
+            "(newest first), e.g. 'sim5k-simulation-grape-s*'."
         ),
     ],
     all_regulators: Annotated[

@@ -18,7 +18,9 @@ are then written in batches (one transaction each, which first locks the run nod
 nothing unless the token is still this writer's: a second writer of the same run id, or a
 delete, supersedes the first, which stops with an error); the status becomes ``'complete'``
 last, and only if the token is still this writer's and the run's edge counts are exactly
-what this attempt created. Every query in ``cypher/`` joins learned edges through
+what this attempt created. A write that raises marks the node ``failed`` (while its attempt
+still owns it; the reason is kept in the run's folder, ``run.json``), so ``grape runs list
+--status failed`` shows it. Every query in ``cypher/`` joins learned edges through
 ``(:ModelRun {id: $run, status: 'complete'})``, so a run being written, or killed half way,
 is invisible.
 
@@ -368,7 +370,7 @@ def _write_edges(
         raise DatabaseError(
             f"model run '{info.id}': the graph holds {counts} edges but this "
             f"write created {mine}; another writer is writing the same run id. "
-            "The run stays invisible ('writing'): write it again"
+            "The run stays invisible (status 'failed'): write it again"
         )
     done = store.read_write(
         cypher.internal("run_complete"),

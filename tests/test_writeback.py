@@ -298,8 +298,9 @@ def test_foreign_edges_keep_the_run_invisible(mini):
 
     with pytest.raises(DatabaseError, match="another writer"):
         write_run(mini, RunInfo("x", "grape"), RUN1_EDGES, on_batch=intruder)
-    assert get_run(mini, "x")["status"] == "writing"
+    assert get_run(mini, "x")["status"] == "failed"  # recorded as failed, still invisible
     assert list_runs(mini, "complete") == []
+    assert [r["id"] for r in list_runs(mini, "failed")] == ["x"]
     # a retry clears everything of the run, the foreign edges included
     rep = write_run(mini, RunInfo("x", "grape"), RUN1_EDGES)
     assert rep.cleared > 0 and sum(rep.written.values()) == len(RUN1_EDGES)

@@ -11,14 +11,19 @@ measured gene the KG lacks is a node of its own without edges and with the missi
 vector (zeros); a target that resolves to no KG gene leaves its conditions out of training and
 of GRAPE's predictions, with one warning line naming them (:meth:`DatasetGraph.warning`). The
 model fits on exactly ``split.train`` and selects its epoch on ``split.val``, the split of
-:func:`grapekg.perturb.splits.resolve_split` that the baselines use too. A group ``NAME``
+:func:`grapekg.perturb.splits.resolve_split` that the baselines use too (a user's split
+file with an empty ``val`` is used as written: the epoch is then chosen on the training
+loss, and the tables say "validation: none (user split)"). A group ``NAME``
 trains every member ``NAME@ctx`` on its member split (:func:`member_splits`).
 
 Run layout (:class:`~grapekg.app.workspace.Workspace`): ``<data_dir>/runs/<run_id>/``
-(config.json, model.pt, graph.pt, meta.json, predictions.parquet, learned_edges.parquet)
-and, per (dataset, split, model label), a combined
+(run.json from the start: status running / complete / failed with the reason, see
+:mod:`grapekg.app.runs`; config.json, model.pt, graph.pt, meta.json, predictions.parquet,
+learned_edges.parquet) and, per (dataset, split, model label), a combined
 ``<data_dir>/results/<dataset>/<split>/<label>.parquet`` of test predictions with a ``seed``
-column that ``grape evaluate --predictions LABEL=FILE`` scores beside the baselines.
+column that ``grape evaluate --predictions LABEL=FILE`` scores beside the baselines. Run
+ids and ``<split>`` use the split's identity (:func:`~grapekg.perturb.splits.split_tag`: a
+built-in name, or ``user-<hash>`` of a split file's content).
 """
 
 from __future__ import annotations
@@ -379,8 +384,8 @@ def member_splits(
 ) -> dict[str, Split]:
     """The split of a dataset, or of each member of a group ``NAME`` (``NAME@ctx``): one split
     of the union of the members' conditions, restricted to each (the contract's
-    :func:`~grapekg.perturb.splits.split_group`). Every split carries validation conditions
-    (:func:`~grapekg.perturb.splits.resolve_split`)."""
+    :func:`~grapekg.perturb.splits.split_group`). A built-in split carries validation
+    conditions; a user's file is used as written (:func:`~grapekg.perturb.splits.resolve_split`)."""
     members = dataset_members(store, ws, name)
     conds = {
         m: list(bundle_mod.load(bundle_path(store, ws.settings, m)).summary.conditions)
