@@ -84,7 +84,7 @@ def check_out(
             raise ConfigError(
                 f"--out {show(str(out))}: the file exists; pass --overwrite to replace it"
             )
-    parent = out.absolute()
+    parent = out.absolute().parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
     if not parent.is_dir():
