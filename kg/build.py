@@ -10,6 +10,7 @@ route of every source), ``options`` sets an adapter's options (e.g.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -165,6 +166,9 @@ def make_adapter(
         return default_adapter(settings, name, options)
     cls = adapter_class(name)
     local = _local(settings, name, paths)
+    if name == "string" and "links" in local and not {"aliases", "symbols"} & set(local):
+        # a user's links file (e.g. the full functional network) with the offline ENSP map
+        local["symbols"] = defaults.path(settings, "string.symbols")
     if options:
         if not hasattr(cls, "parse_options"):
             raise ConfigError(f"--option: source '{name}' takes no options")
@@ -221,8 +225,12 @@ def build(
     reports = []
     resolver: GeneResolver | None = None
     resolver_after = -1  # index of the last source loaded when the resolver was built
+    index: Any = None  # the gene index, read again only after a source that wrote genes
     for i, adapter in enumerate(adapters):
-        genes = gene_index_from_store(store) if adapter.needs_genes else None
+        t0 = time.perf_counter()
+        if adapter.needs_genes and index is None:
+            index = gene_index_from_store(store)
+        genes = index if adapter.needs_genes else None
         if getattr(adapter, "uses_resolver", False) and genes is not None:
             if resolver is None or any(
                 a.name in ("ensembl", "synonyms") for a in adapters[resolver_after + 1 : i]
@@ -239,5 +247,9 @@ def build(
         with ctx as advance:
             rep = loader.load(adapter.source(), adapter.records(genes), advance)
         loader.finish(rep, dict(adapter.stats))
+        if rep.nodes.get("Gene"):
+            index = None
+        # the whole cost of the source: gene index, resolver, check pass, load, clean-up
+        rep.seconds = time.perf_counter() - t0
         reports.append(rep)
     return reports

