@@ -82,6 +82,9 @@ class LabelConfig:
     attention_init: float = 0.01
     patience: int = 6
     seed: int = 0
+    #: "bce": binary cross-entropy over the labelled pairs; "bce+list": plus, per gene, the
+    #: listwise softmax loss over the batch's perturbations (the per-gene ranking the AUC scores)
+    loss: str = "bce"
     #: which head terms are on: "retrieval" (α-weighted labels), "bilinear" (⟨U h_p, V h_g⟩)
     terms: tuple[str, ...] = ("retrieval", "bilinear")
 
@@ -242,6 +245,23 @@ def _bce(logit: Tensor, y: Tensor, m: Tensor) -> Tensor:
     return (loss * m).sum() / m.sum().clamp_min(1.0)
 
 
+def _listwise(logit: Tensor, y: Tensor, m: Tensor) -> Tensor:
+    """Per gene g: −Σ_{i: y=1} log softmax_i(logit[·, g]) over the labelled perturbations of the
+    batch, divided by the positives, averaged over genes with a positive and a negative."""
+    masked = logit.masked_fill(m == 0, float("-inf"))
+    logp = torch.log_softmax(masked, dim=0).masked_fill(m == 0, 0.0)
+    pos = (m * y).sum(0)
+    keep = (pos > 0) & (pos < m.sum(0))
+    per_gene = -(logp * m * y).sum(0) / pos.clamp_min(1.0)
+    return per_gene[keep].mean() if bool(keep.any()) else logit.sum() * 0.0
+
+
+def _loss(cfg: LabelConfig, logit: Tensor, y: Tensor, m: Tensor) -> Tensor:
+    if cfg.loss == "bce+list":
+        return _bce(logit, y, m) + 0.1 * _listwise(logit, y, m)
+    return _bce(logit, y, m)
+
+
 def fit_label_model(
     data: LabelData,
     train: np.ndarray,
@@ -302,7 +322,7 @@ def fit_label_model(
         total = 0.0
         for i in range(0, order.shape[0], cfg.batch):
             q = order[i : i + cfg.batch]
-            loss = _bce(model(t, q, tr), t["y"][q], t["mask"][q])
+            loss = _loss(cfg, model(t, q, tr), t["y"][q], t["mask"][q])
             opt.zero_grad()
             loss.backward()
             nn.utils.clip_grad_norm_(model.parameters(), 1.0)
