@@ -31,7 +31,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -50,6 +51,7 @@ from grapekg.kg.export.reader import export_graph
 from grapekg.kg.identity import GeneResolver
 from grapekg.kg.loader import gene_index_from_store
 from grapekg.kg.store import Store
+from grapekg.model import distributed as ddp
 from grapekg.model.grape.config import GrapeConfig
 from grapekg.model.grape.graph import GeneGraph
 from grapekg.model.grape.learned import learned_edges
@@ -82,6 +84,7 @@ __all__ = [
     "read_features",
     "ensure_priors",
     "place_targets",
+    "rank0_recorded",
     "resolve_device",
     "run_identity",
     "run_label",
@@ -117,10 +120,14 @@ def ensure_priors(store: Store, advance: Callable[[int], None] | None = None) ->
         if r["status"] == "complete"
     }
     built = []
+    if ddp.init_from_env() and not ddp.is_rank0():  # data-parallel: rank 0 builds them
+        ddp.barrier()
+        return built
     for params in (priors.GoJaccardParams(namespace="biological_process"), priors.ReactomeParams()):
         if params.kind not in have:
             priors.build_prior(store, params, advance=advance)
             built.append(params.kind)
+    ddp.barrier()
     return built
 
 
@@ -442,6 +449,27 @@ def write_back_run(
     return writeback.write_run(store, info, edges).written
 
 
+@contextmanager
+def rank0_recorded(run_dir: Path, info: dict[str, object]) -> Iterator[dict[str, object]]:
+    """:func:`grapekg.app.runs.recorded` for a run that may be data-parallel (torchrun,
+    :mod:`grapekg.model.distributed`): rank 0 records it (``running``, then ``complete`` or
+    ``failed`` with the reason) and writes the folder; the other ranks write nothing. Every
+    rank waits at the end until all are done, inside rank 0's record: a rank that failed or
+    vanished makes rank 0's next collective fail, so the run is recorded ``failed``, never
+    ``complete``. In one process it is ``recorded`` itself."""
+    if not ddp.init_from_env():
+        with recorded(run_dir, info) as rec:
+            yield rec
+        return
+    if ddp.is_rank0():
+        with recorded(run_dir, info | {"processes": ddp.world_size()}) as rec:
+            yield rec
+            ddp.barrier()
+        return
+    yield {}
+    ddp.barrier()
+
+
 def train_seed(
     store: Store,
     ws: Workspace,
@@ -489,13 +517,15 @@ def train_seed(
         "synthetic": b.synthetic,
         "graph": dg.info(),
     }
-    with recorded(run_dir, info) as rec:
+    test = [c for c in used.test if c != CONTROL]
+    edges_written: dict[str, int] = {}
+    with rank0_recorded(run_dir, info) as rec:
         res = train_grape(g, b.summary, used, cfg, run_dir, device=device, progress=progress)
-        rec["stage"] = "predictions"
-        test = [c for c in used.test if c != CONTROL]
-        save_predictions(run_dir, seed, predict(run_dir, test, device=device), b.summary.gene_ids)
-        edges_written: dict[str, int] = {}
-        if write_back:
+        if ddp.is_rank0():  # data-parallel: rank 0 alone predicts and writes back
+            rec["stage"] = "predictions"
+            preds = predict(run_dir, test, device=device)
+            save_predictions(run_dir, seed, preds, b.summary.gene_ids)
+        if write_back and ddp.is_rank0():
             rec["stage"] = "write-back"
             model, graph_ = load_model(run_dir, device="cpu")
             regs = sorted(
@@ -514,7 +544,8 @@ def train_seed(
                 config=asdict(cfg),
             )
             edges_written = write_back_run(store, wb, edges, run_dir)
-        rec["written_back"] = bool(write_back)
+        if ddp.is_rank0():
+            rec["written_back"] = bool(write_back)
     return RunOutcome(
         run_id,
         run_dir,
@@ -531,9 +562,14 @@ def train_seed(
 def combine_predictions(
     ws: Workspace, dataset: str, split_name: str, label: str, outcomes: list[RunOutcome]
 ) -> Path:
-    """One parquet of every seed's test predictions, for ``grape evaluate``."""
+    """One parquet of every seed's test predictions, for ``grape evaluate`` (written by rank
+    0 of a data-parallel run; the others wait until it is there)."""
     out = ws.combined_predictions(dataset, split_name, label)
+    if not ddp.is_rank0():
+        ddp.barrier()
+        return out
     out.parent.mkdir(parents=True, exist_ok=True)
     frames = [read_parquet(o.run_dir / "predictions.parquet") for o in outcomes]
     pd.concat(frames, ignore_index=True).to_parquet(out, index=False)
+    ddp.barrier()
     return out

@@ -20,6 +20,14 @@ directory holds ``config.json`` (GrapeConfig), ``model.pt`` (best ``state_dict``
 ``graph.pt`` (the GeneGraph as plain tensors / lists), ``meta.json`` (output genes,
 conditions, history) and ``ctrl.npy``; ``last.pt`` holds the optimiser and RNG state for
 ``resume``. Progress is reported through a callback (:data:`EpochCallback`).
+
+**Data-parallel** (launched by ``torchrun``, :mod:`grapekg.model.distributed`): every rank
+builds the same model (same seed), each epoch's training conditions are sharded by a seeded
+``DistributedSampler`` and a step's ``batch_size`` is split over the ranks, so one step is the
+single-process step on the union of the ranks' batches (DDP averages the gradients; the loss
+is a mean over rows). Rank 0 validates, broadcasts its score (one stopping rule) and alone
+writes the run folder; the candidate edges (Eq. 3) are taken from rank 0 every epoch. Per-cell
+mode stays single-process. With one process the loop is exactly the single-process one.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from grapekg.model import distributed as ddp
 from grapekg.model.grape.config import GrapeConfig
 from grapekg.model.grape.graph import GeneGraph
 from grapekg.model.grape.head import recon_loss
@@ -56,6 +65,7 @@ __all__ = [
     "condition_epoch",
     "load_graph",
     "load_model",
+    "parallel_epoch",
     "perturbed_indices",
     "predict",
     "predict_with",
@@ -167,10 +177,11 @@ def _step(
     perturbed: list[list[int]],
     targets: Tensor,
     device: torch.device,
+    net: torch.nn.Module | None = None,
 ) -> dict[str, float]:
     c = model.config
     with _autocast(device):
-        pred, reg = model(perturbed)
+        pred, reg = (model if net is None else net)(perturbed)
     loss, parts = recon_loss(pred.float(), targets, model.ctrl, c.huber_delta, c.dir_weight)
     loss = loss + c.reg_weight * reg.float()
     opt.zero_grad()
@@ -201,6 +212,34 @@ def condition_epoch(
         for k, v in out.items():
             sums[k] = sums.get(k, 0.0) + v * len(idx)
     return {k: v / max(len(order), 1) for k, v in sums.items()}
+
+
+def parallel_epoch(
+    model: GrapeModel,
+    net: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    perturbed: list[list[int]],
+    targets: Tensor,
+    epoch: int,
+    device: torch.device,
+) -> dict[str, float]:
+    """One data-parallel pass: this rank's shard of the training conditions
+    (:func:`~grapekg.model.distributed.shard`, seeded with ``config.seed``) in steps of
+    ``batch_size / world`` conditions through ``net`` (the DDP wrapper of ``model``: the
+    gradients are averaged over the ranks in ``backward``). Returns the condition-weighted
+    means over every rank's conditions (the same numbers on every rank)."""
+    net.train()
+    mine = ddp.shard(len(perturbed), epoch, model.config.seed)
+    bs = ddp.local_batch(model.config.batch_size)
+    sums: dict[str, float] = {}
+    for lo in range(0, len(mine), bs):
+        idx = mine[lo : lo + bs]
+        out = _step(model, opt, [perturbed[i] for i in idx], targets[idx].to(device), device, net)
+        for k, v in out.items():
+            sums[k] = sums.get(k, 0.0) + v * len(idx)
+    total = ddp.sum_over_ranks(sums | {"conditions": float(len(mine))})
+    n = max(total.pop("conditions"), 1.0)
+    return {k: v / n for k, v in total.items()}
 
 
 def cell_epoch(
@@ -367,6 +406,12 @@ def train_grape(
     """
     dev = torch.device(device)
     run_dir = Path(out_dir)
+    parallel = ddp.init_from_env()
+    if parallel:
+        dev = ddp.device_for(dev)
+        if config.mode == "cell":
+            raise ValueError("mode='cell' (the per-cell baseline) trains in one process only")
+    writer = ddp.is_rank0()
     seed_everything(config.seed)
     model, config = build_model(graph, config, summary.gene_ids, summary.ctrl_mean)
     model.to(dev)
@@ -395,7 +440,8 @@ def train_grape(
         if cells is None:
             raise ValueError("mode='cell' needs the AnnData of cells (cells=...)")
         cell_x, cell_cond = _cell_tensors(cells, train_conds, summary.gene_ids)
-    _save_run(run_dir, model, config, graph, summary)
+    if writer:
+        _save_run(run_dir, model, config, graph, summary)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     gen = torch.Generator().manual_seed(config.seed)
     history: list[dict[str, float]] = []
@@ -424,53 +470,20 @@ def train_grape(
         align = align_pretrain(model, config.align_epochs, config.lr, seed=config.seed)
         if align:
             log.info("alignment pre-training: loss %.4f -> %.4f", align[0], align[-1])
-    lp = fit_lp_vote(model, graph, summary, train_conds, run_dir)
-    for epoch in range(start, n_epochs):
-        model.eval()
-        model.refresh_candidates()
-        if config.mode == "cell":
-            stats = cell_epoch(model, opt, pert_train, cell_x, cell_cond, gen, dev)
-        else:
-            stats = condition_epoch(model, opt, pert_train, targets, gen, dev)
-        if val_means is not None:
-            pred = predict_with(model, pert_val)
-            val_mse = float(np.mean((pred - val_means) ** 2))
-            val = validation_score(pred, val_means, ctrl_np, val_de, config.select_on)
-        else:
-            val = val_mse = stats["mse"]
-        stats |= {
-            "epoch": epoch,
-            "val_mse": val_mse,
-            "val_score": val,
-            "edges": float(model.candidates.shape[1]),
-        }
-        history.append(stats)
-        if val < best_val:
-            best_val, best_epoch, stale = val, epoch, 0
-            torch.save(model.state_dict(), run_dir / "model.pt")
-        else:
-            stale += 1
-        torch.save(
-            {
-                "model": model.state_dict(),
-                "optimizer": opt.state_dict(),
-                "generator": gen.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "epoch": int(epoch),
-                "best_val": float(best_val),
-                "best_epoch": int(best_epoch),
-                "stale": int(stale),
-                "history": _plain_history(history),
-            },
-            last,
-        )
-        if progress is not None:
-            progress(epoch + 1, n_epochs, val)
-        if stale >= patience and epoch + 1 >= min_epochs:
-            break
-    anchor = fit_single_anchor(model, graph, summary, train_conds, run_dir)
+    lp = fit_lp_vote(model, graph, summary, train_conds, run_dir, save=writer)
+    net = ddp.wrap(model, dev) if parallel else model
+    with ddp.peer_errors():
+        history, best_epoch, best_val = _epochs(
+            model, net, opt, gen, run_dir, (start, n_epochs, min_epochs, patience),
+            (best_val, best_epoch, stale), history, progress,
+            pert_train, targets, cell_x, cell_cond, pert_val, val_means, val_de, ctrl_np, dev,
+        )  # fmt: skip
     at_best = [h for h in history if h["epoch"] == best_epoch]
     best_mse = float(at_best[0]["val_mse"]) if at_best else best_val
+    if not writer:  # rank 0 finishes the run folder; the run is done when it has
+        ddp.barrier()
+        return TrainResult(run_dir, history, best_epoch, best_mse)
+    anchor = fit_single_anchor(model, graph, summary, train_conds, run_dir)
     meta = {
         "gene_ids": [str(g) for g in summary.gene_ids],
         "gene_names": [str(g) for g in summary.gene_names],
@@ -488,7 +501,108 @@ def train_grape(
     if lp is not None:
         meta["lp_vote"] = lp | {"gain": float(model.prior_shock.lp_gain.detach())}  # type: ignore[union-attr]
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
+    ddp.barrier()
     return TrainResult(run_dir, history, best_epoch, best_mse)
+
+
+def _epochs(
+    model: GrapeModel,
+    net: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    gen: torch.Generator,
+    run_dir: Path,
+    span: tuple[int, int, int, int],
+    best: tuple[float, int, int],
+    history: list[dict[str, float]],
+    progress: EpochCallback | None,
+    pert_train: list[list[int]],
+    targets: Tensor,
+    cell_x: Tensor | None,
+    cell_cond: Tensor | None,
+    pert_val: list[list[int]],
+    val_means: np.ndarray | None,
+    val_de: list[np.ndarray] | None,
+    ctrl_np: np.ndarray,
+    dev: torch.device,
+) -> tuple[list[dict[str, float]], int, float]:
+    """The epochs of :func:`train_grape` from ``span`` = (start, epochs, min epochs,
+    patience): train, validate, keep the best weights and ``last.pt`` (rank 0 writes);
+    returns (history, best epoch, best validation score)."""
+    config = model.config
+    parallel = net is not model
+    writer = ddp.is_rank0()
+    start, n_epochs, min_epochs, patience = span
+    best_val, best_epoch, stale = best
+    last = run_dir / "last.pt"
+    for epoch in range(start, n_epochs):
+        model.eval()
+        model.refresh_candidates()
+        if parallel:
+            model.candidates = ddp.tensor_from_rank0(model.candidates)
+            torch.manual_seed((config.seed * 1_000_003 + epoch) * 1009 + ddp.rank())  # dropout
+            stats = parallel_epoch(model, net, opt, pert_train, targets, epoch, dev)
+        elif config.mode == "cell":
+            stats = cell_epoch(model, opt, pert_train, cell_x, cell_cond, gen, dev)  # type: ignore[arg-type]
+        else:
+            stats = condition_epoch(model, opt, pert_train, targets, gen, dev)
+        if val_means is not None:
+            val = val_mse = float("nan")
+            if writer:
+                pred = predict_with(model, pert_val)
+                val_mse = float(np.mean((pred - val_means) ** 2))
+                val = validation_score(pred, val_means, ctrl_np, val_de, config.select_on)
+            if parallel:
+                val, val_mse = ddp.from_rank0([val, val_mse])
+        else:
+            val = val_mse = stats["mse"]
+        stats |= {
+            "epoch": epoch,
+            "val_mse": val_mse,
+            "val_score": val,
+            "edges": float(model.candidates.shape[1]),
+        }
+        history.append(stats)
+        if val < best_val:
+            best_val, best_epoch, stale = val, epoch, 0
+            if writer:
+                torch.save(model.state_dict(), run_dir / "model.pt")
+        else:
+            stale += 1
+        if writer:
+            _save_last(last, model, opt, gen, epoch, best_val, best_epoch, stale, history)
+        if progress is not None:
+            progress(epoch + 1, n_epochs, val)
+        if stale >= patience and epoch + 1 >= min_epochs:
+            break
+    return history, best_epoch, best_val
+
+
+def _save_last(
+    last: Path,
+    model: GrapeModel,
+    opt: torch.optim.Optimizer,
+    gen: torch.Generator,
+    epoch: int,
+    best_val: float,
+    best_epoch: int,
+    stale: int,
+    history: list[dict[str, float]],
+) -> None:
+    """The resume state after ``epoch`` (:func:`_load_last` reads it)."""
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": opt.state_dict(),
+            "generator": gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "epoch": int(epoch),
+            "best_val": float(best_val),
+            "best_epoch": int(best_epoch),
+            "stale": int(stale),
+            "history": _plain_history(history),
+        },
+        last,
+    )
 
 
 def _training_singles(
@@ -573,12 +687,14 @@ def fit_lp_vote(
     summary: ConditionSummary,
     train_conds: Sequence[str],
     run_dir: Path,
+    save: bool = True,
 ) -> dict[str, float] | None:
     """With ``lp_vote``: fit o_t of every measured training single
     (:func:`~grapekg.model.grape.lp_vote.fitted_effects`), save them by gene id in
-    ``LP_FILE`` and put their leave-one-out votes on the model. Returns what meta.json
-    records: the singles and the share of them whose neighbours' vote has the sign of their
-    own fitted effect (about one half when signs do not follow the prior graph)."""
+    ``LP_FILE`` (when ``save``: rank 0 of a data-parallel run) and put their leave-one-out
+    votes on the model. Returns what meta.json records: the singles and the share of them
+    whose neighbours' vote has the sign of their own fitted effect (about one half when
+    signs do not follow the prior graph)."""
     ps = model.prior_shock
     if ps is None or ps.lp_gain is None:
         return None
@@ -587,7 +703,8 @@ def fit_lp_vote(
     deltas = torch.as_tensor(summary.mean[rows] - summary.ctrl_mean[None], dtype=torch.float32)
     effects = fitted_effects(ps.src.cpu(), ps.col.cpu(), ps.w.cpu(), nodes, deltas)
     ids = np.array([str(graph.gene_ids[i]) for i in nodes.tolist()], dtype=str)
-    np.savez(run_dir / LP_FILE, gene_ids=ids, effect=effects.numpy())
+    if save:
+        np.savez(run_dir / LP_FILE, gene_ids=ids, effect=effects.numpy())
     votes = _set_lp(model, graph, list(ids), effects)
     both = (effects != 0) & (votes[nodes] != 0)
     agree = float((torch.sign(effects) == torch.sign(votes[nodes]))[both].float().mean())
