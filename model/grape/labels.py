@@ -67,24 +67,26 @@ NODE = "g"
 
 @dataclass
 class LabelConfig:
-    """Settings of :class:`LabelModel` and its training (:func:`fit_label_model`)."""
+    """Settings of :class:`LabelModel` and its training (:func:`fit_label_model`). The defaults
+    (width, learning rate, epochs, the listwise term) were chosen on a development split of
+    PerturbQA K562's *training* perturbations (a fifth held out of the fit), never its test."""
 
-    hidden: int = 64
+    hidden: int = 32
     heads: int = 2
     layers: int = 2
     dropout: float = 0.1
     lr: float = 3e-3
     weight_decay: float = 1e-4
-    epochs: int = 30
-    batch: int = 128
+    epochs: int = 4
+    batch: int = 256
     kappa_init: float = 1.0
     #: starting weight sp(γ) of the learned attention term (0 < value)
     attention_init: float = 0.01
-    patience: int = 6
+    patience: int = 2
     seed: int = 0
     #: "bce": binary cross-entropy over the labelled pairs; "bce+list": plus, per gene, the
     #: listwise softmax loss over the batch's perturbations (the per-gene ranking the AUC scores)
-    loss: str = "bce"
+    loss: str = "bce+list"
     #: which head terms are on: "retrieval" (α-weighted labels), "bilinear" (⟨U h_p, V h_g⟩)
     terms: tuple[str, ...] = ("retrieval", "bilinear")
 
