@@ -123,6 +123,7 @@ def _knowledge_default(settings: Settings, name: str, options: Mapping[str, Any]
         return StringAdapter(
             links=defaults.path(settings, "string.links"),
             symbols=defaults.path(settings, "string.symbols"),
+            ncbi=_optional_deb(settings, "synonyms.ncbi"),
             score_floor=900,  # the file holds STRING v12.0 physical links with score >= 900
             version=opts.pop("version", "12.0-physical-900"),
             retrieved=f["string.links"].released,
@@ -148,6 +149,17 @@ def _knowledge_default(settings: Settings, name: str, options: Mapping[str, Any]
         version=opts.pop("version", "6.1-c6"),
         retrieved=f["msigdb.gmt"].released,
     )
+
+
+def _optional_deb(settings: Settings, role: str) -> Path | None:
+    """A Debian-carried file, or None where apt cannot fetch it (the source says so in its
+    counts: fewer proteins mapped)."""
+    from grapekg.errors import ServerError
+
+    try:
+        return debian.fetch(settings, role)
+    except ServerError:
+        return None
 
 
 def _local(settings: Settings, name: str, paths: Mapping[str, Any]) -> dict[str, Path]:

@@ -178,6 +178,38 @@ def test_string_scoreless_file_and_symbol_map():
     assert len(list(b.records(genes()))) == 2
 
 
+def test_string_ncbi_fallback_for_proteins_the_map_lacks(tmp_path):
+    import sqlite3
+
+    db = tmp_path / "org.Hs.eg.sqlite"
+    con = sqlite3.connect(db)
+    con.executescript(
+        "CREATE TABLE gene_info (_id INTEGER, gene_name TEXT, symbol TEXT);"
+        "CREATE TABLE ensembl_prot (_id INTEGER, prot_id TEXT);"
+        "INSERT INTO gene_info VALUES (1, 'BRCA1 DNA repair associated', 'BRCA1'),"
+        " (2, 'MDM2 proto-oncogene', 'MDM2');"
+        "INSERT INTO ensembl_prot VALUES (1, 'ENSP00000000001'), (2, 'ENSP00000269305');"
+    )
+    con.commit()
+    con.close()
+    a = StringAdapter(
+        links=FX / "links_min900.csv", symbols=FX / "symbols.csv", ncbi=db, score_floor=900
+    )
+    e = edges(list(a.records(genes())), "INTERACTS_WITH")
+    # ENSP00000000001 is not in the symbol map: its NCBI gene BRCA1 maps it; TP53's protein IS
+    # in the map, so the NCBI table's (made-up) MDM2 for it is never consulted
+    assert tuple(sorted((TP53, BRCA1))) in e and len(e) == 3
+    assert a.stats["proteins_via_ncbi"] == 1 and a.stats["unmapped_proteins"] == 0
+    bad = tmp_path / "x.sqlite"
+    bad.write_bytes(b"not sqlite at all" * 100)
+    with pytest.raises(InputError, match="x.sqlite"):
+        list(
+            StringAdapter(links=FX / "links.txt", aliases=FX / "aliases.txt", ncbi=bad).records(
+                genes()
+            )
+        )
+
+
 @pytest.mark.parametrize(
     "text, line, what",
     [
@@ -594,3 +626,18 @@ def test_killed_load_is_invisible_then_converges(store, neo4j_settings, monkeypa
     build(store, neo4j_settings, ["string"], paths)
     assert kg_counts(store, schema_mod.load()) == clean
     assert knowledge_edges(store, "string").equals(ppi)
+
+
+def test_options_and_inputs_are_routed_or_refused(neo4j_settings):
+    from grapekg.kg.build import make_adapter
+
+    a = make_adapter(neo4j_settings, "string", {"links": FX / "links.txt"}, {"min_score": "950"})
+    assert a.symbols.name == "gene_symbol_map.csv" and a.min_score == 950  # offline ENSP map
+    d = make_adapter(neo4j_settings, "string", None, {"min_score": "900"})
+    assert d.min_score == 900 and d.score_floor == 900 and d.version == "12.0-physical-900"
+    with pytest.raises(ConfigError, match="takes no options"):
+        make_adapter(neo4j_settings, "go", None, {"x": "1"})
+    with pytest.raises(ConfigError, match="takes no options"):
+        make_adapter(neo4j_settings, "reactome", {"gmt": FX / "sets.gmt"}, {"x": "1"})
+    with pytest.raises(InputError, match="unknown collectri input role"):
+        make_adapter(neo4j_settings, "collectri", {"tsv": FX / "collectri.csv"})
