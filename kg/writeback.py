@@ -10,7 +10,11 @@ learned edges are relationships between genes that carry the run id in a ``run``
 - ``(:Gene)-[:KHOP_LINK {k, score, run}]->(:Gene)`` K-hop structure edges, undirected;
 - ``(:Gene)-[:PREDICTED_REGULATES {score, relation, attention, run}]->(:Gene)`` directed,
   ``relation`` = a gene relation of ``kg/schema.yaml`` (cc | cn | nn; derived from the biotype
-  classes of its ends, by the schema, when not given).
+  classes of its ends, by the schema, when not given);
+- ``(:Gene)-[:PREDICTED_RESPONSE {score, task, direction, cell_line, run}]->(:Gene)`` directed,
+  perturbed gene -> downstream gene, from a label run: ``score`` = P(the gene is
+  differentially expressed) for task ``de``, P(it goes up) for task ``direction`` (then
+  ``direction`` = 'up' or 'down', the more likely one).
 
 Protocol: the run node is staged with ``status = 'writing'`` and a fresh ``attempt`` token;
 whatever edges the run id already has (an earlier or killed attempt) are deleted; the edges
@@ -64,6 +68,7 @@ EDGE_TYPES = {
     "similar_to": "SIMILAR_TO",
     "khop_link": "KHOP_LINK",
     "predicted_regulates": "PREDICTED_REGULATES",
+    "predicted_response": "PREDICTED_RESPONSE",
 }
 UNDIRECTED = ("SIMILAR_TO", "KHOP_LINK")
 BATCH = 10_000
@@ -229,7 +234,15 @@ def normalise_edges(
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise _bad(source, lines, i, col, f"not a number: {df[col].iloc[i]!r}")
         df[col] = num.astype(float)
-    for col, default in (("modality", "fus"), ("k", None), ("relation", None), ("attention", None)):
+    for col, default in (
+        ("modality", "fus"),
+        ("k", None),
+        ("relation", None),
+        ("attention", None),
+        ("task", None),
+        ("direction", None),
+        ("cell_line", None),
+    ):
         if col not in df.columns:
             df[col] = default
     df["modality"] = df["modality"].where(df["modality"].notna(), "fus").astype(str)
@@ -270,6 +283,7 @@ COLUMNS = {
     "SIMILAR_TO": ["src", "dst", "score", "modality"],
     "KHOP_LINK": ["src", "dst", "score", "k"],
     "PREDICTED_REGULATES": ["src", "dst", "score", "relation", "attention"],
+    "PREDICTED_RESPONSE": ["src", "dst", "score", "task", "direction", "cell_line"],
 }
 
 

@@ -87,3 +87,20 @@ def test_top_k_jaccard_edges_by_hand():
 def test_refuses_selection_without_validation():
     with pytest.raises(ValueError, match="val_fraction"):
         GrapeLabels({"go": {"a": {1}}}, val_fraction=0.0)
+
+
+def test_save_and_load_predict_the_same(planted_fit, tmp_path):
+    model, _, (sp, sg, _) = planted_fit
+    model.save(tmp_path / "run")
+    again = GrapeLabels.load(tmp_path / "run")
+    np.testing.assert_allclose(again.predict(sp, sg), model.predict(sp, sg), atol=1e-6)
+
+
+def test_given_validation_perturbations_are_used():
+    perts, rows, sets = planted(seed=3, n_pert=40, n_gene=8)
+    p, g, y = map(list, zip(*rows, strict=True))
+    cfg = LabelConfig(hidden=8, heads=1, epochs=1, batch=16)
+    with pytest.raises(ValueError, match="val_perts"):
+        GrapeLabels(sets, config=cfg).fit(p, g, y, val_perts=["NOT_THERE"])
+    m = GrapeLabels(sets, config=cfg).fit(p, g, y, val_perts=perts[:5])
+    assert m.history["epochs"][0]["epoch"] == 0

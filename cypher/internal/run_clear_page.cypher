@@ -6,5 +6,7 @@ CALL () {
   MATCH ()-[r:KHOP_LINK {run: $run}]->() WITH r LIMIT $page DELETE r RETURN count(*) AS n
   UNION ALL
   MATCH ()-[r:PREDICTED_REGULATES {run: $run}]->() WITH r LIMIT $page DELETE r RETURN count(*) AS n
+  UNION ALL
+  MATCH ()-[r:PREDICTED_RESPONSE {run: $run}]->() WITH r LIMIT $page DELETE r RETURN count(*) AS n
 }
 RETURN sum(n) AS deleted;

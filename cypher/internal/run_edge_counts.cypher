@@ -6,5 +6,7 @@ CALL () {
   MATCH ()-[r:KHOP_LINK {run: $run}]->() RETURN 'KHOP_LINK' AS type, count(r) AS n
   UNION ALL
   MATCH ()-[r:PREDICTED_REGULATES {run: $run}]->() RETURN 'PREDICTED_REGULATES' AS type, count(r) AS n
+  UNION ALL
+  MATCH ()-[r:PREDICTED_RESPONSE {run: $run}]->() RETURN 'PREDICTED_RESPONSE' AS type, count(r) AS n
 }
 RETURN type, n;

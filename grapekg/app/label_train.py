@@ -24,9 +24,11 @@ from every training perturbation. Test labels are never given to ``fit``.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -158,7 +160,9 @@ class GrapeLabels:
         )
 
     # ------------------------------------------------------------------ protocol
-    def fit(self, pert, gene, label) -> GrapeLabels:
+    def fit(self, pert, gene, label, val_perts: Iterable[str] | None = None) -> GrapeLabels:
+        """Train on the pairs; ``val_perts`` (perturbations among them) pick the epoch, else
+        the seeded ``val_fraction`` of the training perturbations."""
         t0 = time.perf_counter()
         p = np.asarray(pert, dtype=object).astype(str)
         g = np.asarray(gene, dtype=object).astype(str)
@@ -175,8 +179,13 @@ class GrapeLabels:
         r, c = np.array([pi[q] for q in p]), np.array([gi[q] for q in g])
         self.y[r, c], self.mask[r, c] = y, 1.0
         n = len(self.train_perts)
-        k = min(max(round(self.val_fraction * n), 1), n - 1)
-        val = np.sort(np.random.default_rng(self.seed).choice(n, size=k, replace=False))
+        if val_perts is not None:
+            val = np.array(sorted({pi[str(q)] for q in val_perts if str(q) in pi}), dtype=int)
+            if len(val) == 0 or len(val) == n:
+                raise ValueError("val_perts must name some, not all, training perturbations")
+        else:
+            k = min(max(round(self.val_fraction * n), 1), n - 1)
+            val = np.sort(np.random.default_rng(self.seed).choice(n, size=k, replace=False))
         fit = np.setdiff1d(np.arange(n), val)
         data = self._data(self.train_perts, self.y, self.mask)
 
@@ -217,6 +226,71 @@ class GrapeLabels:
         known = np.array([x in gi for x in g], dtype=bool)
         out[known] = pred[[qi[pi[q]] for q in p[known]], [gi[x] for x in g[known]]]
         return out
+
+    # ------------------------------------------------------------------ persistence
+    def save(self, folder: Path) -> None:
+        """``model.pt`` (state dict), ``label_state.npz`` (graph, features, training labels),
+        ``label_sets.parquet`` (the knowledge sets, for the similarity of new queries) and
+        ``label_config.json``: everything :meth:`load` needs, no pickle."""
+        import torch
+
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(self.model.state_dict(), folder / "model.pt")
+        np.savez_compressed(
+            folder / "label_state.npz",
+            x=self.x,
+            y=self.y,
+            mask=self.mask,
+            nodes=np.array(self.nodes, dtype=str),
+            train_perts=np.array(self.train_perts, dtype=str),
+            genes=np.array(self.genes, dtype=str),
+            **{f"rel__{k}": v for k, v in self.relations.items()},
+        )
+        rows = [(s, k, str(i)) for s, d in self.sets.items() for k, v in d.items() for i in v]
+        pd.DataFrame(rows, columns=["source", "key", "item"]).to_parquet(
+            folder / "label_sets.parquet", index=False
+        )
+        (folder / "label_config.json").write_text(
+            json.dumps(
+                {
+                    "config": self.cfg.to_dict(),
+                    "seed": self.seed,
+                    "sources": sorted(self.model.sources),
+                    "relations": sorted(self.relations),
+                    "history": self.history,
+                },
+                indent=1,
+            )
+        )
+
+    @classmethod
+    def load(cls, folder: Path, device: str = "cpu") -> GrapeLabels:
+        """A model saved by :meth:`save` (weights loaded with ``weights_only=True``)."""
+        import torch
+
+        from grapekg.model.grape.labels import LabelModel
+
+        meta = json.loads((folder / "label_config.json").read_text())
+        cfg_d = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
+        sets_df = pd.read_parquet(folder / "label_sets.parquet")
+        sets: dict[str, dict[str, set[str]]] = {}
+        for s, k, i in sets_df.itertuples(index=False):
+            sets.setdefault(s, {}).setdefault(k, set()).add(i)
+        self = cls(sets, config=LabelConfig(**cfg_d), seed=int(meta["seed"]), device=device)
+        st = np.load(folder / "label_state.npz", allow_pickle=False)
+        self.x, self.y, self.mask = st["x"], st["y"], st["mask"]
+        self.nodes = [str(n) for n in st["nodes"]]
+        self.nid = {n: i for i, n in enumerate(self.nodes)}
+        self.train_perts = [str(n) for n in st["train_perts"]]
+        self.genes = [str(n) for n in st["genes"]]
+        self.relations = {k[5:]: st[k] for k in st.files if k.startswith("rel__")}
+        self.history = meta.get("history", {})
+        model = LabelModel(
+            self.x.shape[1], self.cfg, sorted(self.relations), meta["sources"], len(self.genes)
+        )
+        model.load_state_dict(torch.load(folder / "model.pt", weights_only=True))
+        self.model = model.to(device).eval()
+        return self
 
     def learned(self) -> dict:
         """What training set: the source weights, the attention weight, the retrieval scale,
