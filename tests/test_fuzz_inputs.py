@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import random
 import subprocess
 import sys
@@ -194,6 +195,18 @@ def grape(env, *args):
         (["query", "gene_go_terms", "-p", "=x"], 2),
         (["kg", "status", "--format", "yaml"], 2),
         (["runs", "list", "--format", "xml"], 2),
+        # grape train: bounds and --set checked before any work (no run folder)
+        (["train", "--dataset", "d", "--device", "tpu"], 2),
+        (["train", "--dataset", "d", "--lr", "inf"], 2),
+        (["train", "--dataset", "d", "--lr", "nan"], 2),
+        (["train", "--dataset", "d", "--lr", "-1"], 2),
+        (["train", "--dataset", "d", "--heads", "1000"], 2),
+        (["train", "--dataset", "d", "--hidden", "2048", "--heads", "8"], 2),
+        (["train", "--dataset", "d", "--set", "hidden=32"], 2),
+        (["train", "--dataset", "d", "--set", "sim_top_k=3"], 2),
+        (["train", "--dataset", "d", "--set", "top_k=-5"], 2),
+        (["train", "--dataset", "d", "--set", "gat_layers=1e9"], 2),
+        (["train", "--dataset", "d", "--model", "biodsnn", "--set", "lr=inf"], 2),
     ],
 )
 def test_usage_errors_are_one_line_rc2(cli_env, args, rc):
@@ -330,6 +343,143 @@ def test_fuzz_cli_parameters():
                 one_line(exc)
     print(f"fuzz: {tried} CLI parameter values")
     assert tried == 450
+
+
+# ------------------------------------------- h5ad files, train options, export paths (fuzz)
+_H5AD_FUZZ = """
+import json, os, random, sys
+from grapekg.perturb.errors import DataError
+from grapekg.perturb.summaries import summarise_h5ad
+good, work, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+data = open(good, "rb").read()
+rng = random.Random(25)
+out = {"ok": 0, "errors": 0, "bad": []}
+for k in range(n):
+    op = k % 5
+    if op == 0:  # cut short anywhere
+        b = data[: rng.randrange(len(data))]
+    elif op == 1:  # junk in front of the signature
+        b = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 600))) + data
+    elif op == 2:  # a text or CSV file renamed
+        b = rng.choice([b"condition,TP53\\nctrl,1\\n", b"hello\\n", b"", b"\\x89HDF\\r\\n"])
+    elif op == 3:  # the signature, then junk
+        b = data[:8] + os.urandom(rng.randrange(0, 5000))
+    else:  # the tail zeroed (a copy that stopped writing)
+        cut = rng.randrange(len(data))
+        b = data[:cut] + bytes(len(data) - cut)
+    with open(work, "wb") as f:
+        f.write(b)
+    try:
+        summarise_h5ad(work)
+        out["ok"] += 1
+    except DataError as exc:
+        msg = str(exc)
+        if "\\n" in msg or len(msg) > 400 or not msg.startswith(work):
+            out["bad"].append(msg[:200])
+        out["errors"] += 1
+    except Exception as exc:  # noqa: BLE001
+        out["bad"].append(f"{type(exc).__name__}: {str(exc)[:200]}")
+print(json.dumps(out))
+"""
+
+H5AD_FUZZ = 40
+
+
+def test_fuzz_h5ad_files(tmp_path):
+    """Seeded damaged .h5ad files (cut short, junk in front, text renamed, junk after the
+    signature, tail zeroed): a one-line DataError naming the file or success, never another
+    exception. Run in a child process: the HDF5 C library is not ours to crash."""
+    import anndata as ad
+    import numpy as np
+    import pandas as pd
+    import scipy.sparse as sp
+
+    conds = ["ctrl"] * 4 + ["TP53+ctrl"] * 3 + ["BRCA1+ctrl"] * 3
+    x = np.log1p(np.random.default_rng(0).poisson(3.0, size=(10, 4))).astype(np.float32)
+    good = tmp_path / "good.h5ad"
+    ad.AnnData(  # SYNTHETIC
+        X=sp.csr_matrix(x),
+        obs=pd.DataFrame({"condition": conds}, index=[f"c{i}" for i in range(10)]),
+        var=pd.DataFrame({"gene_name": list("ABCD")}, index=list("wxyz")),
+    ).write_h5ad(good)
+    p = subprocess.run(
+        [sys.executable, "-c", _H5AD_FUZZ, str(good), str(tmp_path / "f.h5ad"), str(H5AD_FUZZ)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    print(f"fuzz: {H5AD_FUZZ} damaged h5ad files, {res['errors']} one-line errors")
+    assert res["bad"] == [] and res["ok"] + res["errors"] == H5AD_FUZZ and res["errors"] > 30
+
+
+def test_fuzz_train_options():
+    """Seeded option values and ``--set`` pairs (nan, inf, negatives, huge numbers, option
+    names, junk): a one-line ConfigError naming the option, or accepted; never another
+    exception, and never a "did you mean" for a key that is an option."""
+    from grapekg.app import bounds
+
+    rng = random.Random(11)
+    numbers = ["nan", "inf", "-inf", "-5", "0", "1", "3", "1e-3", "1e9", "2048", "0.5", "-0.0"]
+    keys = [*bounds.GRAPE_BOUNDS, *bounds.GRAPE_OPTION_KEYS, "top_k", "bogus", ""]
+    tried = errors = 0
+
+    def pick(key: str) -> float | int | None:
+        if rng.random() < 0.2:
+            return None  # left to the model's default
+        v = float(rng.choice(numbers))
+        if key == "lr":
+            return v
+        return int(v) if math.isfinite(v) else None
+
+    for _ in range(300):
+        model = rng.choice(["grape", "biodsnn"])
+        opts = {k: pick(k) for k in ("epochs", "hidden", "heads", "top_k", "batch_size", "lr")}
+        pair = f"{rng.choice(keys)}={rng.choice(numbers + ['x', 'true', 'none'])}"
+        for fn, args in (
+            (bounds.check_options, (model, opts)),
+            (bounds.check_set_pairs, (model, [pair])),
+        ):
+            tried += 1
+            try:
+                fn(*args)
+            except ConfigError as exc:
+                errors += 1
+                one_line(exc)
+                assert "did you mean" not in str(exc)
+    print(f"fuzz: {tried} train options, {errors} one-line errors")
+    assert tried == 600 and errors > 100
+
+
+def test_fuzz_export_paths(tmp_path):
+    """Export targets: the data folder and folders under it, non-empty folders, existing
+    files, paths under a file, with and without --overwrite: refused with one line or
+    accepted, and nothing in the data folder is ever accepted."""
+    from grapekg.app.export import check_out
+
+    data = tmp_path / "data"
+    (data / "datasets" / "d").mkdir(parents=True)
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    (tmp_path / "file.pt").write_text("x")
+    targets = [
+        data, data / "datasets", data / "datasets" / "d", data / "new" / "deeper.pt",
+        tmp_path / "full", tmp_path / "file.pt", tmp_path / "file.pt" / "under.pt",
+        tmp_path / "new_dir", tmp_path / "new.pt", tmp_path / "." / "data" / ".." / "data",
+    ]  # fmt: skip
+    accepted = 0
+    for out in targets:
+        for fmt in ("pyg", "dgl", "npz"):
+            for overwrite in (False, True):
+                try:
+                    check_out(out, fmt, overwrite=overwrite, protected=(data,))
+                except GrapeError as exc:
+                    one_line(exc)
+                    continue
+                accepted += 1
+                assert data.resolve() not in [out.resolve(), *out.resolve().parents]
+    assert accepted > 0
 
 
 def test_fuzz_writeback_files(store, neo4j_settings, kg_fixtures, tmp_path):

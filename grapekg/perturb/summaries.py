@@ -699,8 +699,15 @@ def summarise_h5ad_contexts(
                 guide_col=guide_col,
                 context_col=context_col,
             )
+    except (DataError, MemoryError, KeyboardInterrupt):
+        raise
     except OSError as exc:  # a file cut short after its header: a read fails part-way
-        raise DataError(f"not a readable HDF5/h5ad file ({_h5_reason(exc)})", path=where) from None
+        raise DataError(f"not a readable HDF5/h5ad file ({_h5_reason(exc)})", path=where) from exc
+    except Exception as exc:  # noqa: BLE001  a damaged file: HDF5 and anndata fail in many ways
+        # (KeyError, RuntimeError, anndata's IORegistryError, ...); the chain stays for -v
+        raise DataError(
+            f"not a readable HDF5/h5ad file ({type(exc).__name__}: {_h5_reason(exc)})", path=where
+        ) from exc
 
 
 def _h5_reason(exc: OSError) -> str:
