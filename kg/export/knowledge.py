@@ -31,19 +31,17 @@ import pandas as pd
 
 from grapekg import cypher
 from grapekg.errors import ConfigError
-from grapekg.kg.export.paging import gene_pages
 from grapekg.kg.loader import pending_loads
 from grapekg.kg.store import Store
 
 #: source -> (internal query, dst kind, directed)
 SOURCES: dict[str, tuple[str, str, bool]] = {
-    "string": ("knowledge_string_page", "gene", False),
-    "collectri": ("knowledge_collectri_page", "gene", True),
-    "progeny": ("knowledge_progeny_page", "footprint", True),
-    "msigdb": ("knowledge_msigdb_page", "gene_set", True),
+    "string": ("knowledge_string", "gene", False),
+    "collectri": ("knowledge_collectri", "gene", True),
+    "progeny": ("knowledge_progeny", "footprint", True),
+    "msigdb": ("knowledge_msigdb", "gene_set", True),
 }
 COLUMNS = ["src_gene_id", "dst_gene_id", "sign", "weight", "dst_kind"]
-PAGE = 5_000
 
 
 def complete_stamps(store: Store, name: str) -> list[str]:
@@ -52,9 +50,7 @@ def complete_stamps(store: Store, name: str) -> list[str]:
     return [r["stamp"] for r in rows]
 
 
-def knowledge_edges(
-    store: Store, source: str, *, both_directions: bool = True, page: int = PAGE
-) -> pd.DataFrame:
+def knowledge_edges(store: Store, source: str, *, both_directions: bool = True) -> pd.DataFrame:
     """The edges of ``source`` (``string``, ``collectri``, ``progeny``, ``msigdb``) as the
     DataFrame of the module docstring; empty (with the columns) when it is not loaded."""
     if source not in SOURCES:
@@ -63,10 +59,9 @@ def knowledge_edges(
     ok = complete_stamps(store, source)
     rows: list[dict[str, Any]] = []
     if ok:
-        q = cypher.internal(query)
-        pending = pending_loads(store)
-        for ids in gene_pages(store, page=page):
-            rows += store.read(q, {"ids": ids, "ok": ok, "pending": pending})
+        # one streamed query: a source has at most some 10^5-10^6 edges, and a gene-paged read
+        # would visit every gene of the graph to find them
+        rows = store.read(cypher.internal(query), {"ok": ok, "pending": pending_loads(store)})
     df = pd.DataFrame(rows, columns=["src", "dst", "sign", "weight", "source"])
     df = df.rename(columns={"src": "src_gene_id", "dst": "dst_gene_id"})
     if not directed and both_directions and len(df):
