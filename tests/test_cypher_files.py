@@ -31,6 +31,7 @@ SAMPLE = {
     "min_score": 0.0,
     "go_id": "GO:0006281",
     "min_hits": 1,
+    "cell_line": "k562",
 }
 
 

@@ -38,6 +38,32 @@ RUN2_EDGES = RUN1_EDGES[:2] + [
     {"src": TP53, "dst": CDKN1A, "type": "similar_to", "score": 0.2, "modality": "text"},
 ]
 
+#: a label run per task (cell line k562): perturbed gene -> downstream gene
+LABEL_DE = [
+    {"src": TP53, "dst": CDKN1A, "score": 0.8},
+    {"src": TP53, "dst": MDM2, "score": 0.3},
+    {"src": MDM2, "dst": TP53, "score": 0.7},
+    {"src": BRCA1, "dst": TP53, "score": 0.4},
+]
+LABEL_DIR = [
+    {"src": TP53, "dst": CDKN1A, "score": 0.9},
+    {"src": BRCA1, "dst": TP53, "score": 0.2},
+]
+
+
+def label_edges(rows: list[dict], task: str) -> list[dict]:
+    return [
+        {
+            **r,
+            "type": "predicted_response",
+            "task": task,
+            "cell_line": "k562",
+            "direction": None if task == "de" else ("up" if r["score"] >= 0.5 else "down"),
+        }
+        for r in rows
+    ]
+
+
 #: sample parameters of the learned_*.cypher files
 SAMPLE = {
     "run": "run-1",
@@ -48,6 +74,7 @@ SAMPLE = {
     "min_score": 0.0,
     "go_id": "GO:0006281",
     "min_hits": 1,
+    "cell_line": "k562",
 }
 
 
@@ -57,6 +84,12 @@ def seed_learned(store) -> None:
     build_prior(store, ReactomeParams(level=2))
     write_run(store, RunInfo("run-1", "grape", seed=1, metrics={"pearson": 0.5}), RUN1_EDGES)
     write_run(store, RunInfo("run-2", "grape", seed=2), RUN2_EDGES)
+    write_run(store, RunInfo("labels-de-1", "grape-labels", seed=1), label_edges(LABEL_DE, "de"))
+    write_run(
+        store,
+        RunInfo("labels-dir-1", "grape-labels", seed=1),
+        label_edges(LABEL_DIR, "direction"),
+    )
 
 
 @pytest.fixture
@@ -167,3 +200,19 @@ def test_nc_c_support_counts_other_coding_partners_in_the_pathway(seeded):
     )[0]["n"]
     assert got["TP53"]["pathway_genes"] == size
     assert got["TP53"]["support"] == pytest.approx(round(1 / size, 4))
+
+
+def test_label_queries_answer(seeded):
+    """What knocking down TP53 does in k562, and which knock-downs move TP53."""
+    q = lambda n, **p: seeded.read(cypher.load(n), {**SAMPLE, **p})  # noqa: E731
+    kd = q("knockdown_response")
+    assert [(r["gene"], r["p_de"], r["p_up"], r["direction"]) for r in kd] == [
+        ("CDKN1A", pytest.approx(0.8), pytest.approx(0.9), "up"),
+        ("MDM2", pytest.approx(0.3), None, None),
+    ]
+    moving = q("perturbations_moving_gene")
+    assert [(r["perturbation"], r["direction"]) for r in moving] == [
+        ("MDM2", None),
+        ("BRCA1", "down"),
+    ]
+    assert q("knockdown_response", cell_line="rpe1") == []

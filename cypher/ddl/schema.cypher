@@ -26,3 +26,4 @@ CREATE INDEX prior_params_hash IF NOT EXISTS FOR ()-[r:PRIOR]-() ON (r.params_ha
 CREATE INDEX similar_to_run IF NOT EXISTS FOR ()-[r:SIMILAR_TO]-() ON (r.run);
 CREATE INDEX khop_link_run IF NOT EXISTS FOR ()-[r:KHOP_LINK]-() ON (r.run);
 CREATE INDEX predicted_regulates_run IF NOT EXISTS FOR ()-[r:PREDICTED_REGULATES]-() ON (r.run);
+CREATE INDEX predicted_response_run IF NOT EXISTS FOR ()-[r:PREDICTED_RESPONSE]-() ON (r.run);
