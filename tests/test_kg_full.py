@@ -1,5 +1,5 @@
 """The full offline human knowledge graph (Ensembl 100, gene synonyms, GO 2019-01, Reactome
-R85) in the real Neo4j: exact counts, idempotent re-run, and a run killed half way then resumed."""
+R85, STRING v12 physical, CollecTRI, PROGENy) in the real Neo4j: exact counts, idempotent re-run, and a run killed half way then resumed."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ EXPECTED_LABELS = {
     "Gene": 67149,
     "GOTerm": 45013,
     "Pathway": 2629,
-    "Source": 4,
+    "Source": 7,
+    "Footprint": 14,
     "Synonym": 106796,
     "ExternalGene": 49213,
 }
@@ -33,6 +34,9 @@ EXPECTED_RELS = {
     "IN_PATHWAY": 127561,
     "CHILD_OF": 2628,
     "SYNONYM_OF": 128682,
+    "INTERACTS_WITH": 39887,
+    "REGULATES_EXPRESSION": 41879,
+    "IN_FOOTPRINT": 6801,
 }
 EXPECTED_CLASSES = {"c": 22802, "nc": 44347}
 
@@ -50,7 +54,7 @@ def test_full_build_idempotent_and_resumable(store, neo4j_settings, cli_env):
     assert clean["relationships"] == EXPECTED_RELS
     assert clean["biotype_class"] == EXPECTED_CLASSES
     stats = {s["name"]: s for s in clean["sources"]}
-    assert set(stats) == {"ensembl", "synonyms", "go", "reactome"}
+    assert set(stats) == {"ensembl", "synonyms", "go", "reactome", "string", "collectri", "progeny"}
     assert all(s["status"] == "complete" for s in stats.values())
 
     # idempotent: a second run changes no count
