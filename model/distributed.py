@@ -39,6 +39,7 @@ import torch
 import torch.distributed as dist
 
 __all__ = [
+    "BACKEND_ENV",
     "TIMEOUT_ENV",
     "PeerFailedError",
     "active",
@@ -51,12 +52,16 @@ __all__ = [
     "peer_errors",
     "rank",
     "shard",
+    "shard_of",
     "sum_over_ranks",
     "tensor_from_rank0",
     "world_size",
     "wrap",
 ]
 
+#: a torch.distributed backend string that replaces the default (e.g. ``gloo``: several ranks
+#: on one GPU, which NCCL refuses)
+BACKEND_ENV = "GRAPE_DIST_BACKEND"
 #: seconds a collective waits for a peer before it fails
 TIMEOUT_ENV = "GRAPE_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_S = 1800.0
@@ -115,7 +120,8 @@ def _on_sigterm(signum: int, frame: object) -> None:
 def init_from_env() -> bool:
     """Join the process group torchrun describes (once; later calls return at once). True
     when training is data-parallel. gloo carries CPU tensors, NCCL CUDA ones where a GPU is
-    present (each process on ``cuda:LOCAL_RANK``)."""
+    present (each process on ``cuda:LOCAL_RANK`` modulo the visible GPUs); ``GRAPE_DIST_BACKEND``
+    overrides the choice."""
     if active():
         return True
     if world_size() <= 1 or not dist.is_available():
@@ -123,10 +129,12 @@ def init_from_env() -> bool:
     if dist.is_initialized():
         return dist.get_world_size() > 1
     backend = "gloo"
-    if torch.cuda.is_available() and dist.is_nccl_available():
+    if torch.cuda.is_available():
         local = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local % torch.cuda.device_count())
-        backend = "cpu:gloo,cuda:nccl"
+        if dist.is_nccl_available():
+            backend = "cpu:gloo,cuda:nccl"
+    backend = os.environ.get(BACKEND_ENV) or backend
     dist.init_process_group(backend=backend, timeout=_timeout())
     if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
         with suppress(ValueError):  # not the main thread: no handler
@@ -188,6 +196,17 @@ def shard(n: int, epoch: int, seed: int) -> list[int]:
     return list(sampler)
 
 
+def shard_of(items: list[int]) -> list[int]:
+    """This rank's share of an epoch's order that every rank drew alike (a seeded shuffle):
+    a ``DistributedSampler`` without shuffling, i.e. every ``world``-th item from this rank's
+    position, padded so every rank has as many. Local batches of ``batch_size / world`` of
+    these shares together are exactly the order's consecutive global batches."""
+    from torch.utils.data import DistributedSampler
+
+    sampler = DistributedSampler(items, num_replicas=world_size(), rank=rank(), shuffle=False)
+    return [items[i] for i in sampler]
+
+
 def local_batch(batch_size: int) -> int:
     """Conditions per rank and step: the global ``batch_size`` split evenly (at least 1)."""
     return max(1, -(-batch_size // world_size()))
@@ -199,12 +218,19 @@ def wrap(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
     candidate edges); parameters unused in a step are allowed (ablations switch parts off)."""
     if not active():
         return model
+    import inspect
+
     from torch.nn.parallel import DistributedDataParallel
 
     ids = [device.index] if device.type == "cuda" else None
+    # the name of "do not broadcast buffers at every forward" changed across torch versions
+    known = inspect.signature(DistributedDataParallel.__init__).parameters
+    no_sync = {
+        "forward_sync_buffers" if "forward_sync_buffers" in known else "broadcast_buffers": False
+    }
     with peer_errors():
         return DistributedDataParallel(
-            model, device_ids=ids, broadcast_buffers=False, find_unused_parameters=True
+            model, device_ids=ids, find_unused_parameters=True, **no_sync
         )
 
 

@@ -70,6 +70,42 @@ def _data() -> dict[str, object]:
     return {"summary": summary, "split": split, "graph": graph}
 
 
+#: BioDSNN without the VAE's sampling and without dropout. Its BatchNorm layers normalise each
+#: rank's local batch (plain DDP; a SyncBatchNorm would hang where a rank's batch has no
+#: perturbed row), so a DDP step is the single-process step up to those batch statistics:
+#: the losses agree to BIO_REL_TOL (relative), not to float precision
+BIO_REL_TOL = 0.02
+BIO = dict(
+    hidden=16,
+    heads=2,
+    ff_hidden=32,
+    batch_size=8,
+    epochs=2,
+    steps_per_epoch=3,
+    dropout=0.0,
+    no_vae=True,
+    seed=2,
+)
+
+
+def _bio(d: dict) -> tuple[object, object]:
+    """BioDSNN's inputs on the same SYNTHETIC simulation: no GO edges, the control mean and
+    the condition means as co-expression samples, the genes' pathways as the mask."""
+    import numpy as np
+
+    from grapekg.model.biodsnn.config import BiodsnnConfig
+    from grapekg.model.biodsnn.train import BiodsnnData
+
+    s = d["summary"]
+    cfg = BiodsnnConfig(**BIO)
+    ids = [str(g) for g in s.gene_ids]
+    pw = [list(range(i, min(i + 10, len(ids)))) for i in range(0, len(ids), 10)]
+    none = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))
+    names = [str(g) for g in s.gene_names]
+    data = BiodsnnData.build(ids, [], none, np.asarray(s.mean, np.float32), pw, cfg, symbols=names)
+    return data, cfg
+
+
 def _fresh(d: dict) -> tuple[object, list[list[int]], torch.Tensor]:
     """The model every process starts from, the training conditions' perturbed nodes and
     their mean profiles."""
@@ -128,6 +164,12 @@ def _worker(mode: str, out: Path) -> None:
         cfg = GrapeConfig(**{**CFG, "epochs": 4 if fail_at else 2})
         res = train_grape(d["graph"], d["summary"], d["split"], cfg, run, progress=progress)
     (out / f"history{r}.json").write_text(json.dumps(res.history))
+    if mode == "ok":
+        from grapekg.model.biodsnn.train import fit
+
+        data, bcfg = _bio(d)
+        got = fit(data, d["summary"], d["split"], bcfg, out / f"bio{r}")
+        (out / f"bio_history{r}.json").write_text(json.dumps(got.history))
 
 
 def _free_port() -> int:
@@ -258,6 +300,32 @@ def test_only_rank0_writes_and_the_run_is_complete(runs: dict) -> None:
     assert h0 == h1 and len(h0) == 2  # one validation score, one stopping rule
     meta = json.loads((out / "run0" / "meta.json").read_text())
     assert meta["history"] == h0
+
+
+def test_biodsnn_two_processes_match_one_process(runs: dict, tmp_path: Path) -> None:
+    """BioDSNN: each rank takes every second condition of the shared seeded epoch order, so
+    the two ranks' steps together cover the single-process steps' conditions (BatchNorm
+    statistics per rank: see BIO_REL_TOL); the ranks agree on every number; rank 1 writes
+    nothing."""
+    from grapekg.model.biodsnn.train import fit
+
+    out, codes = runs["ok"]
+    assert [c for c, _, _ in codes] == [0, 0]
+    assert not (out / "bio1").exists()
+    h0, h1 = (json.loads((out / f"bio_history{r}.json").read_text()) for r in range(WORLD))
+    assert h0 == h1
+    torch.set_num_threads(1)
+    d = _data()
+    data, cfg = _bio(d)
+    one = fit(data, d["summary"], d["split"], cfg, tmp_path / "one")
+    rel = max(abs(a["loss"] / b["loss"] - 1) for a, b in zip(h0, one.history, strict=True))
+    print(
+        f"BioDSNN DDP vs one process: losses {[h['loss'] for h in h0]} vs "
+        f"{[h['loss'] for h in one.history]}, max relative diff {rel:.2e}"
+    )
+    assert len(h0) == len(one.history) == BIO["epochs"] and rel <= BIO_REL_TOL
+    assert h0[1]["loss"] < h0[0]["loss"]
+    assert json.loads((out / "bio0" / "meta.json").read_text())["history"] == h0
 
 
 @pytest.mark.parametrize("mode", ["raise", "kill"])

@@ -43,6 +43,7 @@ import numpy as np
 from grapekg.app.train import (
     RunOutcome,
     place_targets,
+    rank0_recorded,
     run_identity,
     save_predictions,
     write_back_run,
@@ -56,6 +57,7 @@ from grapekg.kg.export.reader import export_graph
 from grapekg.kg.identity import GeneResolver
 from grapekg.kg.loader import gene_index_from_store
 from grapekg.kg.store import Store
+from grapekg.model import distributed as ddp
 from grapekg.model.biodsnn.config import BiodsnnConfig
 from grapekg.model.biodsnn.train import (
     BiodsnnData,
@@ -67,7 +69,7 @@ from grapekg.model.biodsnn.train import (
 )
 from grapekg.perturb import bundle as bundle_mod
 from grapekg.perturb.conditions import CONTROL, normalise_condition
-from grapekg.perturb.splits import Split, resolve_split
+from grapekg.perturb.splits import Split, resolve_split, split_tag, validation_note
 
 __all__ = [
     "ABLATIONS",
@@ -292,7 +294,10 @@ def train_seed(
     edges_per_gene: int = 10,
 ) -> RunOutcome:
     """Train one seed on ``split.train`` (the epoch chosen on ``split.val`` by mse_de), save
-    its test predictions, write the attention edges back (module docstring)."""
+    its test predictions, write the attention edges back (module docstring). The run is
+    recorded in ``run.json`` from its start (:func:`grapekg.app.runs.recorded`; in a
+    data-parallel run by rank 0, which alone writes): a failure at any stage leaves it
+    ``failed`` with the reason, and is raised on."""
     if ablation is not None and ablation not in ABLATIONS:
         raise ConfigError(f"--ablation '{ablation}': BioDSNN has {', '.join(ABLATIONS)}")
     b = bundle_mod.load(bundle_path(store, ws.settings, dataset))
@@ -317,49 +322,44 @@ def train_seed(
     label = label or run_label(ablation)
     run_id, cfg_hash = run_identity(dataset, split_name, label, seed, cfg)
     run_dir = ws.run_dir(run_id)
-    res = fit(
-        data, b.summary, used, cfg, run_dir, de_rank=b.de_rank, device=device, progress=progress
-    )
+    info = {
+        "run_id": run_id,
+        "model": "biodsnn",
+        "dataset": dataset,
+        "split": split_name,
+        "split_id": split_tag(split_name),
+        "validation": validation_note(used),
+        "seed": seed,
+        "label": label,
+        "snapshot_id": inp.snapshot_id,
+        "synthetic": b.synthetic,
+        "graph": {**data.info, "mask_edges": int(data.mask(cfg).shape[1])},
+    }
     test = [c for c in used.test if c != CONTROL]
-    save_predictions(run_dir, seed, predict(run_dir, test, device=device), b.summary.gene_ids)
-    (run_dir / "run.json").write_text(
-        json.dumps(
-            {
-                "run_id": run_id,
-                "model": "biodsnn",
-                "dataset": dataset,
-                "split": split_name,
-                "seed": seed,
-                "label": label,
-                "snapshot_id": inp.snapshot_id,
-                "synthetic": b.synthetic,
-                "graph": {**data.info, "mask_edges": int(data.mask(cfg).shape[1])},
-            },
-            indent=1,
-        )
-    )
     written: dict[str, int] = {}
-    if write_back and not cfg.no_attention:
-        model, data_ = load_model(run_dir)
-        conds = [c for c in inp.usable(list(b.summary.conditions)) if c != CONTROL]
-        att = attention_edges(model, data_, conds, top=edges_per_gene)
-        kg_ids = dict(zip(inp.gene_ids, _kg_ids(b), strict=True))
-        att["src"] = att["src"].map(kg_ids)
-        att["dst"] = att["dst"].map(kg_ids)
-        att = att.dropna(subset=["src", "dst"])
-        edges = att.assign(type="predicted_regulates", score=att["attention"])
-        info = writeback.RunInfo(
-            id=run_id,
-            model=label,
-            config_hash=cfg_hash,
-            dataset=dataset,
-            split=split_name,
-            seed=seed,
-            snapshot_id=inp.snapshot_id,
-            metrics={"best_val_mse_de": res.best_val, "best_epoch": res.best_epoch},
-            config=asdict(cfg),
+    with rank0_recorded(run_dir, info) as rec:
+        res = fit(
+            data, b.summary, used, cfg, run_dir, de_rank=b.de_rank, device=device, progress=progress
         )
-        written = write_back_run(store, info, edges, run_dir)
+        if ddp.is_rank0():  # data-parallel: rank 0 alone predicts and writes back
+            rec["stage"] = "predictions"
+            preds = predict(run_dir, test, device=device)
+            save_predictions(run_dir, seed, preds, b.summary.gene_ids)
+            if write_back and not cfg.no_attention:
+                rec["stage"] = "write-back"
+                wb = writeback.RunInfo(
+                    id=run_id,
+                    model=label,
+                    config_hash=cfg_hash,
+                    dataset=dataset,
+                    split=split_name,
+                    seed=seed,
+                    snapshot_id=inp.snapshot_id,
+                    metrics={"best_val_mse_de": res.best_val, "best_epoch": res.best_epoch},
+                    config=asdict(cfg),
+                )
+                written = _write_back(store, b, inp, run_dir, wb, edges_per_gene)
+            rec["written_back"] = bool(write_back and not cfg.no_attention)
     return RunOutcome(
         run_id,
         run_dir,
@@ -371,6 +371,27 @@ def train_seed(
         written,
         dataset,
     )
+
+
+def _write_back(
+    store: Store,
+    b: bundle_mod.Bundle,
+    inp: DatasetInputs,
+    run_dir: Path,
+    info: writeback.RunInfo,
+    edges_per_gene: int,
+) -> dict[str, int]:
+    """The run's attention edges (last layer, mean over heads and conditions; module
+    docstring) beside the run and in Neo4j; returns the counts written."""
+    model, data_ = load_model(run_dir)
+    conds = [c for c in inp.usable(list(b.summary.conditions)) if c != CONTROL]
+    att = attention_edges(model, data_, conds, top=edges_per_gene)
+    kg_ids = dict(zip(inp.gene_ids, _kg_ids(b), strict=True))
+    att["src"] = att["src"].map(kg_ids)
+    att["dst"] = att["dst"].map(kg_ids)
+    att = att.dropna(subset=["src", "dst"])
+    edges = att.assign(type="predicted_regulates", score=att["attention"])
+    return write_back_run(store, info, edges, run_dir)
 
 
 def _kg_ids(b: bundle_mod.Bundle) -> list[str | None]:

@@ -24,6 +24,15 @@ A run folder holds ``config.json`` (:class:`BiodsnnConfig`), ``model.pt`` (best 
 ``data.pt`` (:class:`BiodsnnData` as plain tensors / lists), ``ctrl.npy``, ``ctrl_sd.npy``
 and ``meta.json`` (output genes, conditions, history). ``model.json`` = ``{"model": "biodsnn"}``
 tells the app which model a run folder holds.
+
+Data-parallel under ``torchrun`` (:mod:`grapekg.model.distributed`): every rank draws the same
+seeded epoch order and takes every ``world``-th condition of it, in steps of ``batch_size /
+world``, so a DDP step covers the single-process step's conditions (gradients averaged over the
+ranks); each rank draws its own pseudo control cells. BatchNorm normalises each rank's local
+batch (plain DDP: a SyncBatchNorm would wait forever on a rank whose batch has no perturbed
+row), so the step equals the single-process one up to those batch statistics; the running
+statistics used in evaluation are rank 0's. Rank 0 validates, broadcasts the scores
+(one stopping rule) and alone writes the run folder. One process: the loop above, unchanged.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from grapekg.model import distributed as ddp
 from grapekg.model.biodsnn.config import BiodsnnConfig
 from grapekg.model.biodsnn.graphs import unmasked_pairs
 from grapekg.model.biodsnn.loss import biodsnn_loss
@@ -268,7 +278,11 @@ def fit(
     condition -> gene indices; all genes when a condition has none), save the run folder."""
     dev = torch.device(device)
     run_dir = Path(out_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    parallel = ddp.init_from_env()
+    dev = ddp.device_for(dev)
+    writer = ddp.is_rank0()
+    if writer:
+        run_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(config.seed)
     ctrl = summary.ctrl_mean.astype(np.float32)
     ctrl_sd = np.sqrt(np.maximum(summary.var[summary.index(CONTROL)], 0)).astype(np.float32)
@@ -289,29 +303,90 @@ def fit(
     rows = [i for i, c in enumerate(train) if c != CONTROL]
     if config.init_mean_delta and rows:
         model.init_output(targets[rows].mean(0) - mu)
-    config.to_json(run_dir / "config.json")
-    (run_dir / "model.json").write_text(json.dumps({"model": "biodsnn"}))
-    torch.save(data.to_dict(), run_dir / "data.pt")
-    np.save(run_dir / "ctrl.npy", ctrl)
-    np.save(run_dir / "ctrl_sd.npy", ctrl_sd)
+    if writer:
+        config.to_json(run_dir / "config.json")
+        (run_dir / "model.json").write_text(json.dumps({"model": "biodsnn"}))
+        torch.save(data.to_dict(), run_dir / "data.pt")
+        np.save(run_dir / "ctrl.npy", ctrl)
+        np.save(run_dir / "ctrl_sd.npy", ctrl_sd)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=config.step_gamma)
     gen = torch.Generator().manual_seed(config.seed)
-    noise_gen = torch.Generator(device=dev).manual_seed(config.seed + 1)
+    noise_seed = config.seed + 1 + (7919 * ddp.rank() if parallel else 0)  # own cells per rank
+    noise_gen = torch.Generator(device=dev).manual_seed(noise_seed)
+    net = ddp.wrap(model, dev) if parallel else model
+    bs = ddp.local_batch(config.batch_size) if parallel else config.batch_size
+    with ddp.peer_errors():
+        history, best_val, best_epoch, best_score = _epochs(
+            model, net, opt, sched, gen, noise_gen, bs, run_dir, config, progress,
+            train, pert_train, targets, keep, mu, sd, pert_val, y_val, de_val, de20_val, ctrl,
+        )  # fmt: skip
+    if not writer:  # rank 0 finishes the run folder; the run is done when it has
+        ddp.barrier()
+        return FitResult(run_dir, history, best_epoch, best_val)
+    if best_epoch < 0:  # every validation score was NaN: keep the last epoch
+        torch.save(model.state_dict(), run_dir / "model.pt")
+    meta = {
+        "gene_ids": [str(g) for g in summary.gene_ids],
+        "gene_names": [str(g) for g in summary.gene_names],
+        "train": train,
+        "val": val,
+        "best_epoch": best_epoch,
+        "best_val_mse_de": best_val,
+        "select_on": config.select_on,
+        "best_val_score": best_score,
+        "history": history,
+    }
+    (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
+    ddp.barrier()
+    return FitResult(run_dir, history, best_epoch, best_val)
+
+
+def _epochs(
+    model: BiodsnnModel,
+    net: torch.nn.Module,
+    opt: torch.optim.Optimizer,
+    sched: torch.optim.lr_scheduler.LRScheduler,
+    gen: torch.Generator,
+    noise_gen: torch.Generator,
+    bs: int,
+    run_dir: Path,
+    config: BiodsnnConfig,
+    progress: EpochCallback | None,
+    train: list[str],
+    pert_train: list[list[int]],
+    targets: Tensor,
+    keep: Tensor,
+    mu: Tensor,
+    sd: Tensor,
+    pert_val: list[list[int]],
+    y_val: np.ndarray | None,
+    de_val: list[np.ndarray | None],
+    de20_val: list[np.ndarray],
+    ctrl: np.ndarray,
+) -> tuple[list[dict[str, float]], float, int, float]:
+    """The epochs of :func:`fit` (``bs`` conditions per step and rank; ``net`` is ``model``
+    or its DDP wrapper); returns (history, best val mse_de, best epoch, best score)."""
+    parallel = net is not model
+    writer = ddp.is_rank0()
+    dev = mu.device
+    val = pert_val
     history: list[dict[str, float]] = []
     best_score, best_val, best_epoch, stale = float("inf"), float("inf"), -1, 0
     for epoch in range(config.epochs):
-        model.train()
+        net.train()
         order = _epoch_order(len(train), config.batch_size, config.steps_per_epoch, gen)
+        if parallel:
+            order = ddp.shard_of(order)
         sums: dict[str, float] = {}
-        for lo in range(0, len(order), config.batch_size):
-            idx = order[lo : lo + config.batch_size]
+        for lo in range(0, len(order), bs):
+            idx = order[lo : lo + bs]
             eps = torch.randn(len(idx), mu.shape[0], generator=noise_gen, device=dev)
             if config.no_vae:  # the residual is the control mean, as in evaluation
                 x = mu.expand(len(idx), -1)
             else:
                 x = (mu + config.noise * sd * eps).clamp(min=0)
-            pred, aux = model([pert_train[i] for i in idx], x)
+            pred, aux = net([pert_train[i] for i in idx], x)
             loss, parts = biodsnn_loss(
                 pred,
                 targets[idx],
@@ -335,12 +410,22 @@ def fit(
             for k, v in {"loss": float(loss.detach()), **parts}.items():
                 sums[k] = sums.get(k, 0.0) + v * len(idx)
         sched.step()
-        stats = {k: v / max(len(order), 1) for k, v in sums.items()}
+        if parallel:
+            total = ddp.sum_over_ranks(sums | {"conditions": float(len(order))})
+            n = max(total.pop("conditions"), 1.0)
+            stats = {k: v / n for k, v in total.items()}
+        else:
+            stats = {k: v / max(len(order), 1) for k, v in sums.items()}
         if y_val is not None:
-            pv = predict_with(model, pert_val)
-            val_de = _mse_de(pv, y_val, de_val)
-            stats["val_mse"] = float(np.mean((pv - y_val) ** 2))
-            stats["val_pcc_de20"] = _pcc_de20(pv, y_val, ctrl, de20_val)
+            val_de = stats["val_mse"] = stats["val_pcc_de20"] = float("nan")
+            if writer:
+                pv = predict_with(model, pert_val)
+                val_de = _mse_de(pv, y_val, de_val)
+                stats["val_mse"] = float(np.mean((pv - y_val) ** 2))
+                stats["val_pcc_de20"] = _pcc_de20(pv, y_val, ctrl, de20_val)
+            if parallel:
+                got = ddp.from_rank0([val_de, stats["val_mse"], stats["val_pcc_de20"]])
+                val_de, stats["val_mse"], stats["val_pcc_de20"] = got
         else:
             val_de = stats.get("mse", float("nan"))
         stats |= {"epoch": epoch, "val_mse_de": val_de}
@@ -348,28 +433,15 @@ def fit(
         score = -stats["val_pcc_de20"] if config.select_on == "pcc_de20" and val else val_de
         if score < best_score:
             best_score, best_val, best_epoch, stale = score, val_de, epoch, 0
-            torch.save(model.state_dict(), run_dir / "model.pt")
+            if writer:
+                torch.save(model.state_dict(), run_dir / "model.pt")
         else:
             stale += 1
         if progress is not None:
             progress(epoch + 1, config.epochs, val_de)
         if stale >= config.patience:
             break
-    if best_epoch < 0:  # every validation score was NaN: keep the last epoch
-        torch.save(model.state_dict(), run_dir / "model.pt")
-    meta = {
-        "gene_ids": [str(g) for g in summary.gene_ids],
-        "gene_names": [str(g) for g in summary.gene_names],
-        "train": train,
-        "val": val,
-        "best_epoch": best_epoch,
-        "best_val_mse_de": best_val,
-        "select_on": config.select_on,
-        "best_val_score": best_score,
-        "history": history,
-    }
-    (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
-    return FitResult(run_dir, history, best_epoch, best_val)
+    return history, best_val, best_epoch, best_score
 
 
 def is_biodsnn_run(run_dir: str | PathLike[str]) -> bool:
