@@ -45,6 +45,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "predict": ("train", "predict_cmd", "Predict expression after knocking down genes."),
     "report": ("train", "report", "Figures of a run (UMAP, violins, ablation bars)."),
     "recovery": ("recovery", "recovery", "Planted-edge recovery of runs (AUPRC)."),
+    "labels": ("labels", "app", "Label datasets: (perturbation, gene) -> 0/1 labels."),
 }
 
 
