@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from grapekg.app import db as db_flow
 from grapekg.cli.common import settings
 from grapekg.cli.console import console, kv_table
 from grapekg.errors import ConfigError
@@ -17,6 +16,8 @@ app = typer.Typer(help="Manage the local Neo4j 5 LTS Community server.", no_args
 @app.command()
 def install() -> None:
     """Check the JDK and fetch the Neo4j jars from Maven Central (once, into the cache)."""
+    from grapekg.app import db as db_flow
+
     lib, java, major = db_flow.install(settings())
     console.print(f"Neo4j {db_flow.NEO4J_VERSION} community jars in {lib} (Java {major}: {java})")
 
@@ -42,6 +43,8 @@ def start(
     ] = 0,
 ) -> None:
     """Start the local server and wait until Bolt answers."""
+    from grapekg.app import db as db_flow
+
     s = settings()
     if s.uses_external_server:
         console.print(f"NEO4J_URI is set ({s.neo4j_uri}): that server is used; nothing to start")
@@ -67,6 +70,8 @@ def start(
 @app.command()
 def stop() -> None:
     """Stop the local server cleanly."""
+    from grapekg.app import db as db_flow
+
     s = settings()
     if s.uses_external_server:
         console.print(f"NEO4J_URI is set ({s.neo4j_uri}): grape does not manage that server")
@@ -77,4 +82,6 @@ def stop() -> None:
 @app.command()
 def status() -> None:
     """URI, version and store size of the server in use."""
+    from grapekg.app import db as db_flow
+
     console.print(kv_table("Neo4j", db_flow.status(settings())))

