@@ -90,7 +90,14 @@ def test_linear_pca_is_deterministic_and_needs_names() -> None:
 
 
 def test_registry_and_empty_training() -> None:
-    assert set(BASELINES) == {"no_change", "train_mean", "additive", "linear_pca", "linear_kg"}
+    assert set(BASELINES) == {
+        "no_change",
+        "train_mean",
+        "additive",
+        "linear_pca",
+        "linear_kg",
+        "kg_retrieval",
+    }
     with pytest.raises(ValueError, match="no perturbation"):
         TrainMean().fit({"ctrl": CTRL}, CTRL)
 

@@ -661,8 +661,23 @@ def simulate_dataset(
 
 
 def list_datasets(store: Store) -> list[dict[str, Any]]:
-    """Datasets registered in the KG."""
-    return kg_datasets.list_datasets(store)
+    """Datasets registered in the KG, each with its ``kind`` (``expression``, or ``labels``
+    for a label dataset of ``grape labels import``, which has no cells) and, for a label
+    dataset, its ``task`` (from the bundle's meta file; None when unreadable)."""
+    from grapekg.app.labels import META
+    from grapekg.kg import label_datasets as kg_labels
+
+    rows = []
+    for row in kg_datasets.list_datasets(store):
+        kind = kg_labels.dataset_kind(store, row["name"])
+        task = None
+        if kind == "labels" and row.get("bundle"):
+            try:
+                task = json.loads((Path(row["bundle"]) / META).read_text()).get("task")
+            except (OSError, ValueError):
+                task = None
+        rows.append({**row, "kind": "labels" if kind == "labels" else "expression", "task": task})
+    return rows
 
 
 def download_dataset(

@@ -4,10 +4,20 @@ prediction files scored with :mod:`grapekg.evaluation.scoring`; tables and figur
 the dataset's results folder (:meth:`Workspace.results_dir
 <grapekg.app.workspace.Workspace.results_dir>`) unless another is given.
 
-The KG perturbation embedding of ``linear-kg`` is built here (evaluation never imports the
-KG): GO biological-process terms ∪ Reactome pathways of the measured genes and the targets
-(:mod:`grapekg.kg.annotations`), embedded by
-:func:`~grapekg.evaluation.baselines.membership_embedding`.
+The KG inputs of the two KG baselines are read here (evaluation never imports the KG):
+
+- ``linear-kg``: GO biological-process terms ∪ Reactome pathways of the measured genes and
+  the targets (:mod:`grapekg.kg.annotations`), embedded by
+  :func:`~grapekg.evaluation.baselines.membership_embedding` (:func:`kg_embedding`);
+- ``kg-retrieval``: each target's GO term set (every namespace) and its closed STRING
+  neighbourhood (its partners and itself, by Ensembl id), read by
+  :func:`~grapekg.kg.export.gene_sets.knowledge_sets` and keyed by the names of the
+  condition strings (:func:`kg_knowledge`); similarity = the sum of the two Jaccards
+  (:class:`~grapekg.evaluation.baselines.KGRetrievalDelta`, a double additive over its
+  genes). A graph with neither source loaded leaves the row out, with a note.
+
+A label dataset (``grape labels import``) is refused with one line: it has no expression to
+score here.
 
 A SYNTHETIC dataset made by ``grape data simulate`` also gets the ceilings of
 :mod:`grapekg.evaluation.ceilings` (rows ``ceiling:*``, computed from the simulation's saved
@@ -34,7 +44,9 @@ from grapekg.evaluation import scoring as ev
 from grapekg.evaluation.baselines import membership_embedding
 from grapekg.evaluation.scoring import DISPLAY_NAMES  # noqa: F401 - re-exported for the CLI
 from grapekg.kg import annotations
+from grapekg.kg import label_datasets as kg_labels
 from grapekg.kg.datasets import bundle_path
+from grapekg.kg.export.gene_sets import Knowledge, knowledge_sets
 from grapekg.kg.store import Store
 from grapekg.perturb import bundle as bundle_mod
 from grapekg.perturb.conditions import CONTROL, parse_condition
@@ -50,6 +62,7 @@ __all__ = [
     "evaluate_group",
     "group_members",
     "kg_embedding",
+    "kg_knowledge",
     "load_bundle",
     "load_truth",
 ]
@@ -73,8 +86,19 @@ class GroupEvaluation:
     overall: Evaluation
 
 
+#: the sources of ``kg-retrieval`` and the note when the graph has none of them
+RETRIEVAL_SOURCES = ("go", "string")
+NO_RETRIEVAL_KNOWLEDGE = "kg-retrieval: no GO/STRING in the graph"
+
+
 def load_bundle(store: Store, ws: Workspace, dataset: str) -> bundle_mod.Bundle:
-    """The dataset's bundle (summary, DE genes, gene table), found through the KG."""
+    """The dataset's bundle (summary, DE genes, gene table), found through the KG; a label
+    dataset (no expression to score) is refused with a DataError."""
+    if kg_labels.dataset_kind(store, dataset) == "labels":
+        raise DataError(
+            f"{dataset} is a label dataset: score it with bench/perturbqa.py or grape labels "
+            "(grape evaluate scores expression datasets)"
+        )
     return bundle_mod.load(bundle_path(store, ws.settings, dataset))
 
 
@@ -95,6 +119,16 @@ def kg_embedding(
     """Perturbation embedding of ``linear-kg``: SVD (K = ``n_components``) of the GO BP ∪
     Reactome membership matrix over the measured genes (in the KG) and the targets, keyed by
     Ensembl id, measured symbol and target name (as in the condition strings)."""
+    ids = _ensembl_ids(store, bundle, dataset)
+    unique = sorted(set(ids.values()))
+    emb = membership_embedding(annotations.memberships(store, unique), unique, n_components)
+    return {n: emb[g] for n, g in ids.items() if g in emb}
+
+
+def _ensembl_ids(store: Store, bundle: bundle_mod.Bundle, dataset: str) -> dict[str, str]:
+    """Name -> Ensembl id of the measured genes in the KG (by Ensembl id, symbol and measured
+    name) and of the perturbation targets (by their names in the condition strings, as the
+    dataset's import resolved them)."""
     genes = bundle.genes
     ids = {}  # name -> Ensembl id
     if {"ensembl_id", "in_kg"} <= set(genes.columns):
@@ -114,9 +148,31 @@ def kg_embedding(
             names.remove(n)
         if len(names) == 1 and len(pairs) == 1:
             ids.setdefault(names[0], next(iter(pairs.values())))
+    return ids
+
+
+def kg_knowledge(
+    store: Store, bundle: bundle_mod.Bundle, dataset: str
+) -> tuple[dict[str, dict[str, set[str]]], Knowledge, list[str]]:
+    """The sets of ``kg-retrieval`` for the dataset's perturbation targets: source (``go``,
+    ``string``; only those with any set in the graph) -> target name (as in the condition
+    strings) -> set. The STRING set is the CLOSED neighbourhood, partners and the gene
+    itself, all by Ensembl id, so the baseline uses the sets as given (``closed=()``);
+    a gene without partners has no STRING set. Also returned: what
+    :func:`~grapekg.kg.export.gene_sets.knowledge_sets` read (versions, for the note) and
+    the targets' Ensembl ids."""
+    names = {g for c in bundle.summary.conditions for g in parse_condition(c)}
+    ids = {n: g for n, g in _ensembl_ids(store, bundle, dataset).items() if n in names}
     unique = sorted(set(ids.values()))
-    emb = membership_embedding(annotations.memberships(store, unique), unique, n_components)
-    return {n: emb[g] for n, g in ids.items() if g in emb}
+    read = knowledge_sets(store, unique, RETRIEVAL_SOURCES)
+    sets: dict[str, dict[str, set[str]]] = {}
+    for source in read.used:
+        by_id = read.sets[source]
+        closed = source == "string"
+        sets[source] = {
+            n: set(by_id[g]) | ({g} if closed else set()) for n, g in ids.items() if by_id.get(g)
+        }
+    return sets, read, unique
 
 
 def load_truth(
@@ -149,13 +205,16 @@ def _models(
     embedding: Mapping[str, np.ndarray] | None,
     context: str | None = None,
     truth: SimulationTruth | None = None,
+    knowledge: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
 ) -> dict[str, ev.Predictions]:
     """Baselines, then the prediction files, then the ceilings (when ``truth`` is given)."""
     models: dict[str, ev.Predictions] = {}
     for label, key in ev.BASELINE_LABELS.items():
         if key == "linear_kg" and embedding is None:
             continue  # no KG at hand (a caller without a store)
-        models[label] = ev.baseline_predictor(key, bundle, embedding)
+        if key == "kg_retrieval" and not knowledge:
+            continue  # no KG at hand, or neither GO nor STRING in it (a note says which)
+        models[label] = ev.baseline_predictor(key, bundle, embedding, knowledge)
     for label, file in predictions:
         models[label] = ev.load_predictions(Path(file), bundle, context=context)
     if truth is not None:
@@ -176,6 +235,7 @@ def evaluate(
     progress: Progress | None = None,
     store: Store | None = None,
     embedding: Mapping[str, np.ndarray] | None = None,
+    knowledge: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
     splits: Mapping[int, Split] | None = None,
     context: str | None = None,
 ) -> Evaluation:
@@ -184,17 +244,32 @@ def evaluate(
     for each seed, and write the tables and figures into ``out`` (default: the dataset's
     results folder), and the ceilings when the dataset's simulation truth is saved
     (:func:`load_truth`). ``linear-kg`` needs ``embedding`` or a ``store`` to build it from
-    (:func:`kg_embedding`); without either it is left out. ``splits``: seed -> split (a group
+    (:func:`kg_embedding`); without either it is left out; so is ``kg-retrieval`` without
+    ``knowledge`` (source -> target name -> set, used as given: :func:`kg_knowledge`) or a
+    store to read it from, and, with a note, when the store has neither GO nor STRING.
+    ``splits``: seed -> split (a group
     member's share of the group split), instead of resolving ``split`` here. Models scored
     earlier into the same folder on the same split and not scored now are kept in the
     tables (:func:`grapekg.evaluation.scoring.merge_earlier`): several ``grape train
     --label X`` runs accumulate; a label scored again replaces only its own rows."""
     if embedding is None and store is not None:
         embedding = kg_embedding(store, bundle, dataset)
+    kg_notes: list[str] = []
+    if knowledge is None and store is not None:
+        knowledge, read, targets = kg_knowledge(store, bundle, dataset)
+        kg_notes.append(
+            f"kg-retrieval: similarity = Jaccard of GO terms + Jaccard of closed STRING "
+            f"neighbourhoods; targets with sets: {read.line(targets)}"
+            if knowledge
+            else NO_RETRIEVAL_KNOWLEDGE
+            if not any(read.versions.values())
+            else "kg-retrieval: no perturbation target has a GO term or STRING partner in the graph"
+        )
     truth, why = load_truth(ws, bundle, dataset)
-    models = _models(bundle, predictions, embedding, context, truth)
+    models = _models(bundle, predictions, embedding, context, truth, knowledge)
     with counter(progress, "evaluating", len(models) * len(seeds)) as advance:
         res = ev.evaluate_models(bundle, split, list(seeds), models, splits=splits, advance=advance)
+    res.notes += kg_notes
     if truth is not None:
         res.notes.append(ev.GAP_NOTE)
     elif why is not None:

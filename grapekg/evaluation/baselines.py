@@ -353,5 +353,6 @@ BASELINES: dict[str, type] = {
     "additive": Additive,
     "linear_pca": LinearPCA,
     "linear_kg": LinearKG,
+    "kg_retrieval": KGRetrievalDelta,
 }
 """Registry name -> class; every class builds with no arguments."""

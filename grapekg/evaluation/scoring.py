@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -63,14 +63,22 @@ HEADLINE = [
     "gi_magnitude_pearson",
 ]
 #: table label -> baseline registry key (REFERENCES 5: no-change, mean, additive, linear;
-#: linear-kg = the linear model with a KG perturbation embedding, issue 9.5)
+#: linear-kg = the linear model with a KG perturbation embedding; kg-retrieval = the
+#: similarity-weighted mean of the training singles' deltas, similarity from GO / STRING)
 BASELINE_LABELS = {
     "no-change": "no_change",
     "mean": "train_mean",
     "additive": "additive",
     "linear": "linear_pca",
     "linear-kg": "linear_kg",
+    "kg-retrieval": "kg_retrieval",
 }
+#: what a model's uncounted test targets lacked, for the note under the table
+NO_EMBEDDING = "have no GO BP / Reactome membership (zero embedding = the mean baseline)"
+NO_SIMILAR = (
+    "have no training single sharing a GO term or STRING neighbour (predicted by the "
+    "fallback: the mean training delta)"
+)
 #: rows of the ceilings (SYNTHETIC truth, :mod:`grapekg.evaluation.ceilings`)
 CEILING_MEAN_SELF = "ceiling:mean+self"
 CEILING_TRUE_GRAPH = "ceiling:true-graph-avg-sign"
@@ -97,12 +105,14 @@ FIT_NOTE = (
 class Predicted:
     """One model's predictions for a split's test conditions, with what it could not do:
     ``na`` condition -> reason (scored n/a), ``unembedded`` / ``targets``: test targets the
-    model had no input for (counted in a note) / all its test targets."""
+    model had no input for (counted in a note, ``lacking`` says what they lack) / all its
+    test targets."""
 
     values: dict[str, np.ndarray]
     na: dict[str, str] = field(default_factory=dict)
     unembedded: set[str] = field(default_factory=set)
     targets: set[str] = field(default_factory=set)
+    lacking: str = NO_EMBEDDING
 
 
 #: per seed: condition -> predicted mean profile (bundle gene order), or a :class:`Predicted`
@@ -171,18 +181,30 @@ def perturbed_positions(bundle: Bundle, conditions: Sequence[str]) -> dict[str, 
 
 
 def baseline_predictor(
-    key: str, bundle: Bundle, embedding: Mapping[str, np.ndarray] | None = None
+    key: str,
+    bundle: Bundle,
+    embedding: Mapping[str, np.ndarray] | None = None,
+    knowledge: Mapping[str, Mapping[str, Iterable[str]]] | None = None,
 ) -> Predictions:
     """Fit baseline ``key`` on exactly the split's training conditions (``split.train``;
     ``split.val`` is never seen), predict its test set. ``embedding`` (gene -> vector) is the
-    KG perturbation embedding of ``linear_kg``."""
+    KG perturbation embedding of ``linear_kg``; ``knowledge`` (source -> gene name as in the
+    condition strings -> set) the sets of ``kg_retrieval``, used as given (a neighbourhood
+    source must already hold each gene's own id: ``closed=()``)."""
     truth = bundle.truth()
     ctrl = truth[CONTROL]
     names = list(bundle.summary.gene_names)
 
+    def build() -> object:
+        if key == "linear_kg":
+            return BASELINES[key](embedding)
+        if key == "kg_retrieval":
+            return BASELINES[key](knowledge, closed=())
+        return BASELINES[key]()
+
     def run(split: Split) -> Predicted:
         train = {c: truth[c] for c in split.train if c != CONTROL and c in truth}
-        model = BASELINES[key](embedding) if key == "linear_kg" else BASELINES[key]()
+        model = build()
         model.fit(train, ctrl, names)
         test = list(split.test)
         out = Predicted(model.predict(test))
@@ -191,6 +213,7 @@ def baseline_predictor(
         if hasattr(model, "without_embedding"):
             out.unembedded = set(model.without_embedding(test))
             out.targets = {g for c in test for g in parse_condition(c)}
+            out.lacking = NO_SIMILAR if key == "kg_retrieval" else NO_EMBEDDING
         return out
 
     return run
@@ -288,6 +311,7 @@ def evaluate_models(
     sep = str(bundle.meta.get("sep") or "+")
     frames, notes = [], []
     unembedded: dict[str, tuple[set[str], set[str]]] = {}
+    lacking: dict[str, str] = {}
     ids: dict[int, str] = {}
     validation = ""
     for seed in seeds:
@@ -314,6 +338,7 @@ def evaluate_models(
                 continue
             if res.targets:
                 miss, all_t = unembedded.setdefault(name, (set(), set()))
+                lacking[name] = res.lacking
                 miss |= res.unembedded
                 all_t |= res.targets
             t = M.evaluate(
@@ -343,8 +368,8 @@ def evaluate_models(
     for name, (miss, all_t) in unembedded.items():
         if miss:
             notes.append(
-                f"{name}: {len(miss)} of {len(all_t)} test targets have no GO BP / Reactome "
-                f"membership (zero embedding = the mean baseline): {_few(list(miss))}"
+                f"{name}: {len(miss)} of {len(all_t)} test targets {lacking[name]}: "
+                f"{_few(list(miss))}"
             )
     return EvalResult(
         bundle.name,
