@@ -128,3 +128,105 @@ def list_cmd() -> None:
             rows,
         )
     )
+
+
+@app.command("train")
+def train_cmd(
+    dataset: Annotated[str, typer.Option(help="A label dataset (grape labels import).")],
+    seeds: Annotated[str, typer.Option(help="Seeds: A..B or a comma list.")] = "1",
+    sources: Annotated[
+        str, typer.Option(help="Knowledge the model reads: go, string, collectri (comma list).")
+    ] = "go,string,collectri",
+    epochs: Annotated[int, typer.Option(help="At most this many epochs.")] = 4,
+    hidden: Annotated[int, typer.Option(help="Width of the graph encoder.")] = 32,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 3e-3,
+    label: Annotated[str, typer.Option(help="Name of the runs (in their ids).")] = "grape",
+    write_back: Annotated[
+        bool, typer.Option(help="Write the test predictions to Neo4j (PREDICTED_RESPONSE).")
+    ] = True,
+) -> None:
+    """Train GRAPE's label model per seed on the file's training perturbations (epoch chosen
+    on the validation part), score the unseen test perturbations (AUC per gene), save each run
+    and write its predictions back."""
+    import re
+
+    from grapekg.cli.common import check_int, parse_seeds
+
+    seed_list = parse_seeds(seeds)
+    check_int("--epochs", epochs, minimum=1, maximum=1000)
+    check_int("--hidden", hidden, minimum=2, maximum=1024)
+    check_float("--lr", lr, minimum=1e-7, maximum=1.0)
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", label):
+        from grapekg.errors import ConfigError
+
+        raise ConfigError(f"--label {label!r}: letters, digits, '-' and '_' only")
+    src = [x.strip() for x in sources.split(",") if x.strip()]
+    from grapekg.app import label_runs
+    from grapekg.model.grape.labels import LabelConfig
+
+    for x in src:
+        check_choice("--sources", x, label_runs.LABEL_SOURCES)
+    cfg = LabelConfig(hidden=hidden, epochs=epochs, lr=lr)
+
+    def show(run: str, epoch: int, row: dict) -> None:
+        console.print(
+            f"  {run} epoch {epoch}: validation AUC per gene {row['val_score']:.4f}",
+            highlight=False,
+        )
+
+    runs = label_runs.train_label_runs(
+        settings(),
+        dataset,
+        seed_list,
+        config=cfg,
+        sources=src,
+        label=label,
+        write_back=write_back,
+        progress=show,
+    )
+    console.print(
+        table(
+            f"{dataset}: unseen test perturbations",
+            ["run", "AUC per gene", "AUPRC", "genes scored", "epoch kept", "edges written", "s"],
+            [
+                [
+                    r.id,
+                    f"{r.scores['auc']:.4f}",
+                    f"{r.scores['auprc']:.4f}",
+                    f"{r.scores['n_genes']:,}",
+                    str(r.learned.get("best_epoch")),
+                    f"{sum(r.written.values()):,}",
+                    f"{r.seconds:.0f}",
+                ]
+                for r in runs
+            ],
+        )
+    )
+
+
+@app.command("predict")
+def predict_cmd(
+    run: Annotated[
+        list[str], typer.Option(help="A label run id (repeat: a de and a direction run).")
+    ],
+    perturb: Annotated[list[str], typer.Option(help="A gene to knock down (repeatable).")],
+    limit: Annotated[int, typer.Option(help="Genes shown per perturbation.")] = 20,
+) -> None:
+    """Which genes knocking down X moves, and which way: P(DE) and P(up) per downstream gene."""
+    from grapekg.app import label_runs
+    from grapekg.cli.common import check_int
+
+    check_int("--limit", limit, minimum=1, maximum=100_000)
+    df = label_runs.predict_label_runs(settings(), run, perturb)
+    for pert, sub in df.groupby("perturbation", sort=False):
+        cols = [c for c in ("p_de", "p_up") if c in sub]
+        console.print(
+            table(
+                f"knock-down of {pert}",
+                ["gene", *cols],
+                [
+                    [r["gene"], *(f"{r[c]:.3f}" for c in cols)]
+                    for _, r in sub.head(limit).iterrows()
+                ],
+            )
+        )

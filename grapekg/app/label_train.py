@@ -227,6 +227,15 @@ class GrapeLabels:
         out[known] = pred[[qi[pi[q]] for q in p[known]], [gi[x] for x in g[known]]]
         return out
 
+    def add_knowledge(self, sets: Mapping[str, Mapping[str, Iterable[str]]]) -> None:
+        """Add the sets of genes the model has not seen (their similarity to the training
+        perturbations then drives their prediction); sets of known keys stay as trained."""
+        for src, d in sets.items():
+            if src in self.sets:
+                for k, v in d.items():
+                    if str(k) not in self.sets[src] and v:
+                        self.sets[src][str(k)] = {str(x) for x in v}
+
     # ------------------------------------------------------------------ persistence
     def save(self, folder: Path) -> None:
         """``model.pt`` (state dict), ``label_state.npz`` (graph, features, training labels),
