@@ -1,7 +1,7 @@
 """Evaluation of a dataset's split over seeds (``grape evaluate``, and the last step of
-``grape train``): the five baselines (no-change, mean, additive, linear, linear-kg) and any
-prediction files scored with :mod:`grapekg.evaluation.scoring`; tables and figures written to
-the dataset's results folder (:meth:`Workspace.results_dir
+``grape train``): the six baselines (no-change, mean, additive, linear, linear-kg,
+kg-retrieval) and any prediction files scored with :mod:`grapekg.evaluation.scoring`; tables
+and figures written to the dataset's results folder (:meth:`Workspace.results_dir
 <grapekg.app.workspace.Workspace.results_dir>`) unless another is given.
 
 The KG inputs of the two KG baselines are read here (evaluation never imports the KG):
