@@ -97,7 +97,7 @@ def load_bundle(store: Store, ws: Workspace, dataset: str) -> bundle_mod.Bundle:
     if kg_labels.dataset_kind(store, dataset) == "labels":
         raise DataError(
             f"{dataset} is a label dataset: score it with bench/perturbqa.py or grape labels "
-            "(grape evaluate scores expression datasets)"
+            f"train --dataset {dataset} (grape evaluate scores expression datasets)"
         )
     return bundle_mod.load(bundle_path(store, ws.settings, dataset))
 
