@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from grapekg.errors import GrapeError
 from grapekg.perturb.conditions import CONTROL, normalise_condition, shorten
 from grapekg.perturb.errors import DataError
 from grapekg.perturb.progress import Progress, counter
@@ -699,7 +700,7 @@ def summarise_h5ad_contexts(
                 guide_col=guide_col,
                 context_col=context_col,
             )
-    except (DataError, MemoryError, KeyboardInterrupt):
+    except (GrapeError, MemoryError, KeyboardInterrupt):  # our own one-line errors pass as they are
         raise
     except OSError as exc:  # a file cut short after its header: a read fails part-way
         raise DataError(f"not a readable HDF5/h5ad file ({_h5_reason(exc)})", path=where) from exc
