@@ -18,8 +18,11 @@ from it (:mod:`grapekg.kg.export.gene_sets`; a source that is not loaded is repo
 rows left out), text vectors come from the offline encoder on the KG's gene texts.
 
 Models: ``gene-rate``, ``kg-retrieval`` (every loaded source) and its one-source ablations
-``kg-retrieval[go]`` / ``kg-retrieval[string]``, ``logistic-kg``, ``text-knn``. ``grape``:
-no GRAPE label head exists yet; :data:`EXTRA_MODELS` is the hook where it is added.
+``kg-retrieval[go]`` / ``kg-retrieval[string]``, ``logistic-kg``, ``text-knn``, and ``grape``:
+GRAPE's label model (:class:`grapekg.app.label_train.GrapeLabels`) over GO, STRING and
+CollecTRI (signed relations, when loaded), its epoch chosen on the same seeded validation
+perturbations; the table adds its paired difference with ``kg-retrieval`` per seed and its
+margin over SUMMER in seed sds. :data:`EXTRA_MODELS` is the hook for further models.
 
 Writes ``OUT/perturbqa.txt`` (tables per task beside the published rows, CPU seconds per seed
 and cell line), ``OUT/perturbqa.json`` (``{cell: {task: {model: {auc_mean, auc_sd,
@@ -70,6 +73,23 @@ PUBLISHED = {
 RETRIEVAL_GRID = [(None, 1.0), (None, 2.0), (20, 2.0)]
 #: hook for trained models (e.g. ``"grape": factory(seed, knowledge) -> fit/predict object``)
 EXTRA_MODELS: dict[str, Callable] = {}
+
+
+def grape_factory(store, keys: set[str]) -> Callable:
+    """``(seed, sets) -> GrapeLabels`` with CollecTRI's signed edges among ``keys`` when the
+    graph holds a complete CollecTRI load."""
+    from grapekg.app.label_train import GrapeLabels
+    from grapekg.kg.export.knowledge import knowledge_edges
+
+    ce = knowledge_edges(store, "collectri")
+    ce = ce[ce["src_gene_id"].isin(keys) & ce["dst_gene_id"].isin(keys)]
+    signed = {
+        f"collectri_{name}": list(zip(sub["src_gene_id"], sub["dst_gene_id"], strict=True))
+        for name, sub in (("act", ce[ce["sign"] > 0]), ("rep", ce[ce["sign"] < 0]))
+        if len(sub)
+    }
+    log(f"grape: CollecTRI edges among the table's genes: {len(ce):,}")
+    return lambda seed, sets: GrapeLabels(sets, signed=signed, seed=seed)
 
 
 def log(msg: str) -> None:
@@ -138,7 +158,12 @@ def run_task(pairs, ids, know, vectors, models, seeds, val_fraction):
                 model = LogisticKG(know, n_components=32, seed=seed)
             else:
                 model = EXTRA_MODELS[name](seed, know)
-            model.fit(*train)
+            if name in EXTRA_MODELS:  # the same validation perturbations pick its epoch
+                model.fit(*train, val_perts=sorted(set(p[tr & val])))
+            else:
+                model.fit(*train)
+            if hasattr(model, "learned"):
+                params = model.learned()
             res = score_labels(test[1], test[2], model.predict(test[0], test[1]))
             out[name].append(
                 {
@@ -199,7 +224,7 @@ def render(result, cells, seeds, meta) -> str:
                 + "".join(f"{vals[c][ti]:>22.2f}" if c in vals else f"{'-':>22}" for c in cells)
             )
         lines.append("")
-    lines.append("grape: no row yet (the GRAPE label head is not implemented; hook EXTRA_MODELS)")
+    lines += grape_targets(result, cells)
     lines.append("")
     lines.append("CPU seconds per seed (fit + validation selection + predict, both tasks):")
     for c in cells:
@@ -218,6 +243,33 @@ def render(result, cells, seeds, meta) -> str:
             + ", ".join(f"seed {s}: {v:.1f}" for s, v in zip(seeds, per_seed, strict=True))
         )
     return "\n".join(lines) + "\n"
+
+
+def grape_targets(result, cells) -> list[str]:
+    """GRAPE against kg-retrieval (paired per seed) and against SUMMER (in seed sds)."""
+    lines = ["GRAPE targets (paired: grape - kg-retrieval on the same seed's validation carve):"]
+    have = False
+    for c in cells:
+        for task, ti in (("de", 0), ("direction", 1)):
+            g, r = result[c][task].get("grape"), result[c][task].get("kg-retrieval")
+            if not g:
+                continue
+            have = True
+            line = f"  {c} {task}: grape {g['auc_mean']:.3f} ± {g['auc_sd']:.3f}"
+            if r:
+                gs = {x["seed"]: x["auc"] for x in g["runs"]}
+                d = np.array([gs[x["seed"]] - x["auc"] for x in r["runs"] if x["seed"] in gs])
+                sd = float(d.std(ddof=1)) if len(d) > 1 else 0.0
+                line += (
+                    f"; vs kg-retrieval {d.mean():+.3f} ± {sd:.3f} "
+                    f"({int((d > 0).sum())}/{len(d)} seeds)"
+                )
+            summer = PUBLISHED["SUMMER"].get(c)
+            if summer:
+                margin = g["auc_mean"] - summer[ti]
+                line += f"; vs SUMMER {margin:+.3f} (> 2 seed sd: {margin > 2 * g['auc_sd']})"
+            lines.append(line)
+    return lines if have else ["grape: not run (--models without grape)"]
 
 
 def plot(result, cells, path: Path) -> None:
@@ -262,7 +314,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "perturbqa")
     ap.add_argument("--sources", default=",".join(KNOWLEDGE))
     ap.add_argument(
-        "--models", default="gene-rate,kg-retrieval,kg-retrieval[*],logistic-kg,text-knn"
+        "--models", default="gene-rate,kg-retrieval,kg-retrieval[*],logistic-kg,text-knn,grape"
     )
     ap.add_argument("--val-fraction", type=float, default=0.1)
     a = ap.parse_args(argv)
@@ -299,6 +351,8 @@ def main(argv: list[str] | None = None) -> None:
                 else:
                     models.append(m)
             vectors = text_vectors(store, settings, perts) if "text-knn" in models else {}
+            if "grape" in models:
+                EXTRA_MODELS["grape"] = grape_factory(store, set(ids.values()))
             setup = time.process_time() - t0
             meta.append(
                 f"{cell}: {len(names):,} names, {unmapped} not resolved to KG genes; knowledge "
