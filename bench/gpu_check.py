@@ -127,7 +127,7 @@ def epoch(args: argparse.Namespace) -> dict[str, object]:
     times = []
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
-    for i in range(args.epochs + 1):  # the first is a warm-up, not timed
+    for i in range(args.epochs + args.warmup):  # warm-up epochs are not timed
         _sync(dev)
         t = time.perf_counter()
         model.eval()
@@ -137,7 +137,7 @@ def epoch(args: argparse.Namespace) -> dict[str, object]:
         t = time.perf_counter()
         condition_epoch(model, opt, pert[:keep], targets[:keep], gen, dev)
         _sync(dev)
-        if i > 0:
+        if i >= args.warmup:
             times.append(refresh + (time.perf_counter() - t) * scale)
     out = {
         "device": str(dev),
@@ -210,6 +210,7 @@ def main() -> None:
     ap.add_argument("--conditions", type=int, default=100)
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--max-steps", type=int, default=0, help="epoch: time only this many steps")
+    ap.add_argument("--warmup", type=int, default=1, help="epoch: untimed epochs first")
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args()
     if args.threads:
