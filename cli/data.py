@@ -270,6 +270,8 @@ def list_cmd(
             "name",
             "group",
             "context",
+            "kind",
+            "task",
             "cells",
             "genes",
             "in_kg",

@@ -141,7 +141,7 @@ def evaluate(
         ),
     ] = "table",
 ) -> None:
-    """Score the five baselines (no-change, mean, additive, linear, linear-kg) and any
+    """Score the six baselines (no-change, mean, additive, linear, linear-kg, kg-retrieval) and any
     predictions; a dataset group (NAME of datasets NAME@<context>) per context and overall.
     A simulated (SYNTHETIC) dataset also gets its ceilings (mean+self, true graph with
     average sign, oracle) and the gap row: the fraction of the mean -> oracle gap closed."""

@@ -170,7 +170,9 @@ class Loader:
                 {"name": src.name, "prefix": self._attempt_version(src)},
             )
         except Exception as exc:  # noqa: BLE001 - the load's own error is the one to raise
-            log.warning("could not roll back load %s of %s: %s", self.load_id, src.key, exc)
+            # the next build of the source removes what this load left (it resumes); the
+            # load's own error is the one line the user sees
+            log.info("could not roll back load %s of %s: %s", self.load_id, src.key, exc)
 
     # ------------------------------------------------------------------ main entry
     def load(

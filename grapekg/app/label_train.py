@@ -37,6 +37,7 @@ from scipy import sparse
 from grapekg.evaluation.label_baselines import jaccard_similarity, kg_embedding
 from grapekg.evaluation.label_metrics import score_labels
 from grapekg.model.grape.labels import LabelConfig, LabelData, fit_label_model, predict_pairs
+from grapekg.parquet import read_parquet
 
 __all__ = ["GrapeLabels", "top_k_jaccard_edges"]
 
@@ -281,7 +282,7 @@ class GrapeLabels:
 
         meta = json.loads((folder / "label_config.json").read_text())
         cfg_d = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["config"].items()}
-        sets_df = pd.read_parquet(folder / "label_sets.parquet")
+        sets_df = read_parquet(folder / "label_sets.parquet")
         sets: dict[str, dict[str, set[str]]] = {}
         for s, k, i in sets_df.itertuples(index=False):
             sets.setdefault(s, {}).setdefault(k, set()).add(i)

@@ -31,6 +31,7 @@ from grapekg.kg import label_datasets as kg_labels
 from grapekg.kg.identity import GeneResolver, ResolutionReport
 from grapekg.kg.loader import gene_index_from_store
 from grapekg.kg.store import Store
+from grapekg.parquet import read_parquet
 from grapekg.perturb import bundle as bundle_mod
 from grapekg.perturb.errors import DataError
 from grapekg.perturb.labels import MODALITIES, TASKS, carve_validation, read_label_table
@@ -262,7 +263,7 @@ def load_labels(settings: Settings | Workspace, name: str) -> LabelDataset:
             f"no label dataset {name!r} here ('grape labels import' first)", path=folder
         )
     meta = json.loads((folder / META).read_text())
-    pairs = pd.read_parquet(folder / PAIRS)
+    pairs = read_parquet(folder / PAIRS)
     pairs["val"] = pairs["val"].astype(bool)
     pairs["label"] = pairs["label"].astype(np.int8)
     return LabelDataset(meta, pairs)
