@@ -1,5 +1,6 @@
 """The full offline human knowledge graph (Ensembl 100, gene synonyms, GO 2019-01, Reactome
-R85, STRING v12 physical, CollecTRI, PROGENy) in the real Neo4j: exact counts, idempotent re-run, and a run killed half way then resumed."""
+R85, STRING v12 physical, CollecTRI, PROGENy) in the real Neo4j: exact counts, idempotent
+re-run, and a run killed half way then resumed."""
 
 from __future__ import annotations
 
