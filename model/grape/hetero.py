@@ -189,7 +189,8 @@ class HeteroGAT(nn.Module):
             h_dict = conv(x_dict, ei_dict, **kwargs)
             h = torch.empty_like(x)
             for t, idx in types.items():
-                h[:, idx] = h_dict[t].reshape(b, idx.shape[0], q)
+                # under autocast the convolutions may return bf16: keep the residual's dtype
+                h[:, idx] = h_dict[t].reshape(b, idx.shape[0], q).to(h.dtype)
             x = self.post(layer, x, h)
             outs.append(x)
         return outs
