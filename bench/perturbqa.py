@@ -278,7 +278,7 @@ def plot(result, cells, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(15, 4.5), sharey=True)
     for ax, (task, ti) in zip(axes, (("de", 0), ("direction", 1)), strict=True):
         models = list(dict.fromkeys(m for c in cells for m in result[c][task]))
         w = 0.8 / max(len(models), 1)
@@ -301,7 +301,7 @@ def plot(result, cells, path: Path) -> None:
         ax.set_title(f"PerturbQA {task}: AUC per gene (test perturbations unseen)")
         ax.set_ylim(0.45, 0.85)
     axes[0].set_ylabel("AUC per gene")
-    axes[1].legend(fontsize=7, loc="upper right")
+    axes[1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
