@@ -144,7 +144,7 @@ def test_schema_generates_the_gene_relations_and_statements():
     assert sc.relation_of_classes() == {"c>c": "cc", "c>nc": "cn", "nc>c": "cn", "nc>nc": "nn"}
     on_demand = [q.text for q in sc.on_demand_ddl()]
     assert on_demand[0] == "CREATE INDEX gene_idx IF NOT EXISTS FOR (n:Gene) ON (n.idx)"
-    assert set(on_demand) <= set(sc.constraint_statements()) and len(on_demand) == 7
+    assert set(on_demand) <= set(sc.constraint_statements()) and len(on_demand) == 8
     assert all(q.kind == "generated" for q in sc.ddl() + sc.on_demand_ddl())
     with pytest.raises(ConfigError):
         sc.node_merge("Protein")

@@ -2,7 +2,8 @@
 a highly-variable-gene-like screen whose targets are mostly NOT measured, a measured gene the KG
 lacks, a target nothing can place (its conditions left out with one warning line), genes without
 a text feature (one-line error naming the command), and ``grape predict`` of a KG gene outside
-the run's graph, of ``@latest`` and of an unknown gene (one-line error)."""
+the run's graph, of ``@latest`` (the newest complete run in the graph) and of an unknown
+gene (one-line error)."""
 
 from __future__ import annotations
 
@@ -76,14 +77,18 @@ def test_unmeasured_targets_train_and_predict(store, cli_env, tmp_path):
     res = pd.read_parquet(f"{cli_env['GRAPE_DATA_DIR']}/results/hvg/random/grape.parquet")
     assert res["gene"].nunique() == len(measured)  # predictions cover every measured gene
     assert not res["condition"].str.contains("NOSUCHGENE").any()
-    # predict a KG gene that is not in the run's graph, a combination, and @latest
+    # predict a KG gene that is not in the run's graph and a combination; @latest means the
+    # newest complete run *in the graph*, and this run was trained without write-back
     outside = coding[60]
+    latest = grape(env, "predict", "--run", "@latest", "--perturb", outside, check=False)
+    assert latest.returncode == 2 and "no complete model run in the graph" in latest.stderr
+    assert len(latest.stderr.strip().splitlines()) == 1
     pred_file = tmp_path / "pred.parquet"
     grape(
         env,
         "predict",
         "--run",
-        "@latest",
+        run,
         "--perturb",
         f"{outside}+{targets[0]}",
         "--perturb",
