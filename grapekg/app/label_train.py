@@ -310,10 +310,11 @@ class GrapeLabels:
         m = self.model
         return {
             "source_weights": {
-                s: round(float(F.softplus(b)), 4) for s, b in zip(m.sources, m.beta, strict=True)
+                s: round(float(F.softplus(b.detach())), 4)
+                for s, b in zip(m.sources, m.beta, strict=True)
             },
-            "attention_weight": round(float(F.softplus(m.gamma)), 4),
-            "retrieval_scale": round(float(m.a), 4),
+            "attention_weight": round(float(F.softplus(m.gamma.detach())), 4),
+            "retrieval_scale": round(float(m.a.detach()), 4),
             "best_epoch": self.history.get("best_epoch"),
             "relations": sorted(self.relations),
         }
