@@ -78,17 +78,11 @@ EXTRA_MODELS: dict[str, Callable] = {}
 def grape_factory(store, keys: set[str]) -> Callable:
     """``(seed, sets) -> GrapeLabels`` with CollecTRI's signed edges among ``keys`` when the
     graph holds a complete CollecTRI load."""
+    from grapekg.app.label_runs import collectri_relations
     from grapekg.app.label_train import GrapeLabels
-    from grapekg.kg.export.knowledge import knowledge_edges
 
-    ce = knowledge_edges(store, "collectri")
-    ce = ce[ce["src_gene_id"].isin(keys) & ce["dst_gene_id"].isin(keys)]
-    signed = {
-        f"collectri_{name}": list(zip(sub["src_gene_id"], sub["dst_gene_id"], strict=True))
-        for name, sub in (("act", ce[ce["sign"] > 0]), ("rep", ce[ce["sign"] < 0]))
-        if len(sub)
-    }
-    log(f"grape: CollecTRI edges among the table's genes: {len(ce):,}")
+    signed = collectri_relations(store, keys)
+    log(f"grape: CollecTRI edges among the table's genes: {sum(map(len, signed.values())):,}")
     return lambda seed, sets: GrapeLabels(sets, signed=signed, seed=seed)
 
 

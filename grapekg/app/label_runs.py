@@ -74,17 +74,22 @@ def read_knowledge(
         )
     keys = sorted({k for k in keys if not k.startswith("symbol:")})
     sets = knowledge_sets(store, keys, [s for s in sources if s in ("go", "string")]).sets
-    signed: dict[str, list[tuple[str, str]]] = {}
-    if "collectri" in sources:
-        ce = knowledge_edges(store, "collectri")
-        ce = ce[ce["src_gene_id"].isin(keys) & ce["dst_gene_id"].isin(keys)]
-        for name, sub in (("act", ce[ce["sign"] > 0]), ("rep", ce[ce["sign"] < 0])):
-            if len(sub):
-                signed[f"collectri_{name}"] = list(
-                    zip(sub["src_gene_id"], sub["dst_gene_id"], strict=True)
-                )
+    signed = collectri_relations(store, keys) if "collectri" in sources else {}
     used = [s for s in sources if sets.get(s)] + (["collectri"] if signed else [])
     return {k: v for k, v in sets.items() if v}, signed, used
+
+
+def collectri_relations(store: Store, keys: Iterable[str]) -> dict[str, list[tuple[str, str]]]:
+    """CollecTRI's TF -> target edges among ``keys`` as two relations, ``collectri_act`` and
+    ``collectri_rep`` (absent when empty or not loaded)."""
+    keys = set(keys)
+    ce = knowledge_edges(store, "collectri")
+    ce = ce[ce["src_gene_id"].isin(keys) & ce["dst_gene_id"].isin(keys)]
+    return {
+        f"collectri_{name}": list(zip(sub["src_gene_id"], sub["dst_gene_id"], strict=True))
+        for name, sub in (("act", ce[ce["sign"] > 0]), ("rep", ce[ce["sign"] < 0]))
+        if len(sub)
+    }
 
 
 def run_id(name: str, label: str, seed: int, cfg: LabelConfig, sources: Sequence[str]) -> str:
