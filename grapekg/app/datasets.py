@@ -221,13 +221,10 @@ def import_h5ad(
             f"dataset name '{shorten(name)}' must be letters, digits, - or _", parameter="--name"
         )
     with import_lock(Workspace(settings), name):
-        return _import_locked(
-            store,
-            settings,
+        summaries = summarise_h5ad_contexts(
             path,
-            name,
             pert_col=pert_col,
-            control=control,
+            control_labels=list(control),
             sep=sep,
             gene_name_col=gene_name_col,
             min_cells=min_cells,
@@ -237,166 +234,137 @@ def import_h5ad(
             guide_col=guide_col,
             context_col=context_col,
         )
-
-
-def _import_locked(
-    store: Store,
-    settings: Settings,
-    path: Path,
-    name: str,
-    *,
-    pert_col: str,
-    control: Sequence[str],
-    sep: str,
-    gene_name_col: str | None,
-    min_cells: int,
-    normalise: bool,
-    progress: Progress | None,
-    guide_pattern: str | None,
-    guide_col: str | None,
-    context_col: str | None,
-) -> ImportReport:
-    """:func:`import_h5ad` under the dataset's import lock."""
-    summaries = summarise_h5ad_contexts(
-        path,
-        pert_col=pert_col,
-        control_labels=list(control),
-        sep=sep,
-        gene_name_col=gene_name_col,
-        min_cells=min_cells,
-        normalise=normalise,
-        progress=progress,
-        guide_pattern=guide_pattern,
-        guide_col=guide_col,
-        context_col=context_col,
-    )
-    members: dict[str, str | None] = {}
-    for ctx in summaries:
-        member = name if ctx is None else context_name(name, ctx)
-        if member in members:
-            raise DataError(
-                f"context values '{shorten(members[member])}' and '{shorten(ctx)}' both become "
-                f"the dataset name {member}",
-                path=path,
-                parameter=f"obs['{context_col}']",
-            )
-        members[member] = ctx
-    synthetic = _read_synthetic(path)
-    index = gene_index_from_store(store)
-    if not len(index):
-        raise DataError("the knowledge graph has no genes: run 'grape kg build' first")
-    resolver = GeneResolver.from_store(store, index)
-    first = next(iter(summaries.values()))
-    genes, gene_report = kg_datasets.resolve_genes(resolver, first.gene_ids, first.gene_names)
-    measured = {
-        s: e
-        for s, e, ok in genes[["symbol", "ensembl_id", "in_kg"]].itertuples(index=False, name=None)
-        if ok
-    }
-    ws = Workspace(settings)
-    staged: list[tuple[Path, Path]] = []
-    entries, reports = [], []
-    try:
-        for member, ctx in members.items():
-            summary = summaries[ctx]
-            cond_rows, target_report = _condition_rows(member, summary, resolver, measured)
-            missing_targets = sorted(r.name for r in target_report.results if not r.resolved)
-            meta = {
-                "name": member,
-                "source_file": str(path.resolve()),
-                "pert_col": pert_col,
-                "control": list(control),
-                "sep": sep,
-                "normalised_on_import": normalise,
-                "n_cells": int(summary.n_cells.sum()),
-                "n_genes": len(summary.gene_ids),
-                "n_conditions": len(summary.conditions) - 1,
-                "genes_in_kg": int(genes["in_kg"].sum()),
-                "synthetic": synthetic,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "targets_not_in_kg": missing_targets,
-                "ambiguous_symbols": gene_report.ambiguous(),
-                "gene_resolution": gene_report.as_dict(),
-                "target_resolution": target_report.as_dict(),
-                "constant_genes": len(summary.constant_genes),
-            }
-            if guide_pattern is not None or guide_col is not None:
-                meta["guide_pattern"] = guide_pattern
-                meta["guide_col"] = guide_col
-            if ctx is not None:
-                meta.update(group=name, context=ctx, context_col=context_col)
-            target = ws.dataset_dir(member)
-            staged.append(
-                (
-                    bundle_mod.stage(
-                        _staging_path(target), summary, compute_de(summary), genes, meta
-                    ),
-                    target,
+        members: dict[str, str | None] = {}
+        for ctx in summaries:
+            member = name if ctx is None else context_name(name, ctx)
+            if member in members:
+                raise DataError(
+                    f"context values '{shorten(members[member])}' and '{shorten(ctx)}' both become "
+                    f"the dataset name {member}",
+                    path=path,
+                    parameter=f"obs['{context_col}']",
                 )
+            members[member] = ctx
+        synthetic = _read_synthetic(path)
+        index = gene_index_from_store(store)
+        if not len(index):
+            raise DataError("the knowledge graph has no genes: run 'grape kg build' first")
+        resolver = GeneResolver.from_store(store, index)
+        first = next(iter(summaries.values()))
+        genes, gene_report = kg_datasets.resolve_genes(resolver, first.gene_ids, first.gene_names)
+        measured = {
+            s: e
+            for s, e, ok in genes[["symbol", "ensembl_id", "in_kg"]].itertuples(
+                index=False, name=None
             )
-            entries.append((meta, target, cond_rows, genes))
-            reports.append(
-                ImportReport(
-                    name=member,
-                    bundle=target,
-                    n_cells=meta["n_cells"],
-                    n_genes=meta["n_genes"],
-                    n_conditions=meta["n_conditions"],
-                    genes_in_kg=meta["genes_in_kg"],
-                    genes_not_in_kg=[
-                        s for s, ok in zip(genes["symbol"], genes["in_kg"], strict=True) if not ok
-                    ],
-                    genes_ambiguous=gene_report.ambiguous(),
-                    targets_not_in_kg=missing_targets,
-                    synthetic=synthetic,
-                    gene_line=gene_report.line("measured genes"),
-                    target_line=target_report.line("targets"),
-                    renamed={**gene_report.renamed(), **target_report.renamed()},
-                    external={**gene_report.external(), **target_report.external()},
-                    group=meta.get("group"),
-                    context=meta.get("context"),
-                    guides=summary.guides,
-                    constant_genes=list(summary.constant_genes),
-                )
-            )
-        stale = (
-            sorted(set(kg_datasets.group_members(store, name)) - set(members))
-            if context_col is not None
-            else []
-        )
+            if ok
+        }
+        ws = Workspace(settings)
+        staged: list[tuple[Path, Path]] = []
+        entries, reports = [], []
         try:
-            kg_datasets.register_many(store, entries, remove=stale)
-        except GrapeError as err:
-            raise DataError(
-                f"registering {', '.join(members)} in the KG failed, nothing was changed "
-                f"(the previous dataset, if any, is kept): {shorten(err, 300)}",
-                path=path,
-            ) from None
-    except BaseException:
-        for tmp, _target in staged:
-            bundle_mod.discard(tmp)
-        raise
-    for tmp, target in staged:
-        bundle_mod.publish(tmp, target)
-    for gone in stale:
-        shutil.rmtree(ws.dataset_dir(gone), ignore_errors=True)
-        log.info("removed %s: the re-import of group %s has no such context", gone, name)
-    if context_col is None:
-        return reports[0]
-    all_targets = sorted({t for r in reports for t in r.targets_not_in_kg})
-    return dataclasses.replace(
-        reports[0],
-        name=name,
-        bundle=ws.dataset_dir(name),
-        n_cells=sum(r.n_cells for r in reports),
-        n_conditions=sum(r.n_conditions for r in reports),
-        targets_not_in_kg=all_targets,
-        target_line="",
-        group=name,
-        context=None,
-        guides={},
-        members=reports,
-    )
+            for member, ctx in members.items():
+                summary = summaries[ctx]
+                cond_rows, target_report = _condition_rows(member, summary, resolver, measured)
+                missing_targets = sorted(r.name for r in target_report.results if not r.resolved)
+                meta = {
+                    "name": member,
+                    "source_file": str(path.resolve()),
+                    "pert_col": pert_col,
+                    "control": list(control),
+                    "sep": sep,
+                    "normalised_on_import": normalise,
+                    "n_cells": int(summary.n_cells.sum()),
+                    "n_genes": len(summary.gene_ids),
+                    "n_conditions": len(summary.conditions) - 1,
+                    "genes_in_kg": int(genes["in_kg"].sum()),
+                    "synthetic": synthetic,
+                    "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "targets_not_in_kg": missing_targets,
+                    "ambiguous_symbols": gene_report.ambiguous(),
+                    "gene_resolution": gene_report.as_dict(),
+                    "target_resolution": target_report.as_dict(),
+                    "constant_genes": len(summary.constant_genes),
+                }
+                if guide_pattern is not None or guide_col is not None:
+                    meta["guide_pattern"] = guide_pattern
+                    meta["guide_col"] = guide_col
+                if ctx is not None:
+                    meta.update(group=name, context=ctx, context_col=context_col)
+                target = ws.dataset_dir(member)
+                staged.append(
+                    (
+                        bundle_mod.stage(
+                            _staging_path(target), summary, compute_de(summary), genes, meta
+                        ),
+                        target,
+                    )
+                )
+                entries.append((meta, target, cond_rows, genes))
+                reports.append(
+                    ImportReport(
+                        name=member,
+                        bundle=target,
+                        n_cells=meta["n_cells"],
+                        n_genes=meta["n_genes"],
+                        n_conditions=meta["n_conditions"],
+                        genes_in_kg=meta["genes_in_kg"],
+                        genes_not_in_kg=[
+                            s
+                            for s, ok in zip(genes["symbol"], genes["in_kg"], strict=True)
+                            if not ok
+                        ],
+                        genes_ambiguous=gene_report.ambiguous(),
+                        targets_not_in_kg=missing_targets,
+                        synthetic=synthetic,
+                        gene_line=gene_report.line("measured genes"),
+                        target_line=target_report.line("targets"),
+                        renamed={**gene_report.renamed(), **target_report.renamed()},
+                        external={**gene_report.external(), **target_report.external()},
+                        group=meta.get("group"),
+                        context=meta.get("context"),
+                        guides=summary.guides,
+                        constant_genes=list(summary.constant_genes),
+                    )
+                )
+            stale = (
+                sorted(set(kg_datasets.group_members(store, name)) - set(members))
+                if context_col is not None
+                else []
+            )
+            try:
+                kg_datasets.register_many(store, entries, remove=stale)
+            except GrapeError as err:
+                raise DataError(
+                    f"registering {', '.join(members)} in the KG failed, nothing was changed "
+                    f"(the previous dataset, if any, is kept): {shorten(err, 300)}",
+                    path=path,
+                ) from None
+        except BaseException:
+            for tmp, _target in staged:
+                bundle_mod.discard(tmp)
+            raise
+        for tmp, target in staged:
+            bundle_mod.publish(tmp, target)
+        for gone in stale:
+            shutil.rmtree(ws.dataset_dir(gone), ignore_errors=True)
+            log.info("removed %s: the re-import of group %s has no such context", gone, name)
+        if context_col is None:
+            return reports[0]
+        all_targets = sorted({t for r in reports for t in r.targets_not_in_kg})
+        return dataclasses.replace(
+            reports[0],
+            name=name,
+            bundle=ws.dataset_dir(name),
+            n_cells=sum(r.n_cells for r in reports),
+            n_conditions=sum(r.n_conditions for r in reports),
+            targets_not_in_kg=all_targets,
+            target_line="",
+            group=name,
+            context=None,
+            guides={},
+            members=reports,
+        )
 
 
 def group_members(store_or_ws: Store | Workspace | Settings, name: str) -> list[str]:
