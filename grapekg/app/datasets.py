@@ -482,7 +482,7 @@ def clustered_gene_table(
     are chosen; the rest of the coding genes at random. A random gene set of a 20,000-gene
     KG holds almost none of its prior edges (1,000 genes: 2.6 per gene), so a knock-down's
     prior neighbours would mostly be unmeasured; here a hub's neighbours are measured."""
-    from grapekg.app.train import ensure_priors
+    from grapekg.kg.export.priors import ensure_default_priors as ensure_priors
 
     coding, nc = _simulation_candidates(store)
     rng = np.random.default_rng(seed)
@@ -555,7 +555,7 @@ def prior_pairs(
     """The prior edges GRAPE receives for these genes (the default GO-Jaccard and Reactome
     priors, built once if missing; undirected, as both directed pairs), as row indices of
     ``ensembl_ids``: what the learnable simulator plants its prior edges on."""
-    from grapekg.app.train import ensure_priors
+    from grapekg.kg.export.priors import ensure_default_priors as ensure_priors
 
     ensure_priors(store)
     graph = _prior_graph(store, ensembl_ids, edges=edges)

@@ -206,3 +206,15 @@ def lowest_pathways(store: Store, ids: list[str], page: int = 1_000) -> dict[str
         for r in store.read(q, {"ids": list(ids[lo : lo + page])}):
             out[str(r["id"])] = sorted(str(p) for p in r["pathways"])
     return out
+
+
+def ensure_default_priors(store: Store, advance: Callable[[int], None] | None = None) -> list[str]:
+    """Build the default prior edges (GO biological-process Jaccard, Reactome level 4) when
+    no complete build of that kind exists; returns the kinds built now."""
+    have = {r["name"].removeprefix("prior.") for r in prior_sources(store) if r["status"] == "complete"}
+    built = []
+    for params in (GoJaccardParams(namespace="biological_process"), ReactomeParams()):
+        if params.kind not in have:
+            build_prior(store, params, advance=advance)
+            built.append(params.kind)
+    return built
