@@ -30,7 +30,7 @@ import os
 import time
 from pathlib import Path
 
-from real_data import OUT, ROOT, eval_folder, keep_summaries, run, seeds_of
+from real_data import OUT, ROOT, eval_folder, keep_summaries, portable, run, seeds_of
 from synthetic_tables import METRIC, MODELS, SMALL, TARGETS, paired_targets
 
 ROWS = ("mean", "additive", "ceiling:true-graph-vote-sign", "ceiling:oracle")
@@ -163,20 +163,9 @@ def _ranges(seeds: list[int]) -> str:
     return ", ".join(f"{a}-{b}" if a != b else f"{a}" for a, b in out)
 
 
-def portable(commands: list[dict]) -> list[dict]:
-    """The commands with this checkout's paths written as ``$GRAPE_DATA_DIR`` / relative."""
-    data_dir = str(Path(os.environ.get("GRAPE_DATA_DIR") or ROOT / ".grape"))
-    root = str(ROOT)
-    return [
-        {
-            **c,
-            "command": c["command"]
-            .replace(data_dir, "$GRAPE_DATA_DIR")
-            .replace(root + "/.grape", "$GRAPE_DATA_DIR")
-            .replace(root + "/", ""),
-        }
-        for c in commands
-    ]
+def portable_log(commands: list[dict]) -> list[dict]:
+    """The recorded commands with this checkout's paths made portable."""
+    return [{**c, "command": portable(c["command"])} for c in commands]
 
 
 def write_design(name: str, header: str, payload: dict, scores: BySeed, models: list[str]) -> None:
@@ -236,7 +225,7 @@ def from_summaries(paths: list[Path], tag: str) -> None:
                 "note": d.get("note", ""),
                 "left_out": dropped,
                 "seconds_per_seed": d.get("seconds_per_seed", {}),
-                "commands": portable(d.get("commands", [])),
+                "commands": portable_log(d.get("commands", [])),
                 "recovery": recovery,
                 "evaluate_summary": json.loads(summary.read_text()) if summary.exists() else None,
             }
@@ -354,7 +343,7 @@ def main() -> None:
     write_design(
         name,
         header,
-        {"dataset": args.dataset, "seconds_per_seed": times, "commands": portable(log)},
+        {"dataset": args.dataset, "seconds_per_seed": times, "commands": log},
         seed_scores(out),
         models,
     )

@@ -51,6 +51,8 @@ def keep_summaries(folder: Path, stem: str) -> Path:
         if f.is_file() and f.suffix in SUMMARY_SUFFIXES:
             shutil.copy2(f, dest / f.name)
     return dest
+
+
 METRICS = (
     "pcc_delta",
     "pcc_delta_excl_pert",
@@ -92,13 +94,29 @@ DATASETS = {
 }
 
 
+def portable(text: str) -> str:
+    """A command as anyone can re-run it: this checkout's data folder written as
+    ``$GRAPE_DATA_DIR`` and its other paths relative to the repository root."""
+    data_dir = str(Path(os.environ.get("GRAPE_DATA_DIR") or ROOT / ".grape"))
+    return (
+        text.replace(data_dir, "$GRAPE_DATA_DIR")
+        .replace(f"{ROOT}/.grape", "$GRAPE_DATA_DIR")
+        .replace(f"{ROOT}/", "")
+    )
+
+
 def run(args: list[str], log: list[dict], **kw) -> subprocess.CompletedProcess[str]:
-    """Run ``grape ARGS``; record the command and its wall time; stop on failure."""
+    """Run ``grape ARGS``; record the command (:func:`portable`) and its wall time; stop on
+    failure."""
     t = time.perf_counter()
     p = subprocess.run([*GRAPE, *args], capture_output=True, text=True, check=False, **kw)
     dt = time.perf_counter() - t
     log.append(
-        {"command": "grape " + shlex.join(args), "seconds": round(dt, 1), "rc": p.returncode}
+        {
+            "command": portable("grape " + shlex.join(args)),
+            "seconds": round(dt, 1),
+            "rc": p.returncode,
+        }
     )
     print(f"[{dt:7.1f} s] grape {shlex.join(args)}", flush=True)
     if p.returncode != 0:
