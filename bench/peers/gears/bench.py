@@ -571,7 +571,9 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_faithfulness and "gears" in args.models.split(","):
             res["faithfulness"] = faithfulness(res)
         res["times_s"]["bench_wall"] = round(time.perf_counter() - t0, 1)
-        (RESULTS / f"peers_{name}.json").write_text(json.dumps(res, indent=1))
+        # the record names the work folder as anyone can find it, not this checkout's path
+        record = {**res, "work": res["work"].replace(str(data_dir), "$GRAPE_DATA_DIR")}
+        (RESULTS / f"peers_{name}.json").write_text(json.dumps(record, indent=1))
         text = render(res, res["versions"])
         (RESULTS / f"peers_{name}.txt").write_text(text)
         print(text, flush=True)
