@@ -7,9 +7,9 @@ designed while looking at the tables' seeds hold on splits nobody looked at?).
     python bench/fresh_seeds.py --from-summaries OLD.json [OLD.json ...] [--tag=-doubles]
 
 Needs the dataset that ``bench/synthetic_tables.py`` made and a running server. With
-``--train`` it first runs ``grape train`` for each model with the switches of
-``synthetic_tables.MODELS`` and the label ``<model><suffix>``; then it scores those labels
-with ``grape evaluate`` beside the baselines and ceilings and writes
+``--train`` it first runs ``grape train`` for each model (a run label of ``bench/variants.py``:
+its ``--variant``) with the label ``<model><suffix>``; then it scores those labels with
+``grape evaluate`` beside the baselines and ceilings and writes
 ``bench/results/synthetic_<signal><tag>_fresh.{txt,json}`` (one file per design, replaced by
 a re-run, so a re-run names every fresh seed it reports): per seed, for unseen singles,
 doubles with both singles seen and all test conditions, the mean baseline, additive, the
@@ -31,7 +31,8 @@ import time
 from pathlib import Path
 
 from real_data import OUT, ROOT, eval_folder, keep_summaries, portable, run, seeds_of
-from synthetic_tables import METRIC, MODELS, SMALL, TARGETS, paired_targets
+from synthetic_tables import METRIC, TARGETS, paired_targets
+from variants import labels, small
 
 ROWS = ("mean", "additive", "ceiling:true-graph-vote-sign", "ceiling:oracle")
 GROUPS = ("unseen_single", "combo_seen2", "all")
@@ -297,22 +298,24 @@ def main() -> None:
     seeds = seeds_of(args.seeds)
     tag = f"seeds{seeds[0]}-{seeds[-1]}"
     suffix = args.label_suffix if args.label_suffix is not None else f"-{tag}"
-    models = args.models.split(",")
-    unknown = [m for m in models if m not in MODELS]
-    if unknown:
-        ap.error(f"--models: unknown {', '.join(unknown)} (known: {', '.join(MODELS)})")
+    models = labels(args.models, ap)
     data_dir = Path(os.environ.get("GRAPE_DATA_DIR") or ROOT / ".grape")
     folder = data_dir / "results" / args.dataset / "simulation"
     log: list[dict] = []
     times = {}
-    to_train = [] if args.train is None else args.train.split(",")
-    to_train = models if to_train == ["all"] else to_train
+    to_train = (
+        []
+        if args.train is None
+        else models
+        if args.train == "all"
+        else labels(args.train, ap, "--train")
+    )
     for model in to_train:
         t = time.perf_counter()
         run(
             [
                 "train", "--dataset", args.dataset, "--split", "simulation", "--seeds", args.seeds,
-                "--epochs", str(args.epochs), *SMALL, *MODELS[model], "--label", model + suffix,
+                "--epochs", str(args.epochs), *small(model), "--label", model + suffix,
                 "--no-evaluate", "--no-write-back",
             ],
             log,

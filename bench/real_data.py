@@ -4,7 +4,7 @@ baselines, GRAPE and BioDSNN over seeds, on an unseen-perturbation split (GEARS
 control; a perturbation held out in every context).
 
     python bench/real_data.py [--seeds 1..5] [--epochs 10] [--datasets papalexi,datlingerbock]
-        [--models grape,biodsnn] [--biodsnn-set KEY=VALUE ...] [--skip-import]
+        [--models grape,biodsnn,grape-vote] [--biodsnn-set KEY=VALUE ...] [--skip-import]
 
 Needs a running server with the KG (``grape db start``; the script runs ``grape kg build`` when
 the graph has no genes). Everything goes through the ``grape`` command, as a user would run it.
@@ -24,6 +24,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from variants import VARIANTS, labels, model_of, small
 
 from grapekg.kg.defaults import sha256_file
 
@@ -210,7 +212,9 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--datasets", default="papalexi,datlingerbock")
     ap.add_argument("--skip-import", action="store_true")
-    ap.add_argument("--models", default="grape,biodsnn")
+    ap.add_argument(
+        "--models", default="grape,biodsnn", help="run labels of bench/variants.py to train"
+    )
     ap.add_argument(
         "--biodsnn-set",
         action="append",
@@ -219,10 +223,11 @@ def main() -> None:
     )
     args = ap.parse_args()
     seeds = seeds_of(args.seeds)
+    models = labels(args.models, ap)
     log: list[dict] = []
     status = json.loads(run(["kg", "status", "--format", "json"], log).stdout)
-    labels = status.get("labels", {}) if isinstance(status, dict) else {}
-    if not labels.get("Gene"):
+    kg_labels = status.get("labels", {}) if isinstance(status, dict) else {}
+    if not kg_labels.get("Gene"):
         run(["kg", "build"], log)
         status = json.loads(run(["kg", "status", "--format", "json"], log).stdout)
     earlier_file = OUT / "real_data.json"
@@ -247,17 +252,16 @@ def main() -> None:
             else {}
         )
         runs = len(seeds) * len(spec["members"])
-        for model in args.models.split(","):
+        for model in models:
             t = time.perf_counter()
             run(
                 [
-                    "train", "--model", model, "--label", model, "--dataset", name,
+                    "train", *small(model), "--label", model, "--dataset", name,
                     "--split", "simulation", "--seeds", args.seeds, "--epochs", str(args.epochs),
-                    *(["--align-epochs", "3", "--top-k", "2"] if model == "grape" else []),
-                    "--hidden", "32", "--heads", "2", "--no-write-back", "--no-evaluate",
+                    "--no-write-back", "--no-evaluate",
                     *(
                         arg
-                        for kv in (args.biodsnn_set if model == "biodsnn" else [])
+                        for kv in (args.biodsnn_set if model_of(model) == "biodsnn" else [])
                         for arg in ("--set", kv)
                     ),
                 ],
@@ -271,9 +275,8 @@ def main() -> None:
             # (same data), those of an earlier run
             preds = [
                 arg
-                for model in ("grape", "biodsnn")
-                if (model in args.models.split(",") or args.skip_import)
-                and (folder / f"{model}.parquet").exists()
+                for model in VARIANTS
+                if (model in models or args.skip_import) and (folder / f"{model}.parquet").exists()
                 for arg in ("--predictions", f"{model}={folder / f'{model}.parquet'}")
             ]
             out = eval_folder(f"real_data/{member}")
@@ -306,7 +309,9 @@ def main() -> None:
             "contexts": contexts,
             "seconds_per_run": seconds,
             "runs": runs,
-            "biodsnn_set": list(args.biodsnn_set) if "biodsnn" in args.models else None,
+            "biodsnn_set": (
+                list(args.biodsnn_set) if any(model_of(m) == "biodsnn" for m in models) else None
+            ),
         }
     OUT.mkdir(parents=True, exist_ok=True)
     text = []

@@ -1,11 +1,14 @@
 """SYNTHETIC accuracy tables with ceilings: both simulator signals, the baselines,
-the ceilings, GRAPE as the paper has it, GRAPE with the documented switches, and BioDSNN, over
-seeds on the GEARS ``simulation`` split (held-out conditions only), per test subgroup.
+the ceilings, GRAPE as the paper has it, its named variants, and BioDSNN, over seeds on the
+GEARS ``simulation`` split (held-out conditions only), per test subgroup.
 
     python bench/synthetic_tables.py [--genes 1000] [--conditions 100] [--seeds 1..5]
-        [--signals learnable,random-sign] [--models grape,grape-plus,biodsnn,grape-vote,
-        grape-anchor,grape-anchor-h2,biodsnn-sign]
+        [--signals learnable,random-sign] [--models grape,grape-shock,biodsnn,grape-vote,
+        grape-anchor,grape-anchor-h2,grape-lp,biodsnn-sign]
         [--epochs 20] [--reuse]
+
+Each model is a run label of :data:`variants.VARIANTS`, trained with ``grape train --variant``
+(``grape-plus`` is accepted for ``grape-shock``, the variant ``shock``).
 
 Needs a running server with the KG (``grape db start``; ``grape kg build`` when the graph has
 no genes). Everything goes through the ``grape`` command. Writes
@@ -26,38 +29,11 @@ import time
 from pathlib import Path
 
 from real_data import OUT, ROOT, eval_folder, keep_summaries, run, seeds_of
+from variants import VARIANTS, labels, small
 
 METRIC = "pcc_delta_de20_excl_pert"
-#: model label -> extra ``grape train`` arguments (GRAPE's switches: GrapeConfig fields)
-MODELS: dict[str, list[str]] = {
-    "grape": [],
-    "grape-plus": [
-        "--set",
-        "self_term=true",
-        "--set",
-        "control_input=true",
-        "--set",
-        "select_on=pcc_de20",
-        "--set",
-        "min_steps=300",
-        "--set",
-        "prior_shock=true",
-    ],
-    "biodsnn": ["--model", "biodsnn"],
-}
-#: grape-plus and the learned neighbourhood vote on the regulator's sign (prior_vote)
-MODELS["grape-vote"] = [*MODELS["grape-plus"], "--set", "prior_vote=true"]
-#: grape-vote anchored on the measured training singles (single_anchor, fitted after training)
-MODELS["grape-anchor"] = [*MODELS["grape-vote"], "--set", "single_anchor=true"]
-#: grape-anchor with the sign vote averaged over two closed prior neighbourhoods (vote_hops)
-MODELS["grape-anchor-h2"] = [*MODELS["grape-anchor"], "--set", "vote_hops=2"]
-#: grape-anchor with the closed-form label-propagated sign vote beside the learned one (lp_vote)
-MODELS["grape-lp"] = [*MODELS["grape-anchor"], "--set", "lp_vote=true"]
-#: BioDSNN with Eq. 9's direction term as written (no gradient; README "BioDSNN")
-MODELS["biodsnn-sign"] = [*MODELS["biodsnn"], "--set", "direction=sign"]
 #: the targets: (subgroup, the row a model must beat)
 TARGETS = [("unseen_single", "mean"), ("combo_seen2", "additive")]
-SMALL = ["--align-epochs", "3", "--hidden", "32", "--heads", "2", "--top-k", "2"]
 
 
 def subgroup_scores(folder: Path) -> dict[str, dict[str, list[float]]]:
@@ -196,7 +172,11 @@ def main() -> None:
     ap.add_argument("--seeds", default="1..5")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--signals", default="learnable,random-sign")
-    ap.add_argument("--models", default=",".join(MODELS), help="models to train now")
+    ap.add_argument(
+        "--models",
+        default=",".join(VARIANTS),
+        help="run labels to train now (bench/variants.py), or none",
+    )
     ap.add_argument(
         "--reuse",
         action="store_true",
@@ -205,6 +185,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     seeds = seeds_of(args.seeds)
+    trained = [] if args.models == "none" else labels(args.models, ap)
     log: list[dict] = []
     status = json.loads(run(["kg", "status", "--format", "json"], log).stdout)
     if not (status.get("labels", {}) if isinstance(status, dict) else {}).get("Gene"):
@@ -242,14 +223,12 @@ def main() -> None:
                 log,
             )  # fmt: skip
         run(["features", "compute", "--modality", "text", "--genes", f"dataset:{name}"], log)
-        trained = [] if args.models == "none" else args.models.split(",")
         for model in trained:
-            extra = MODELS[model]
             t = time.perf_counter()
             p = run(
                 [
                     "train", "--dataset", name, "--split", "simulation", "--seeds", args.seeds,
-                    "--epochs", str(args.epochs), *SMALL, *extra, "--label", model,
+                    "--epochs", str(args.epochs), *small(model), "--label", model,
                     "--no-evaluate", *(["--no-write-back"] if model != "grape" else []),
                 ],
                 log,
@@ -264,7 +243,7 @@ def main() -> None:
                 recovery[model] = recovery_summary(rec_dir / "recovery.csv")
         preds = [
             arg
-            for model in MODELS
+            for model in VARIANTS
             if (model in trained or args.reuse) and (folder / f"{model}.parquet").exists()
             for arg in ("--predictions", f"{model}={folder / f'{model}.parquet'}")
         ]
