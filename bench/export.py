@@ -11,8 +11,8 @@ the prior build short on 2 cores: level 1 would be ~16M pairs), then:
 - round trip: write-back of 100k learned PREDICTED_REGULATES edges among the exported genes
   (with the time of each 10k batch), then a query (top regulators of a gene) and an export
   including ``learned:RUN``; then the same run written again (clear + write);
-- the 1-minute load average at start and end (2-core machines are often shared: compare
-  numbers only from quiet runs).
+- the 1-minute load average at start and end (timings from a loaded machine are not
+  comparable: compare numbers only from quiet runs).
 Prints node and edge counts per type; ``--json FILE`` writes the numbers.
 """
 

@@ -10,7 +10,7 @@ edges). The growth exponent b of ``time ~ size^b`` is fitted by least squares on
 for each axis that has at least two sizes (the other axis held at each of its values).
 
 Writes ``<out>.txt`` and ``<out>.json`` (default bench/results/scale). Sizes are what the
-machine allows: the defaults are small, the issue's full grid is ``--genes 1000,5000,20000
+machine allows: the defaults are small, the full grid is ``--genes 1000,5000,20000
 --conditions 100,1000,10000``.
 """
 

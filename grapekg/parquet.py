@@ -4,10 +4,10 @@
 pre-buffer on its IO pool. A pool thread can still be finishing a read's clean-up when a short
 process (a ``grape`` command) exits; the interpreter then tears Arrow down under it and the
 process dies with ``terminate called without an active exception`` (SIGABRT, apache/arrow#34314).
-On this project's 2-core machine ``bench/parquet_exit.py`` measured it in 23 of 600 processes
-that read a Parquet file and exited, and in 0 of 600 reading through :func:`read_parquet`.
-Every Parquet read in grape-kg goes through here; the files it reads (edge lists, predictions,
-gene tables) are small enough that one thread decodes them in well under a second.
+Reading on the calling thread leaves no pool thread behind (``bench/parquet_exit.py`` counts
+both ways; the figures are in docs/benchmarks.md). Every Parquet read in grape-kg goes through
+here; the files it reads (edge lists, predictions, gene tables) are small enough that one
+thread decodes them in well under a second.
 """
 
 from __future__ import annotations

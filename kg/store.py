@@ -44,8 +44,8 @@ CONNECT_TIMEOUT = 5.0
 #: seconds to get a connection from the pool, a new one included (driver default 60 s)
 ACQUIRE_TIMEOUT = 10.0
 #: seconds a managed transaction is retried after a transient failure or a lost connection
-#: (driver default 30 s; each write of a failing command used to wait it out: a server killed
-#: mid-build kept the client waiting 66-188 s)
+#: (driver default 30 s, which each write of a failing command would wait out in turn, so a
+#: server killed mid-build would hold the client for minutes)
 RETRY_TIME = 5.0
 
 

@@ -32,7 +32,7 @@ Idempotent on (src, dst, type[, modality], run): rows are normalised (undirected
 the smaller id) and duplicates collapsed in Python (the last row wins, as with the repeated
 ``SET`` of a ``MERGE``), and since the run's edges are cleared first, every batch can
 ``CREATE`` its relationships. (``MERGE`` keyed on ``{run: $run}`` was planned as a seek of
-the run's relationship index per row: quadratic, 214 s for 100k edges.) Writing a run again
+the run's relationship index per row: quadratic in the run's edges.) Writing a run again
 gives the same graph.
 
 Edge files (parquet, CSV, TSV) are validated before anything is written; errors name the

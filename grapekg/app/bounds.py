@@ -15,8 +15,8 @@ one):
 - ``hidden`` 8-2048, attention heads (``heads``, GRAPE's ``gat_heads`` / ``sim_heads``,
   BioDSNN's ``heads``) 1-32, and heads x hidden at most :data:`MAX_HEADS_X_HIDDEN`: the
   attention of one layer keeps (edges x heads x hidden) floats per relation, so at the limit
-  (8,192) 10,000 edges take 0.33 GB a layer; ``--heads 1000`` on 400 genes was killed at
-  17.5 GB;
+  (8,192) 10,000 edges take 0.33 GB a layer, and a thousand heads exhaust the memory of a
+  workstation on a few hundred genes;
 - epochs 1-100,000, ``top_k`` 1-256, ``batch_size`` 1-100,000, ``neighbourhood`` 0-3;
 - the other integer settings as in :data:`GRAPE_BOUNDS` / :data:`BIODSNN_BOUNDS`.
 """

@@ -42,9 +42,9 @@ class DatasetSource:
     size: int | None = None
 
 
-# Dataverse file ids as used by GEARS (gears/pertdata.py, REFERENCES 1.1). The sizes and
-# SHA-256 sums of these files could not be fetched from this project's machines, so they
-# are left None here; pass sha256= / expected_size= to download() to enforce them.
+# Dataverse file ids as used by GEARS (gears/pertdata.py, REFERENCES 1.1). No sizes or
+# SHA-256 sums are recorded for these files, so they are left None here; pass sha256= /
+# expected_size= to download() to enforce them.
 DATASETS: dict[str, DatasetSource] = {
     "norman": DatasetSource(_DATAVERSE.format(6154020), "norman.zip"),
     "adamson": DatasetSource(_DATAVERSE.format(6154417), "adamson.zip"),

@@ -45,9 +45,9 @@ Two signals (``signal``):
     (0.9) of the edges, (2c) W[s, d] = M_s · u · min(1, 6 / sqrt(k_s · k_d)) (k = prior
     degrees, u ~ U(0.8, 1.2)), one hop of propagation (:data:`PRIOR_PAIR_DEFAULTS`), and
     the single targets are drawn first among genes with ≥ ``regulator_min_degree`` (5)
-    prior pairs. Measured on 1,000 KG genes: 98 % of prior pairs join genes of one mode;
-    the mean baseline plus this prior graph with the true modes closes ~88 % of the mean →
-    oracle gap on unseen singles, with modes guessed from the trained neighbours ~79 %;
+    prior pairs. Nearly every prior pair then joins genes of one mode, so the prior graph
+    carries an unseen regulator's sign and a model given that graph can learn it (the
+    figures are in docs/benchmarks.md, *Measurements behind choices in the code*);
   - without (the Python API on a bare gene table): (2a) M_g = the mode of g's largest
     shared pathway / GO term (a fixed rule on the sorted term ids), (2b)
     round(``edges_per_gene`` · G) edges, a share ``prior_share`` (0.8) of them between
@@ -481,7 +481,7 @@ def simulate(
             ``gene_relations`` triples); ``mean_out_degree`` and ``positive_fraction`` are
             keyed by these names.
         add_de: also write GEARS's DE entries into ``uns`` (one in-memory pass).
-        signal: ``"random-sign"`` (today's generator, bit-for-bit) or ``"learnable"``
+        signal: ``"random-sign"`` (the original generator, bit-for-bit) or ``"learnable"``
             (module docstring; :data:`LEARNABLE_DEFAULTS` apply unless overridden).
         prior_pairs: learnable only: the prior edges the models will receive, as (source,
             target) row indices of ``genes`` (both directions of an undirected edge). The

@@ -13,14 +13,14 @@ members of term t in the table, T_g = the shared terms of gene g.
   rank (no hashing: the rule reads only term sizes and the sorted ids; it alternates down the
   size order, so activators and repressors are balanced).
 * Regulator mode of gene g: M_g = m_{t*(g)}; M_g = ``mode_default[class]`` (+1 for c, −1 for
-  nc unless configured) when g has no shared term. On 1,000 random KG genes (seed 0) 70 %
-  of the pairs sharing a term and 67 % of the GO-Jaccard prior pairs (top 20, > 0.1) have
-  the same mode (50 % by chance): too weak to infer an unseen regulator's sign, and only
-  18 % of the term pairs planted that way were prior edges the models receive.
+  nc unless configured) when g has no shared term. Pairs sharing a term, and prior pairs,
+  agree on their mode only a little more often than by chance: too weak to infer an unseen
+  regulator's sign, and few of the term pairs planted that way are prior edges the models
+  receive (figures in docs/benchmarks.md).
 * With given prior pairs (``grape data simulate``) the mode is instead M_g = the mode of g's
-  community in the prior graph (:func:`graph_modes`): 98 % of the prior pairs of 1,000
-  clustered KG genes join genes of one mode, so the trained neighbours of an unseen
-  regulator tell its sign (right for 93-100 % of the unseen singles of seeds 1-3).
+  community in the prior graph (:func:`graph_modes`): nearly every prior pair joins genes
+  of one mode, so the trained neighbours of an unseen regulator tell its sign, unless its
+  community has no trained member.
 * Edges: E = round(``edges_per_gene`` · G) ordered pairs, a share ``prior_share`` of them
   prior edges. When the caller gives the prior pairs the models receive (``grape data
   simulate`` does: the KG's GO-Jaccard and Reactome prior edges among the chosen genes,

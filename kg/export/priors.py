@@ -75,9 +75,9 @@ class ReactomeParams:
     max_pathway_genes: int | None = None
     kind: str = "reactome"
     #: genes per transaction: a gene in large level-4 pathways owns hundreds of edges, and a
-    #: rebuild deletes and creates them in one transaction; 1,000 genes exceeded Neo4j's
-    #: transaction memory (dbms.memory.transaction.total.max) on the default 1 GiB heap,
-    #: 200 rebuilt all 982,392 edges in 50 s
+    #: rebuild deletes and creates them in one transaction; a page must stay within Neo4j's
+    #: transaction memory (dbms.memory.transaction.total.max) on the default 1 GiB heap, and
+    #: larger pages gain little (docs/benchmarks.md)
     page: ClassVar[int] = 200
 
     def validate(self) -> None:
@@ -211,7 +211,9 @@ def lowest_pathways(store: Store, ids: list[str], page: int = 1_000) -> dict[str
 def ensure_default_priors(store: Store, advance: Callable[[int], None] | None = None) -> list[str]:
     """Build the default prior edges (GO biological-process Jaccard, Reactome level 4) when
     no complete build of that kind exists; returns the kinds built now."""
-    have = {r["name"].removeprefix("prior.") for r in prior_sources(store) if r["status"] == "complete"}
+    have = {
+        r["name"].removeprefix("prior.") for r in prior_sources(store) if r["status"] == "complete"
+    }
     built = []
     for params in (GoJaccardParams(namespace="biological_process"), ReactomeParams()):
         if params.kind not in have:

@@ -1,6 +1,6 @@
 """Cut a real screen from ``../shared/data/real/`` (``$GRAPE_SHARED_DIR/data/real``) to a size
-two shared cores can train GEARS on, and write it in GEARS format for ``grape data import``
-(both models then read the same cells).
+GEARS trains on in minutes on a few CPU cores, and write it in GEARS format for ``grape data
+import`` (both models then read the same cells).
 
 Steps (all stated in the tables): guide labels -> target gene (``ZAP70_1`` -> ``ZAP70``);
 optionally one context (Datlinger: ``perturbation_2 == stimulated``); at most

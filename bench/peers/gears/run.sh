@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../../.."
 export GRAPE_DATA_DIR="${GRAPE_DATA_DIR:-$PWD/.grape}"
 export COLUMNS="${COLUMNS:-200}"
 # A Neo4j started here gets a 3 GiB heap: grape train's automatic Reactome prior (~1M edges)
-# failed with the default 1g (transaction memory limit) on this machine.
+# exceeds the transaction memory limit of the default 1g heap.
 export GRAPE_NEO4J_HEAP="${GRAPE_NEO4J_HEAP:-3g}"
 
 make -s install   # idempotent: installs only what is missing

@@ -15,7 +15,7 @@ set -euo pipefail
 CACHE="${GRAPE_CACHE_DIR:-$HOME/.cache/grape-kg}"
 VENV="${GEARS_VENV:-$CACHE/peers/gears-venv}"
 SYS_PY=/usr/bin/python3
-# Pinned versions (checked against PyPI / Debian bookworm on 2026-12-01):
+# Pinned versions (the newest that work with Debian bookworm's torch 1.13):
 #   cell-gears 0.1.2 is the newest release; scipy < 1.14 (1.17 crashes in GEARS.__init__,
 #   GEARS issue #90); numpy < 2 (Debian's torch 1.13 is built against numpy 1.x);
 #   torch-geometric 2.3.1 is pure Python and supports torch 1.13.
