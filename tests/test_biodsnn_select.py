@@ -1,4 +1,4 @@
-"""BioDSNN's switches beyond the paper's defaults (grape-kg issue 10 side-finding): the
+"""BioDSNN's switches beyond the paper's defaults: the
 direction term's form (``direction``) and the validation score that selects the epoch
 (``select_on``), on small SYNTHETIC simulations (no Neo4j, CPU).
 

@@ -1,4 +1,4 @@
-"""Issue 14: a source load is all or nothing; user tables are what they are; no pickle from
+"""Reliability: a source load is all or nothing; user tables are what they are; no pickle from
 a user path; every error one line (rc 2 usage, rc 1 data); and a seeded fuzz of malformed
 inputs of every parser (GAF, OBO, GMT, Ensembl TSV, CLI parameters): one-line error or
 success, and the database unchanged on error (counts and a property fingerprint)."""

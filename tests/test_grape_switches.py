@@ -1,4 +1,4 @@
-"""GRAPE's documented switches beyond the paper (issue 10.3): each changes what it says."""
+"""GRAPE's documented switches beyond the paper: each changes what it says."""
 
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ def test_min_steps_are_done_before_early_stopping(data, tmp_path):
 
 
 def test_negative_control_random_sign_no_gain_over_mean_on_held_out(tmp_path):
-    """Issue 10.4: on the random-sign simulator an unseen regulator's effect has no
+    """Negative control: on the random-sign simulator an unseen regulator's effect has no
     predictable sign, so GRAPE (all switches on) must not beat the mean baseline on held-out
     unseen singles beyond noise; a clear gain would mean a leak from test to training."""
     import itertools
@@ -287,7 +287,7 @@ def test_vote_hops_reach_a_regulator_two_hops_further(hops):
 
 
 def test_positive_control_learnable_prior_signal_beats_mean_on_held_out(tmp_path):
-    """Issue 10.4: on a learnable simulation whose planted network is the prior graph the
+    """Positive control: on a learnable simulation whose planted network is the prior graph the
     model receives (signed by community modes), GRAPE with prior_shock beats the mean
     baseline on held-out unseen singles (pcc on DE20, perturbed genes excluded)."""
     import pandas as pd

@@ -1,4 +1,4 @@
-"""Gene identity (issue 9.1): synonym sources and the resolution routes, by hand on tiny
+"""Gene identity: synonym sources and the resolution routes, by hand on tiny
 tables, and the resolution rate of the two real screens in ../shared/data/real."""
 
 from __future__ import annotations
@@ -227,7 +227,7 @@ def real_resolver() -> GeneResolver:
 def test_real_screens_resolve(
     real_resolver: GeneResolver, name: str, target_col: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Issue 9.1 target: >= 99 % of measured genes and 100 % of targets are identified."""
+    """The identity target: >= 99 % of measured genes and 100 % of targets are identified."""
     import re
 
     import anndata as ad
@@ -246,7 +246,7 @@ def test_real_screens_resolve(
     assert not genes.unknown()
     if name.startswith("papalexi"):
         assert targets.renamed() == {"MARCH8": "ENSG00000165406"}  # MARCHF8 since 2019
-        lrmda = real_resolver.resolve("C10orf11")  # the issue's example: now LRMDA
+        lrmda = real_resolver.resolve("C10orf11")  # an old symbol renamed since: now LRMDA
         assert (lrmda.ensembl_id, lrmda.route) == ("ENSG00000148655", "previous_symbol")
 
 

@@ -158,7 +158,7 @@ def test_hostile_parameters_are_data(seeded, hostile):
 
 
 def test_novel_edges_leave_out_name_stem_neighbours(seeded):
-    """BRCA1-BRCA2 (same stem up to a digit) is self-evident; BRCA1-XIST is not (issue 14.9)."""
+    """BRCA1-BRCA2 (same stem up to a digit) is self-evident; BRCA1-XIST is not."""
     edges = [
         {"src": BRCA1, "dst": BRCA2, "type": "similar_to", "score": 0.99, "modality": "text"},
         {"src": BRCA1, "dst": XIST, "type": "similar_to", "score": 0.5, "modality": "text"},

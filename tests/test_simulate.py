@@ -247,7 +247,7 @@ def _digest(sim) -> str:
     return h.hexdigest()
 
 
-#: computed from the generator before the learnable signal was added (issue 10)
+#: computed from the generator before the learnable signal was added (it must not change)
 RANDOM_SIGN_DIGEST = "3b1a03e1e49b605a365d056851b7be9f2cf0ca2c99e01c42a203d838050c852a"
 TINY = {"n_conditions": 12, "cells_per_condition": 5, "n_control_cells": 10, "add_de": False}
 

@@ -1,4 +1,4 @@
-"""GRAPE on data as real screens deliver it (issue 9.3), in the real Neo4j on the SYNTHETIC KG:
+"""GRAPE on data as real screens deliver it, in the real Neo4j on the SYNTHETIC KG:
 a highly-variable-gene-like screen whose targets are mostly NOT measured, a measured gene the KG
 lacks, a target nothing can place (its conditions left out with one warning line), genes without
 a text feature (one-line error naming the command), and ``grape predict`` of a KG gene outside
