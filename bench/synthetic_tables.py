@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from real_data import OUT, ROOT, eval_folder, keep_summaries, run, seeds_of
-from variants import VARIANTS, labels, small
+from variants import ALIASES, VARIANTS, labels, small
 
 METRIC = "pcc_delta_de20_excl_pert"
 #: the targets: (subgroup, the row a model must beat)
@@ -243,7 +243,8 @@ def main() -> None:
                 recovery[model] = recovery_summary(rec_dir / "recovery.csv")
         preds = [
             arg
-            for model in VARIANTS
+            # with --reuse also the predictions an earlier run saved under an old label
+            for model in (*VARIANTS, *ALIASES)
             if (model in trained or args.reuse) and (folder / f"{model}.parquet").exists()
             for arg in ("--predictions", f"{model}={folder / f'{model}.parquet'}")
         ]
