@@ -235,12 +235,14 @@ def from_summaries(paths: list[Path], tag: str) -> None:
         raise SystemExit(f"--from-summaries: one design at a time, got datasets {sorted(datasets)}")
     dataset = datasets.pop()
     signal = "learnable" if "learnable" in dataset else "random-sign"
+    merge = "python bench/fresh_seeds.py --from-summaries " + " ".join(p.name for p in paths)
+    merge += f" --tag={tag}" if tag else ""
     lines = [
         f"SYNTHETIC {signal} simulator ({dataset}), simulation split, seeds the main tables "
         "never used; pcc_delta_de20_excl_pert, per seed the mean over the subgroup's test "
         "conditions; gap = (row - mean) / (oracle - mean) of the seed means over the row's "
-        "seeds (their number in brackets). Merged from earlier runs of bench/fresh_seeds.py "
-        "(python bench/fresh_seeds.py --from-summaries ...); each run's commands are in the json:"
+        "seeds (their number in brackets). Merged from earlier runs of bench/fresh_seeds.py by "
+        f"`{merge}`; each run's commands are in the json:"
     ]
     for s in sources:
         rec = "; ".join(
@@ -256,7 +258,7 @@ def from_summaries(paths: list[Path], tag: str) -> None:
     write_design(
         f"synthetic_{signal}{tag}_fresh",
         "\n".join(lines),
-        {"dataset": dataset, "merged_from": sources},
+        {"dataset": dataset, "merge_command": merge, "merged_from": sources},
         scores,
         models,
     )
