@@ -41,9 +41,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "priors": ("export", "priors_app", "Prior gene-gene edges (GO Jaccard, Reactome pathways)."),
     "writeback": ("export", "writeback", "Write a model run and its learned edges to the KG."),
     "runs": ("runs", "app", "Model runs written back into the graph."),
-    "train": ("train", "train", "Train GRAPE or BioDSNN per seed; write back; evaluate."),
-    "predict": ("train", "predict_cmd", "Predict expression after knocking down genes."),
-    "report": ("train", "report", "Figures of a run (UMAP, violins, ablation bars)."),
+    "train": ("train", "train", "Train a model (grape models) per seed; write back; evaluate."),
+    "models": ("models", "models", "The models grape train knows and their named variants."),
+    "predict": ("predict", "predict_cmd", "Predict expression after knocking down genes."),
+    "report": ("predict", "report", "Figures of a run (UMAP, violins, ablation bars)."),
     "recovery": ("recovery", "recovery", "Planted-edge recovery of runs (AUPRC)."),
     "labels": ("labels", "app", "Label datasets: (perturbation, gene) -> 0/1 labels."),
 }

@@ -31,33 +31,26 @@ written back as ``PREDICTED_REGULATES {score, attention, run}`` (key gene -> que
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from grapekg.app.train import (
-    RunOutcome,
-    place_targets,
-    rank0_recorded,
-    run_identity,
-    save_predictions,
-    write_back_run,
-)
+from grapekg.app.overrides import parse_overrides
+from grapekg.app.training import FitOutcome, RunOutcome, ensure_priors, place_targets
 from grapekg.app.workspace import Workspace
 from grapekg.errors import ConfigError, cut
-from grapekg.kg import writeback
 from grapekg.kg.datasets import bundle_path
 from grapekg.kg.export import priors
 from grapekg.kg.export.reader import export_graph
 from grapekg.kg.identity import GeneResolver
 from grapekg.kg.loader import gene_index_from_store
 from grapekg.kg.store import Store
-from grapekg.model import distributed as ddp
 from grapekg.model.biodsnn.config import BiodsnnConfig
 from grapekg.model.biodsnn.train import (
     BiodsnnData,
@@ -69,10 +62,11 @@ from grapekg.model.biodsnn.train import (
 )
 from grapekg.perturb import bundle as bundle_mod
 from grapekg.perturb.conditions import CONTROL, normalise_condition
-from grapekg.perturb.splits import Split, resolve_split, split_tag, validation_note
+from grapekg.perturb.splits import Split
 
 __all__ = [
     "ABLATIONS",
+    "BIODSNN_RUNS",
     "BiodsnnConfig",
     "DatasetInputs",
     "coexpression_samples",
@@ -121,8 +115,6 @@ class DatasetInputs:
 def dataset_inputs(store: Store, ws: Workspace, dataset: str) -> DatasetInputs:
     """Read a dataset's BioDSNN nodes, GO-Jaccard edges and lowest-level Reactome memberships
     from Neo4j (module docstring). Builds the default priors first if none is complete."""
-    from grapekg.app.train import ensure_priors
-
     ensure_priors(store)
     b = bundle_mod.load(bundle_path(store, ws.settings, dataset))
     resolver = GeneResolver.from_store(store, gene_index_from_store(store))
@@ -236,44 +228,96 @@ def _cells(b: bundle_mod.Bundle, path: Path, keep: set[str], seed: int) -> np.nd
 
 
 def config_overrides(pairs: list[str], option: str = "--set") -> dict[str, object]:
-    """``KEY=VALUE`` pairs as typed :class:`BiodsnnConfig` fields (bool true/false/1/0/yes/no);
-    ConfigError (one line, naming ``option``) otherwise."""
-    types = {f.name: str(f.type) for f in fields(BiodsnnConfig)}
-    out: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        key, raw = key.strip(), raw.strip()
-        if not sep or key not in types:
-            near = difflib.get_close_matches(key, list(types), n=1)
-            raise ConfigError(
-                f"{option} {cut(pair, 60)!r}: expected KEY=VALUE with KEY a BiodsnnConfig field"
-                + (f" (did you mean {near[0]}?)" if near else " (grapekg.model.biodsnn.config)")
-            )
-        kind = types[key]
-        try:
-            if kind.startswith("bool"):
-                if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(raw)
-                value: object = raw.lower() in ("true", "1", "yes")
-            elif kind.startswith("int"):
-                value = int(raw)
-            elif kind.startswith("float"):
-                value = float(raw)
-            else:
-                value = raw
-        except ValueError:
-            raise ConfigError(f"{option} {key}={cut(raw, 40)!r}: not a valid {kind}") from None
-        out[key] = value
-    try:
-        replace(BiodsnnConfig(), **out)
-    except ValueError as exc:
-        raise ConfigError(f"{option}: {exc}") from None
-    return out
+    """``KEY=VALUE`` pairs as typed :class:`BiodsnnConfig` settings
+    (:func:`grapekg.app.overrides.parse_overrides`); ConfigError (one line) otherwise."""
+    return parse_overrides(BiodsnnConfig, pairs, option)
 
 
 def run_label(ablation: str | None) -> str:
     """``biodsnn`` or ``biodsnn-<ablation>``."""
     return "biodsnn" if not ablation else f"biodsnn-{ablation.replace('_', '-')}"
+
+
+class BiodsnnRuns:
+    """BioDSNN's part of the training flow (:class:`grapekg.app.training.ModelRuns`)."""
+
+    config_type = BiodsnnConfig
+    score_name = "val mse_de"
+    #: attention edges written back per query gene
+    edges_per_gene = 10
+
+    def make_config(self, options: dict[str, Any]) -> BiodsnnConfig:
+        try:
+            return BiodsnnConfig(**options)
+        except ValueError as exc:
+            raise ConfigError(f"biodsnn settings: {exc}") from None
+
+    def inputs(
+        self, store: Store, ws: Workspace, dataset: str, options: dict[str, Any]
+    ) -> DatasetInputs:
+        return dataset_inputs(store, ws, dataset)
+
+    def seed_config(
+        self, base: BiodsnnConfig, inputs: DatasetInputs, ablation: str | None, seed: int
+    ) -> BiodsnnConfig:
+        if ablation is not None and ablation not in ABLATIONS:
+            raise ConfigError(f"--ablation '{ablation}': BioDSNN has {', '.join(ABLATIONS)}")
+        return replace(base, seed=seed, **({ablation: True} if ablation else {}))
+
+    def seed_inputs(
+        self, inputs: DatasetInputs, bundle: bundle_mod.Bundle, split: Split, config: BiodsnnConfig
+    ) -> tuple[BiodsnnData, dict[str, object]]:
+        """The graphs and mask of one seed: G_gene from this split's training samples."""
+        samples, kind = coexpression_samples(bundle, split.train, config.seed)
+        data = BiodsnnData.build(
+            inputs.gene_ids,
+            inputs.extra_ids,
+            inputs.go_edges,
+            samples,
+            inputs.memberships,
+            config,
+            symbols=inputs.symbols,
+            aliases=inputs.aliases,
+            info={
+                **inputs.info,
+                "coexpression": kind,
+                "coexpression_samples": int(samples.shape[0]),
+            },
+        )
+        return data, {**data.info, "mask_edges": int(data.mask(config).shape[1])}
+
+    def fit(
+        self,
+        prepared: BiodsnnData,
+        bundle: bundle_mod.Bundle,
+        split: Split,
+        config: BiodsnnConfig,
+        run_dir: Path,
+        *,
+        device: str,
+        progress: EpochCallback | None,
+    ) -> FitOutcome:
+        res = fit(
+            prepared, bundle.summary, split, config, run_dir, de_rank=bundle.de_rank,
+            device=device, progress=progress,
+        )  # fmt: skip
+        metrics = {"best_val_mse_de": res.best_val, "best_epoch": res.best_epoch}
+        return FitOutcome(res.best_epoch, res.best_val, metrics)
+
+    def predict(self, run_dir: Path, conditions: list[str], device: str) -> dict[str, np.ndarray]:
+        return predict(run_dir, conditions, device=device)
+
+    def learned_edges(
+        self, run_dir: Path, inputs: DatasetInputs, bundle: bundle_mod.Bundle, config: BiodsnnConfig
+    ) -> pd.DataFrame | None:
+        """The last layer's attention (module docstring); None without the attention."""
+        if config.no_attention:
+            return None
+        return _attention_edges(bundle, inputs, run_dir, self.edges_per_gene)
+
+
+#: BioDSNN in the training flow (the registry entry's ``runs``)
+BIODSNN_RUNS = BiodsnnRuns()
 
 
 def train_seed(
@@ -291,98 +335,23 @@ def train_seed(
     split: Split | None = None,
     progress: EpochCallback | None = None,
     label: str | None = None,
-    edges_per_gene: int = 10,
 ) -> RunOutcome:
-    """Train one seed on ``split.train`` (the epoch chosen on ``split.val`` by mse_de), save
-    its test predictions, write the attention edges back (module docstring). The run is
-    recorded in ``run.json`` from its start (:func:`grapekg.app.runs.recorded`; in a
-    data-parallel run by rank 0, which alone writes): a failure at any stage leaves it
-    ``failed`` with the reason, and is raised on."""
-    if ablation is not None and ablation not in ABLATIONS:
-        raise ConfigError(f"--ablation '{ablation}': BioDSNN has {', '.join(ABLATIONS)}")
-    b = bundle_mod.load(bundle_path(store, ws.settings, dataset))
-    inp = inputs or dataset_inputs(store, ws, dataset)
-    cfg = replace(base, seed=seed, **({ablation: True} if ablation else {}))
-    split = split or resolve_split(split_name, b.summary.conditions, seed)
-    used = replace(
-        split, train=inp.usable(split.train), val=inp.usable(split.val), test=inp.usable(split.test)
-    )
-    samples, kind = coexpression_samples(b, used.train, seed)
-    data = BiodsnnData.build(
-        inp.gene_ids,
-        inp.extra_ids,
-        inp.go_edges,
-        samples,
-        inp.memberships,
-        cfg,
-        symbols=inp.symbols,
-        aliases=inp.aliases,
-        info={**inp.info, "coexpression": kind, "coexpression_samples": int(samples.shape[0])},
-    )
-    label = label or run_label(ablation)
-    run_id, cfg_hash = run_identity(dataset, split_name, label, seed, cfg)
-    run_dir = ws.run_dir(run_id)
-    info = {
-        "run_id": run_id,
-        "model": "biodsnn",
-        "dataset": dataset,
-        "split": split_name,
-        "split_id": split_tag(split_name),
-        "validation": validation_note(used),
-        "seed": seed,
-        "label": label,
-        "snapshot_id": inp.snapshot_id,
-        "synthetic": b.synthetic,
-        "graph": {**data.info, "mask_edges": int(data.mask(cfg).shape[1])},
-    }
-    test = [c for c in used.test if c != CONTROL]
-    written: dict[str, int] = {}
-    with rank0_recorded(run_dir, info) as rec:
-        res = fit(
-            data, b.summary, used, cfg, run_dir, de_rank=b.de_rank, device=device, progress=progress
-        )
-        if ddp.is_rank0():  # data-parallel: rank 0 alone predicts and writes back
-            rec["stage"] = "predictions"
-            preds = predict(run_dir, test, device=device)
-            save_predictions(run_dir, seed, preds, b.summary.gene_ids)
-            if write_back and not cfg.no_attention:
-                rec["stage"] = "write-back"
-                wb = writeback.RunInfo(
-                    id=run_id,
-                    model=label,
-                    config_hash=cfg_hash,
-                    dataset=dataset,
-                    split=split_name,
-                    seed=seed,
-                    snapshot_id=inp.snapshot_id,
-                    metrics={"best_val_mse_de": res.best_val, "best_epoch": res.best_epoch},
-                    config=asdict(cfg),
-                )
-                written = _write_back(store, b, inp, run_dir, wb, edges_per_gene)
-            rec["written_back"] = bool(write_back and not cfg.no_attention)
-    return RunOutcome(
-        run_id,
-        run_dir,
-        seed,
-        res.best_epoch,
-        res.best_val,
-        len(test),
-        inp.snapshot_id,
-        written,
-        dataset,
-    )
+    """One BioDSNN seed through :func:`grapekg.app.training.train_seed` (label
+    ``biodsnn[-ablation]`` unless given)."""
+    from grapekg.app import training
+
+    return training.train_seed(
+        BIODSNN_RUNS, store, ws, dataset, split_name, seed, base, ablation=ablation,
+        device=device, write_back=write_back, inputs=inputs, split=split, progress=progress,
+        label=label or run_label(ablation), model="biodsnn",
+    )  # fmt: skip
 
 
-def _write_back(
-    store: Store,
-    b: bundle_mod.Bundle,
-    inp: DatasetInputs,
-    run_dir: Path,
-    info: writeback.RunInfo,
-    edges_per_gene: int,
-) -> dict[str, int]:
+def _attention_edges(
+    b: bundle_mod.Bundle, inp: DatasetInputs, run_dir: Path, edges_per_gene: int
+) -> pd.DataFrame:
     """The run's attention edges (last layer, mean over heads and conditions; module
-    docstring) beside the run and in Neo4j; returns the counts written."""
+    docstring) between KG genes, as the write-back takes them."""
     model, data_ = load_model(run_dir)
     conds = [c for c in inp.usable(list(b.summary.conditions)) if c != CONTROL]
     att = attention_edges(model, data_, conds, top=edges_per_gene)
@@ -390,8 +359,7 @@ def _write_back(
     att["src"] = att["src"].map(kg_ids)
     att["dst"] = att["dst"].map(kg_ids)
     att = att.dropna(subset=["src", "dst"])
-    edges = att.assign(type="predicted_regulates", score=att["attention"])
-    return write_back_run(store, info, edges, run_dir)
+    return att.assign(type="predicted_regulates", score=att["attention"])
 
 
 def _kg_ids(b: bundle_mod.Bundle) -> list[str | None]:

@@ -45,14 +45,6 @@ class Workspace:
         """A run given as a folder or as a run id (the folder is not checked)."""
         return Path(run) if Path(run).is_dir() else self.run_dir(run)
 
-    def resolve_runs(self, patterns: list[str]) -> list[Path]:
-        """Run folders for run ids, folders, ``@latest`` or glob patterns over run ids: THE
-        definition of :func:`grapekg.app.runs.resolve_runs` (``@latest`` and patterns are
-        the newest complete runs in the graph; a store is opened for them)."""
-        from grapekg.app.runs import resolve_runs
-
-        return resolve_runs(self, list(patterns))
-
     def dataset_dir(self, name: str) -> Path:
         from grapekg.perturb.bundle import dataset_dir  # numpy / pandas: only when needed
 

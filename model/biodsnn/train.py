@@ -53,10 +53,16 @@ from grapekg.model.biodsnn.config import BiodsnnConfig
 from grapekg.model.biodsnn.graphs import unmasked_pairs
 from grapekg.model.biodsnn.loss import biodsnn_loss
 from grapekg.model.biodsnn.model import BiodsnnModel
-from grapekg.model.grape.train import seed_everything, validation_score
-from grapekg.perturb.conditions import CONTROL, parse_condition
-from grapekg.perturb.splits import Split
-from grapekg.perturb.summaries import ConditionSummary
+from grapekg.model.training import (
+    CONTROL,
+    ConditionLists,
+    DeRanking,
+    Profiles,
+    condition_genes,
+    seed_everything,
+    top_de_excluding,
+    validation_score,
+)
 
 __all__ = [
     "BiodsnnData",
@@ -136,7 +142,7 @@ class BiodsnnData:
 
     def perturbed(self, conditions: Sequence[str]) -> list[list[int]]:
         """Node indices of each condition's perturbed genes (KeyError names a missing one)."""
-        return [[self.index(g) for g in parse_condition(c)] for c in conditions]
+        return [[self.index(g) for g in condition_genes(c)] for c in conditions]
 
     def mask(self, config: BiodsnnConfig) -> Tensor:
         """The attention pairs: the Reactome/co-expression mask, or the no_mask pairs."""
@@ -235,12 +241,10 @@ def _de20_excluding_perturbed(
 ) -> list[np.ndarray]:
     """Each condition's first 20 DE genes with its perturbed genes (node indices below
     ``num_genes``) left out; all other genes when a condition has no ranking."""
-    out = []
-    for idx, p in zip(de, perts, strict=True):
-        own = {int(i) for i in p if i < num_genes}
-        rank = np.arange(num_genes) if idx is None or len(idx) == 0 else np.asarray(idx)
-        out.append(np.asarray([int(i) for i in rank if int(i) not in own][:20], dtype=np.int64))
-    return out
+    return [
+        top_de_excluding(idx, {int(i) for i in p if i < num_genes}, num_genes)
+        for idx, p in zip(de, perts, strict=True)
+    ]
 
 
 def _pcc_de20(
@@ -264,12 +268,12 @@ def _epoch_order(n: int, batch: int, steps: int, gen: torch.Generator) -> list[i
 
 def fit(
     data: BiodsnnData,
-    summary: ConditionSummary,
-    split: Split,
+    summary: Profiles,
+    split: ConditionLists,
     config: BiodsnnConfig,
     out_dir: str | PathLike[str],
     *,
-    de_rank: Mapping[str, np.ndarray] | None = None,
+    de_rank: DeRanking | None = None,
     device: str | torch.device = "cpu",
     progress: EpochCallback | None = None,
 ) -> FitResult:
