@@ -1,6 +1,6 @@
 """The models the benchmarks train, by run label: for each, the ``grape train`` arguments that
-select it (``--model`` and ``--variant``, the names ``grape models`` lists), so a bench row is
-exactly what a user gets with the same variant.
+select it (``--model`` and ``--variant``, read from the registry that ``grape models`` lists),
+so a bench row is exactly what a user gets with the same variant.
 
 ``grape-plus``, the label of earlier result files, is the variant ``shock`` (label
 ``grape-shock``): the bench's ``--models`` still accepts it and trains ``grape-shock``.
@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import argparse
 
-#: run label -> ``grape train`` arguments; the GRAPE family first, in the order the switches add up
+from grapekg.app import registry
+
+#: run label -> ``grape train`` arguments, for every model and variant of the registry
 VARIANTS: dict[str, list[str]] = {
-    "grape": [],
-    "grape-shock": ["--variant", "shock"],
-    "biodsnn": ["--model", "biodsnn"],
-    "grape-vote": ["--variant", "vote"],
-    "grape-anchor": ["--variant", "anchor"],
-    "grape-anchor-h2": ["--variant", "anchor-h2"],
-    "grape-lp": ["--variant", "lp"],
-    "biodsnn-sign": ["--model", "biodsnn", "--variant", "sign"],
+    entry.label(v.name): [
+        *([] if entry.name == "grape" else ["--model", entry.name]),
+        *([] if v.name == "paper" else ["--variant", v.name]),
+    ]
+    for entry in registry.models().values()
+    for v in entry.variants
 }
 #: labels of earlier result files -> the label that now trains the same settings
 ALIASES = {"grape-plus": "grape-shock"}
