@@ -47,12 +47,10 @@ class BiodsnnConfig:
         of tanh(k x) that replaces sign() in Eq. 9), direction (``tanh``: that differentiable
         Eq. 9', the default; ``sign``: Eq. 9 as written, sign() of the prediction too, which
         has no gradient, so the term adds to the loss's value and trains nothing, as in the
-        authors' and GEARS' code; not the default, which keeps the fix). Measured on
-        SYNTHETIC ``sim600_learnable`` (seeds 1-3, 10 epochs, hidden 32): ``tanh`` takes the
-        DE-20 correlation (perturbed genes left out) of held-out unseen singles from the mean
-        baseline's 0.381 at the start to 0.191 +- 0.022, ``sign`` ends at 0.402 +- 0.038: for
-        most genes of a condition the observed delta is sampling noise and tanh(10 x) pulls
-        the prediction towards its sign with ~10x the autofocus term's gradient,
+        authors' and GEARS' code; not the default, which keeps the fix). For most genes of a
+        condition the observed delta is sampling noise and tanh(10 x) pulls the prediction
+        towards its sign with ~10x the autofocus term's gradient: the measured cost of the
+        differentiable form is in docs/models.md (BioDSNN),
         kl_weight (weight of L_KL, 1),
         recon_weight (reconstruction of the non-zero control genes; the paper's settings say
         the VAE minimises "both reconstruction loss and KL divergence", Eq. 10 omits it).
@@ -65,7 +63,7 @@ class BiodsnnConfig:
         batches; 0 = one pass. The authors' epoch is a pass over cells, ~n_cells / batch
         steps, ~130 on a 100-condition screen; here 25 by default, so a few dozen training
         conditions get enough updates before the halved learning rate stops training, at a
-        CPU cost a 2-core machine can take), init_mean_delta (w_g = 0 and b_g = the mean
+        CPU cost a small machine can take), init_mean_delta (w_g = 0 and b_g = the mean
         training delta, so training starts at the mean baseline as GRAPE's head does; False =
         the authors' xavier w_g and zero b_g), patience (early stopping
         on the validation DE metric), seed, attn_checkpoint (recompute the sparse attention in
@@ -74,12 +72,9 @@ class BiodsnnConfig:
         early stopping: ``mse_de`` (the paper / GEARS: MSE on each validation condition's
         top-20 DE genes; default) or ``pcc_de20`` (Pearson delta on the top-20 DE genes, the
         condition's perturbed genes left out, higher is better; GRAPE's ``select_on``, not in
-        the paper). Measured on SYNTHETIC ``sim600_learnable`` (seed 1): the default's val
-        mse_de stays within 0.0967-0.0978 over 10 epochs while the validation DE-20
-        correlation falls from the start's 0.59 to 0.10-0.28; picking the epoch on it does
-        not lift held-out scores (seeds 1-3: unseen singles 0.185 against mse_de's 0.191,
-        with ``direction = "sign"`` 0.401 against 0.402): no epoch of the ``tanh`` run is
-        good, the loss is what moves the model away (see ``direction``).
+        the paper). The validation mse_de barely moves over epochs while the DE-20
+        correlation does; selecting on the latter did not lift held-out scores (docs/models.md,
+        BioDSNN): the loss, not the selection, is what moves the model away.
     """
 
     hidden: int = 64

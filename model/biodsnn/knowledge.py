@@ -14,10 +14,9 @@ GEARS; ../shared/REFERENCES.md 1.5).
 SGConv (K = 1, Wu et al. 2019) as GEARS: x' = D^-1/2 (A + I) D^-1/2 x W with edge weights.
 
 The perturbation table is read as ``pert_emb.weight``, so its ``max_norm`` never renormalises
-it (rows keep norm ~sqrt(d); GEARS looks the table up, which renormalises rows to <= 1).
-Looking it up instead was measured on SYNTHETIC sim600_learnable (seeds 1-3, ``direction =
-"sign"``): held-out unseen singles' DE-20 correlation 0.338 +- 0.111 against 0.402 +- 0.038
-as it is, so it stays as it is (documented departure).
+it (rows keep norm ~sqrt(d); GEARS looks the table up, which renormalises rows to <= 1):
+looking it up scored lower on held-out unseen singles (docs/models.md, BioDSNN), so this
+documented departure stays.
 """
 
 from __future__ import annotations

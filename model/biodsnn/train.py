@@ -7,9 +7,8 @@ control's summary, x = max(0, mu + noise * sigma * eps), so the generative strea
 control's spread as it would see control cells; in evaluation it reads mu itself and uses the
 posterior mean, so predictions are deterministic condition means. Without the VAE (``no_vae``:
 prediction = knowledge stream + x) x is mu in training too: a pseudo cell there would add the
-control's cell-to-cell noise straight to a prediction whose target is a condition mean (it
-did: on SYNTHETIC sim600_learnable, seeds 1-3, no direction term, held-out unseen singles'
-DE-20 correlation 0.193 +- 0.073 with that noise, 0.371 +- 0.023 without it, mean 0.381).
+control's cell-to-cell noise straight to a prediction whose target is a condition mean
+(measured in docs/models.md, BioDSNN).
 
 Optimiser as the authors (REFERENCES 2): Adam (lr 1e-3, weight decay 5e-4), StepLR (step 1,
 gamma 0.5), gradient clipping by value (1.0). Model selection: the epoch with the lowest
