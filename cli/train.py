@@ -45,6 +45,7 @@ def train(
     ] = None,
     lr: Annotated[float | None, Opt(help="Default 1e-3.")] = None,
     device: Annotated[str, Opt(help="auto, cpu or cuda")] = "auto",
+    jobs: Annotated[int, Opt(min=1, help="Seeds trained at once, as parallel processes")] = 1,
     write_back: Annotated[bool, Opt(help="Write learned edges to Neo4j")] = True,
     evaluate: Annotated[bool, Opt(help="Print the evaluation table with the baselines")] = True,
     neighbourhood: Annotated[int | None, Opt(min=0, help=NEIGHBOURHOOD)] = None,
@@ -64,7 +65,7 @@ def train(
                "neighbourhood": neighbourhood, "pert_channel": pert_channel}  # fmt: skip
     req = training.TrainRequest(
         dataset, model, variant, split, parse_seeds(seeds), list(ablation), options, list(set_),
-        label, check_device(device), write_back,
+        label, check_device(device), write_back, jobs,
     )  # fmt: skip
     if split.lower().endswith(".json"):
         check_input_file("--split", Path(split), (".json",))

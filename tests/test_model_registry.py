@@ -64,6 +64,17 @@ def test_a_plugin_model_trains_end_to_end(store, cli_env, tmp_path):
     one = pred[(pred["seed"] == 1) & (pred["condition"] == split.test[0])]
     got = one.set_index("gene").loc[[str(g) for g in b.summary.gene_ids], "value"].to_numpy()
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+    # --jobs: the same seeds as parallel processes give the same runs' predictions
+    par = grape(
+        env, "train", "--dataset", "reg", "--model", "shift", "--variant", "half", "--seeds",
+        "1..2", "--set", "epochs=2", "--label", "par", "--jobs", "2", "--no-evaluate",
+    ).stdout  # fmt: skip
+    assert par.count("✓ reg-simulation-par-s") == 2, par
+    both = pd.read_parquet(data / "results" / "reg" / "simulation" / "par.parquet")
+    pd.testing.assert_frame_equal(
+        both.sort_values(["seed", "condition", "gene"]).reset_index(drop=True),
+        pred.sort_values(["seed", "condition", "gene"]).reset_index(drop=True),
+    )
     bad = grape(env, "train", "--dataset", "reg", "--model", "shift", "--top-k", "3", check=False)
     assert bad.returncode == 2 and "Shift does not take it" in bad.stderr
 

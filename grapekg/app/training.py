@@ -36,7 +36,7 @@ from grapekg.app import bounds, registry
 from grapekg.app.overrides import apply_overrides, parse_overrides
 from grapekg.app.runs import recorded
 from grapekg.app.workspace import Workspace
-from grapekg.errors import ConfigError, cut
+from grapekg.errors import ConfigError, GrapeError, cut
 from grapekg.kg import writeback
 from grapekg.kg.datasets import bundle_path, list_datasets
 from grapekg.kg.export import priors
@@ -168,6 +168,7 @@ class TrainRequest:
     label: str | None = None
     device: str = "auto"
     write_back: bool = True
+    jobs: int = 1
 
 
 def check_request(req: TrainRequest) -> registry.ModelEntry:
@@ -185,6 +186,10 @@ def check_request(req: TrainRequest) -> registry.ModelEntry:
     if not req.split.lower().endswith(".json") and req.split not in bounds.SPLIT_NAMES:
         raise ConfigError(f"--split {cut(req.split, 40)!r}: choose from "
                           f"{', '.join(bounds.SPLIT_NAMES)} or a split .json file")  # fmt: skip
+    if req.jobs < 1:
+        raise ConfigError(f"--jobs {req.jobs}: at least 1")
+    if req.jobs > 1 and ddp.init_from_env():
+        raise ConfigError("--jobs: seeds run as parallel processes or data-parallel, not both")
     if req.label is not None and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}", req.label):
         raise ConfigError(f"--label {req.label[:40]!r}: letters, digits and _ . + - (at most 64)")
     for key, value in req.options.items():
@@ -287,23 +292,96 @@ def run_training(store: Store, ws: Workspace, req: TrainRequest, view: TrainView
         for abl in req.ablations:
             ablation = None if abl == "none" else abl
             label = run_label(entry, req, ablation, user_keys)
-            outcomes = []
-            for seed in req.seeds:
-                split = member_splits(store, ws, req.dataset, req.split, seed)[member]
-                total = int(getattr(base, "epochs", 0))
-                with view.epochs(entry.title, total) as bar:
-                    o = train_seed(
-                        runs, store, ws, member, req.split, seed, base, ablation=ablation,
-                        device=device, write_back=req.write_back, inputs=inputs, split=split,
-                        progress=bar, label=label, model=entry.name,
-                    )  # fmt: skip
-                view.run_done(o, runs.score_name)
-                outcomes.append(o)
+            job = _SeedJob(entry.name, ws.settings, req.dataset, member, req.split, base,
+                           ablation, device, req.write_back, label, options)  # fmt: skip
+            if req.jobs > 1 and len(req.seeds) > 1:
+                outcomes = _parallel_seeds(job, req.seeds, req.jobs, view, runs.score_name)
+            else:
+                outcomes = []
+                for seed in req.seeds:
+                    total = int(getattr(base, "epochs", 0))
+                    with view.epochs(entry.title, total) as bar:
+                        o = job.run(seed, store, inputs, bar)
+                    view.run_done(o, runs.score_name)
+                    outcomes.append(o)
             per_member.setdefault(member, {})[label] = combine_predictions(
                 ws, member, req.split, label, outcomes
             )
     bundle = evaluation.load_bundle(store, ws, req.dataset) if members == [req.dataset] else None
     return TrainReport(per_member, bundle, list(req.seeds))
+
+
+@dataclass
+class _SeedJob:
+    """One seed of one member and ablation, runnable here or in a worker process (plain,
+    picklable fields: the worker opens its own store and reads the model's inputs itself)."""
+
+    model: str
+    settings: Any
+    dataset: str
+    member: str
+    split: str
+    base: Any
+    ablation: str | None
+    device: str
+    write_back: bool
+    label: str
+    options: dict[str, Any]
+
+    def run(
+        self, seed: int, store: Store, inputs: Any, progress: EpochCallback | None
+    ) -> RunOutcome:
+        ws = Workspace(self.settings)
+        runs = registry.get(self.model).load()
+        split = member_splits(store, ws, self.dataset, self.split, seed)[self.member]
+        return train_seed(
+            runs, store, ws, self.member, self.split, seed, self.base, ablation=self.ablation,
+            device=self.device, write_back=self.write_back, inputs=inputs, split=split,
+            progress=progress, label=self.label, model=self.model,
+        )  # fmt: skip
+
+    def __call__(self, seed: int, threads: int) -> RunOutcome:
+        """In a worker process: its own store, the model's inputs, ``threads`` torch threads."""
+        import torch
+
+        torch.set_num_threads(threads)
+        with Store.connect(self.settings) as store:
+            runs = registry.get(self.model).load()
+            inputs = runs.inputs(store, Workspace(self.settings), self.member, self.options)
+            return self.run(seed, store, inputs, None)
+
+
+def _parallel_seeds(
+    job: _SeedJob, seeds: list[int], jobs: int, view: TrainView, score_name: str
+) -> list[RunOutcome]:
+    """The seeds in ``jobs`` worker processes (spawned; the CPU threads split between them),
+    each run recorded and written back by its own worker; outcomes in seed order. A seed that
+    fails fails the command after the others have finished, naming the seed."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from multiprocessing import get_context
+
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    done: dict[int, RunOutcome] = {}
+    errors: list[str] = []
+    with (
+        view.counter(f"{len(seeds)} seeds, {jobs} at a time") as advance,
+        ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool,
+    ):
+        futures = {pool.submit(job, seed, threads): seed for seed in seeds}
+        for fut in as_completed(futures):
+            seed = futures[fut]
+            try:
+                done[seed] = fut.result()
+            except Exception as exc:  # noqa: BLE001 - reported with its seed below
+                errors.append(f"seed {seed}: {cut(str(exc) or type(exc).__name__, 160)}")
+            advance(1)
+    for seed in seeds:
+        if seed in done:
+            view.run_done(done[seed], score_name)
+    if errors:
+        raise GrapeError(f"{len(errors)} seed(s) failed: " + "; ".join(errors))
+    return [done[s] for s in seeds]
 
 
 def train_seed(
