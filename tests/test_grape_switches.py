@@ -10,10 +10,12 @@ import pytest
 import torch
 
 from grapekg.model.grape import GeneGraph, GrapeConfig
+from grapekg.model.grape.config import PriorShockConfig
 from grapekg.model.grape.graph import directed_edge_types
 from grapekg.model.grape.self_term import SelfKnockdown, self_entries
 from grapekg.model.grape.train import predict, train_grape, validation_score
 from grapekg.perturb.conditions import parse_condition
+from grapekg.perturb.de import compute_de
 from grapekg.perturb.simulate import simulate, synthetic_genes
 from grapekg.perturb.splits import resolve_split
 from grapekg.perturb.summaries import summarise_adata
@@ -52,15 +54,16 @@ def data() -> dict[str, object]:
 def _held_out_vs_mean(graph, summary, split, cfg, tmp_path) -> tuple[float, float]:
     """Train on the split, then pcc_de20 (perturbed genes excluded) of GRAPE and of the mean
     baseline on the held-out unseen singles."""
-    from grapekg.model.grape.train import _de20_excluding_perturbed
+    from grapekg.model.grape.train import _top_de
 
     unseen = split.test_subgroup["unseen_single"]
-    train_grape(graph, summary, split, cfg, tmp_path)
+    ranking = compute_de(summary).ranking
+    train_grape(graph, summary, split, cfg, tmp_path, de_rank=ranking)
     pred = predict(tmp_path, unseen)
     true = np.stack([summary.mean[summary.index(c)] for c in unseen])
     train = [c for c in split.train if c != "ctrl"]
     mean = np.mean([summary.mean[summary.index(c)] for c in train], axis=0)
-    de = _de20_excluding_perturbed(summary, unseen)
+    de = _top_de(summary, unseen, ranking)
     ctrl = summary.ctrl_mean
     grape = -validation_score(np.stack([pred[c] for c in unseen]), true, ctrl, de, "pcc_de20")
     base = -validation_score(np.tile(mean, (len(unseen), 1)), true, ctrl, de, "pcc_de20")
@@ -117,7 +120,10 @@ def test_validation_score_de20_and_selection_recorded(data, tmp_path):
     assert validation_score(true + 1, true, ctrl, de, "mse_de20") == pytest.approx(1.0)
     assert validation_score(true + 1, true, ctrl, de, "mse") == pytest.approx(1.0)
     cfg = GrapeConfig(epochs=2, select_on="pcc_de20", seed=0, **FAST)
-    res = train_grape(data["graph"], data["summary"], data["split"], cfg, tmp_path)
+    with pytest.raises(ValueError, match="de_rank"):
+        train_grape(data["graph"], data["summary"], data["split"], cfg, tmp_path)
+    ranking = compute_de(data["summary"]).ranking
+    res = train_grape(data["graph"], data["summary"], data["split"], cfg, tmp_path, de_rank=ranking)
     meta = json.loads((res.run_dir / "meta.json").read_text())
     assert meta["select_on"] == "pcc_de20"
     best = [h for h in res.history if h["epoch"] == res.best_epoch][0]
@@ -188,9 +194,7 @@ def test_negative_control_random_sign_no_gain_over_mean_on_held_out(tmp_path):
         self_term=True,
         control_input=True,
         select_on="pcc_de20",
-        prior_shock=True,
-        prior_vote=True,
-        lp_vote=True,
+        prior_shock=PriorShockConfig(vote=True, lp_vote=True),
         **FAST,
     )
     grape, base = _held_out_vs_mean(graph, summary, split, cfg, tmp_path)
@@ -247,8 +251,8 @@ def test_prior_vote_carries_a_trained_sign_to_an_unseen_neighbour():
     assert float(out[1, 2]) < -0.3 and float(out[1, 3]) < -0.3
     assert float(out[1, [0, 1, 4, 5]].abs().max()) == 0.0  # only its prior neighbours move
     assert float(out[2].abs().max()) == 0.0
-    with pytest.raises(ValueError, match="prior_vote needs prior_shock"):
-        GrapeConfig(prior_vote=True)
+    with pytest.raises(TypeError):
+        GrapeConfig(prior_vote=True)  # type: ignore[call-arg]  # a vote is prior_shock's
 
 
 @pytest.mark.parametrize("hops", [1, 2])
@@ -283,7 +287,7 @@ def test_vote_hops_reach_a_regulator_two_hops_further(hops):
     else:
         assert float(out[1, 3]) < -0.1
     with pytest.raises(ValueError, match="vote_hops"):
-        GrapeConfig(vote_hops=0)
+        PriorShockConfig(vote_hops=0)
 
 
 def test_positive_control_learnable_prior_signal_beats_mean_on_held_out(tmp_path):
@@ -303,18 +307,31 @@ def test_positive_control_learnable_prior_signal_beats_mean_on_held_out(tmp_path
     unseen = split.test_subgroup["unseen_single"]
     assert len(unseen) >= 4 and not set(unseen) & (set(split.train) | set(split.val))
     cfg = GrapeConfig(
-        epochs=60, seed=0, prior_shock=True, self_term=True, select_on="pcc_de20", **FAST
+        epochs=60,
+        seed=0,
+        prior_shock=PriorShockConfig(),
+        self_term=True,
+        select_on="pcc_de20",
+        **FAST,
     )
     grape, base = _held_out_vs_mean(graph, summary, split, cfg, tmp_path)
     print(f"held-out unseen singles: grape+prior_shock {grape:.3f}, mean {base:.3f}")
     assert grape > base + 0.15, (grape, base)
     voted, _ = _held_out_vs_mean(
-        graph, summary, split, dataclasses.replace(cfg, prior_vote=True), tmp_path / "vote"
+        graph,
+        summary,
+        split,
+        dataclasses.replace(cfg, prior_shock=PriorShockConfig(vote=True)),
+        tmp_path / "vote",
     )
     print(f"held-out unseen singles: grape+prior_shock+prior_vote {voted:.3f}")
     assert voted > base + 0.15, (voted, base)
     lp, _ = _held_out_vs_mean(
-        graph, summary, split, dataclasses.replace(cfg, lp_vote=True), tmp_path / "lp"
+        graph,
+        summary,
+        split,
+        dataclasses.replace(cfg, prior_shock=PriorShockConfig(lp_vote=True)),
+        tmp_path / "lp",
     )
     print(f"held-out unseen singles: grape+prior_shock+lp_vote {lp:.3f}")
     assert lp > base + 0.15, (lp, base)

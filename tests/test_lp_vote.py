@@ -10,10 +10,11 @@ import pandas as pd
 import pytest
 import torch
 
-from grapekg.model.grape.config import GrapeConfig
+from grapekg.model.grape.config import GrapeConfig, PriorShockConfig
 from grapekg.model.grape.graph import GeneGraph, directed_edge_types
 from grapekg.model.grape.lp_vote import RESTART, fitted_effects, propagated_votes
-from grapekg.model.grape.train import LP_FILE, load_model, train_grape
+from grapekg.model.grape.prior_shock import LP_FILE
+from grapekg.model.grape.train import load_model, train_grape
 from grapekg.perturb.splits import Split
 from grapekg.perturb.summaries import ConditionSummary
 
@@ -109,7 +110,7 @@ def test_lp_vote_trains_records_and_reloads(tmp_path):
     graph, summary, split = _case()
     cfg = GrapeConfig(
         epochs=2, align_epochs=0, hidden=8, gat_heads=1, sim_heads=1, sim_top_k=2,
-        prior_shock=True, lp_vote=True,
+        prior_shock=PriorShockConfig(lp_vote=True),
     )  # fmt: skip
     train_grape(graph, summary, split, cfg, tmp_path)
     z = np.load(tmp_path / LP_FILE, allow_pickle=False)
@@ -128,5 +129,7 @@ def test_lp_vote_trains_records_and_reloads(tmp_path):
     for gene in sym:
         assert float(v2[bigger.index_of(gene)]) == pytest.approx(float(v[g.index_of(gene)]))
     assert float(v2[bigger.index_of("NEWG")]) == 0.0
+    with pytest.raises(TypeError):
+        GrapeConfig(lp_vote=True)  # type: ignore[call-arg]  # the vote is prior_shock's
     with pytest.raises(ValueError, match="lp_vote needs prior_shock"):
-        GrapeConfig(lp_vote=True)
+        GrapeConfig.from_dict({"lp_vote": True})  # a config file written with flat keys

@@ -12,8 +12,8 @@ import torch
 
 from grapekg.model.grape.config import GrapeConfig
 from grapekg.model.grape.graph import GeneGraph, directed_edge_types
-from grapekg.model.grape.single_anchor import shrunk_residuals
-from grapekg.model.grape.train import ANCHOR_FILE, load_model, predict, predict_with, train_grape
+from grapekg.model.grape.single_anchor import ANCHOR_FILE, shrunk_residuals
+from grapekg.model.grape.train import load_model, predict, predict_with, train_grape
 from grapekg.perturb.splits import Split
 from grapekg.perturb.summaries import ConditionSummary
 

@@ -6,9 +6,32 @@ import json
 from dataclasses import asdict, dataclass, fields
 from os import PathLike
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
-__all__ = ["GrapeConfig"]
+__all__ = ["GrapeConfig", "PriorShockConfig"]
+
+
+@dataclass
+class PriorShockConfig:
+    """Settings of the prior-shock extension (:mod:`~grapekg.model.grape.prior_shock`).
+
+    vote: the regulator's sign also from a learned per-gene value averaged over its closed
+        prior neighbourhood, so an unseen regulator takes the sign of the trained ones
+        within two prior hops.
+    vote_hops: with ``vote``: how many times the vote is averaged over closed prior
+        neighbourhoods (h; the sign reaches 2h hops).
+    lp_vote: the regulator's sign also from a closed-form label-propagated (leave-one-out)
+        vote of the training singles' fitted effects, scaled by a learned gain
+        (:mod:`~grapekg.model.grape.lp_vote`).
+    """
+
+    vote: bool = False
+    vote_hops: int = 1
+    lp_vote: bool = False
+
+    def __post_init__(self) -> None:
+        if self.vote_hops < 1:
+            raise ValueError("prior_shock.vote_hops must be >= 1")
 
 
 @dataclass
@@ -40,28 +63,25 @@ class GrapeConfig:
             :mod:`~grapekg.model.grape.head`); False = the paper's independent W_i.
         init_mean_delta: start the head's biases at the mean training delta (training
             starts from the mean baseline); False = zero biases.
-        pert_channel: add the direct perturbation channel (not in the paper; see
-            :mod:`~grapekg.model.grape.pert_channel`).
+    Extensions (not in the paper; each off by default and built by
+    :mod:`~grapekg.model.grape.extensions` through the
+    :class:`~grapekg.model.grape.extension.GrapeExtension` protocol):
+        pert_channel: the direct perturbation channel
+            (:mod:`~grapekg.model.grape.pert_channel`).
         self_term: predict a perturbed gene's own level with one shared function of its
-            control expression (not in the paper; :mod:`~grapekg.model.grape.self_term`).
-        prior_shock: add the knock-down's signed first-order effect on its prior (KG)
-            neighbours, sign and strength read from the regulator's HGAT embedding (not in
-            the paper; :mod:`~grapekg.model.grape.prior_shock`).
-        prior_vote: with ``prior_shock``: the regulator's sign also from a learned per-gene
-            value averaged over its closed prior neighbourhood, so an unseen regulator takes
-            the sign of the trained ones within two prior hops (not in the paper).
-        vote_hops: with ``prior_vote``: how many times the vote is averaged over closed
-            prior neighbourhoods (h; the sign reaches 2h hops; 1 = as first measured).
-        lp_vote: with ``prior_shock``: the regulator's sign also from a closed-form
-            label-propagated (leave-one-out) vote of the training singles' fitted effects,
-            scaled by a learned gain (not in the paper; :mod:`~grapekg.model.grape.lp_vote`).
+            control expression (:mod:`~grapekg.model.grape.self_term`).
+        control_input: add the control expression (standardised) and a "measured" flag of
+            every node to the HGAT input Z_fus through a learned linear map (the paper's nodes
+            see only sequence and text; :mod:`~grapekg.model.grape.control_input`).
+        prior_shock: None (off) or a :class:`PriorShockConfig`: the knock-down's signed
+            first-order effect on its prior (KG) neighbours, sign and strength read from the
+            regulator's HGAT embedding (:mod:`~grapekg.model.grape.prior_shock`), with its
+            optional sign votes as that config's fields (so a vote without the term it
+            signs cannot be written).
         single_anchor: after training, anchor every condition on the measured training
             singles of its genes: the model's prediction plus each one's empirical-Bayes
-            shrunken training residual (not in the paper;
-            :mod:`~grapekg.model.grape.single_anchor`).
-        control_input: add the control expression (standardised) and a "measured" flag of
-            every node to the HGAT input Z_fus through a learned linear map (not in the paper:
-            the paper's nodes see only sequence and text).
+            shrunken training residual (:mod:`~grapekg.model.grape.single_anchor`).
+    Training options (how the epoch is chosen, not what the model computes):
         select_on: the validation score that picks the best epoch and drives early
             stopping: ``mse`` (paper: all-gene MSE, Eq. 14), ``mse_de20`` (MSE on each
             validation condition's top-20 DE genes, as GEARS selects) or ``pcc_de20``
@@ -69,11 +89,9 @@ class GrapeConfig:
         min_steps: at least this many optimiser steps, whatever ``epochs`` says (a split
             with a few dozen training conditions has ~3 steps per epoch): the number of
             epochs becomes max(epochs, ceil(min_steps / steps per epoch)), patience scaled
-            by the same factor, and early stopping waits until those steps are done (it
-            used to stop earlier: on the learnable simulator 8 of the 15 runs of grape-plus
-            and grape-vote, seeds 1-10, stopped before, one at epoch 23 of 75 with its best
-            at epoch 3, before the sign vote had been learned). The best validation epoch is kept
-            either way. 0 = ``epochs`` as given (paper).
+            by the same factor, and early stopping waits until those steps are done, so a
+            term that is slow to learn (a sign vote) is not cut off by an early plateau.
+            The best validation epoch is kept either way. 0 = ``epochs`` as given (paper).
     Loss (Eq. 14-18): huber_delta δ, dir_weight, reg_weight, align_weight.
     Ablations: only_seq, only_desc (one modality), only_fusion (graphs from Z_fus only),
         no_gsl (HGAT on G_agg), no_biotype (one node type, homogeneous GATv2).
@@ -107,10 +125,7 @@ class GrapeConfig:
     init_mean_delta: bool = True
     pert_channel: bool = False
     self_term: bool = False
-    prior_shock: bool = False
-    prior_vote: bool = False
-    vote_hops: int = 1
-    lp_vote: bool = False
+    prior_shock: PriorShockConfig | None = None
     control_input: bool = False
     single_anchor: bool = False
     select_on: Literal["mse", "mse_de20", "pcc_de20"] = "mse"
@@ -136,6 +151,14 @@ class GrapeConfig:
     cells_per_step: int = 64
     grad_clip: float = 1.0
 
+    #: the flat ``--set`` keys of configurations written before the extensions had their
+    #: own configs, and the dotted settings they now are
+    SET_ALIASES: ClassVar[dict[str, str]] = {
+        "prior_vote": "prior_shock.vote",
+        "vote_hops": "prior_shock.vote_hops",
+        "lp_vote": "prior_shock.lp_vote",
+    }
+
     def __post_init__(self) -> None:
         if self.only_seq and self.only_desc:
             raise ValueError("only_seq and only_desc exclude each other")
@@ -149,12 +172,7 @@ class GrapeConfig:
             raise ValueError(f"mode must be condition or cell, got {self.mode!r}")
         if self.select_on not in ("mse", "mse_de20", "pcc_de20"):
             raise ValueError(f"select_on must be mse, mse_de20 or pcc_de20, got {self.select_on!r}")
-        if self.prior_vote and not self.prior_shock:
-            raise ValueError("prior_vote needs prior_shock=true")
-        if self.lp_vote and not self.prior_shock:
-            raise ValueError("lp_vote needs prior_shock=true")
-        if self.vote_hops < 1:
-            raise ValueError("vote_hops must be >= 1")
+        self.prior_shock = _prior_shock(self.prior_shock)
         if self.min_steps < 0:
             raise ValueError("min_steps must be >= 0")
         if self.gat_layers < 1 or self.gsl_hops < 1 or self.sim_heads < 1:
@@ -173,6 +191,10 @@ class GrapeConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> GrapeConfig:
+        """The config of :meth:`to_dict`; also reads a config written with the flat keys
+        (``prior_shock: bool`` beside ``prior_vote``, ``vote_hops``, ``lp_vote``) as the
+        same model."""
+        d = _nested(d)
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -185,3 +207,40 @@ class GrapeConfig:
     @classmethod
     def from_json(cls, path: str | PathLike[str]) -> GrapeConfig:
         return cls.from_dict(json.loads(Path(path).read_text()))
+
+
+def _prior_shock(value: object) -> PriorShockConfig | None:
+    """The ``prior_shock`` field as its config: a PriorShockConfig or None as given, its
+    dict (read from JSON), or a bool (True = the default settings, False = off)."""
+    if value is None or isinstance(value, PriorShockConfig):
+        return value
+    if isinstance(value, bool):
+        return PriorShockConfig() if value else None
+    if isinstance(value, dict):
+        known = {f.name for f in fields(PriorShockConfig)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown prior_shock settings: {unknown}")
+        return PriorShockConfig(**value)
+    raise ValueError(f"prior_shock must be true, false or its settings, got {value!r}")
+
+
+def _nested(d: dict[str, Any]) -> dict[str, Any]:
+    """``d`` with the flat prior-shock keys of :attr:`GrapeConfig.SET_ALIASES` folded into
+    the nested ``prior_shock`` settings. Without prior_shock on, a vote switched on is
+    refused (such a config could not be written then) and ``vote_hops``, which older
+    configs always wrote and nothing read, is dropped."""
+    flat = {k: d[k] for k in GrapeConfig.SET_ALIASES if k in d}
+    if not flat:
+        return d
+    out = {k: v for k, v in d.items() if k not in flat}
+    sub = {GrapeConfig.SET_ALIASES[k].split(".", 1)[1]: v for k, v in flat.items()}
+    shock = out.get("prior_shock")
+    if shock is None or shock is False:
+        on = [k for k, v in flat.items() if v is True]
+        if on:
+            raise ValueError(f"{on[0]} needs prior_shock=true")
+        return out
+    base = asdict(_prior_shock(shock))  # type: ignore[arg-type]
+    out["prior_shock"] = base | sub
+    return out

@@ -1,12 +1,12 @@
 """Label-propagated regulator sign for the prior-shock term (not in the GRAPE paper;
-``GrapeConfig.lp_vote``).
+``PriorShockConfig.lp_vote``).
 
-``prior_vote`` learns a per-gene value b by gradient descent and averages it over a closed
-prior neighbourhood, so a regulator never perturbed in training hears only the trained
-regulators whose b reached its neighbours: on the learnable simulator's fresh splits a
-low-degree unseen regulator often hears nobody (its vote is 0) and its sign then comes from
-the readout of its embedding, right about half the time. This module computes the vote in
-closed form from the training data instead, as label propagation does (Zhou et al., NIPS
+The learned ``vote`` of :mod:`~grapekg.model.grape.prior_shock` is a per-gene value b,
+learned by gradient descent and averaged over a closed prior neighbourhood, so a regulator
+never perturbed in training hears only the trained regulators whose b reached its
+neighbours: a low-degree unseen regulator often hears nobody (its vote is 0) and its sign
+then comes from the readout of its embedding alone. This module computes the vote in closed
+form from the training data instead, as label propagation does (Zhou et al., NIPS
 2004: a random walk with restart over the graph):
 
 * Fitted effect of each trained single t (the least-squares a(t) of the prior-shock term,
@@ -16,14 +16,14 @@ closed form from the training data instead, as label propagation does (Zhou et a
       K = α Σ_{k≥0} (1 − α)^k P^k,   K[s, t] = the chance that a walk from s ends at t
 * Leave-one-out vote of every gene s (its own fitted effect left out, so the gain that
   scales it is fitted on how well the *neighbours* predict a trained regulator, as they
-  must for an unseen one; on coin-flip signs it has nothing to fit: measured g −0.07 to
-  +0.03 on the random-sign simulator and on two real screens, +0.004 to +0.048 on the
-  learnable one, where 93-100 % of the trained singles' votes have their own sign):
+  must for an unseen one; where signs do not follow the prior graph the gain has nothing
+  to fit and stays near 0):
       v_s = Σ_{t ∈ T, t ≠ s} K[s, t] · o_t / Σ_{t ∈ T, t ≠ s} K[s, t]   (0 when no t is reached)
 
 The prior-shock term then reads a(s) += β · g · v_s (g learned, starts at 0; β =
 :data:`~grapekg.model.grape.prior_shock.VOTE_SCALE`). The effects are kept by gene id
-beside the run's weights, so a prediction on an extended graph propagates them afresh.
+beside the run's weights (:data:`~grapekg.model.grape.prior_shock.LP_FILE`), so a
+prediction on an extended graph propagates them afresh.
 """
 
 from __future__ import annotations

@@ -8,19 +8,16 @@ Forward pass for a batch of conditions c (each a set S_c of perturbed genes, glo
    ℒ_reg = mean (𝔾 − G_agg)² (Eq. 10); optionally 𝔼 ∪ prior (KG) edges
 4. P_c^(0) = Z_fus with the rows of S_c masked, P_c^(L) = HGAT(𝔼, P_c^(0)) (Eq. 11)
 5. g̃_c = per-gene linear(P_c^(L)) + ctrl (Eq. 12-13)
-   [+ U s_c, the optional perturbation channel, not in the paper: see
-   :mod:`~grapekg.model.grape.pert_channel`]
-   [+ Δ_c, the optional signed diffusion of the knock-down over the prior graph:
-   :mod:`~grapekg.model.grape.prior_shock`; its regulator sign optionally from a learned
-   vote and from a closed-form label-propagated one, :mod:`~grapekg.model.grape.lp_vote`]
-   [the perturbed genes' own entries replaced by ctrl + f(ctrl), the optional shared
-   self-knock-down term: :mod:`~grapekg.model.grape.self_term`]
-   [+ Σ λ_g ∘ r_g over the genes of S_c whose single was measured in training, the optional
-   anchor fitted after training: :mod:`~grapekg.model.grape.single_anchor`]
 
-Optional control input (``control_input``, not in the paper): P_c^(0) = Z_fus + A·[x̂_v, m_v],
-x̂_v the standardised control mean of node v (0 for a node that is not measured) and m_v its
-"measured" flag, A a learned ℝ² → ℝ^q map, so the HGAT knows how expressed each gene is.
+That is the paper's model, and all of it when no extension is on. Extensions (not in the
+paper, :mod:`~grapekg.model.grape.extension`) join at two points of this pass only: the HGAT
+input P^(0) before step 4 (``control_input``) and the prediction after step 5, in stage order
+(the learned terms ``pert_channel`` and ``prior_shock``, then ``self_term``, which replaces
+the perturbed genes' own entries, then ``single_anchor``, fitted after training). They are
+built from the config through the one table :data:`~grapekg.model.grape.extensions.EXTENSIONS`
+and registered under their own names after the paper's modules. The unperturbed HGAT pass,
+which the incremental forward starts from and ``prior_shock`` reads, is computed once per
+pass (:class:`~grapekg.model.grape.extension.Step`).
 
 **Perturbation masking** is identical in training and prediction: row v ∈ S_c of Z_fus is
 *replaced* by a learned mask vector (``mask_mode='learned'``, default) or by zeros
@@ -44,16 +41,14 @@ from torch import Tensor, nn
 
 from grapekg.model.grape.align import ModalityEncoder
 from grapekg.model.grape.config import GrapeConfig
+from grapekg.model.grape.extension import ExtensionDims, GrapeExtension, Step
+from grapekg.model.grape.extensions import EXTENSIONS
 from grapekg.model.grape.graph import GeneGraph
 from grapekg.model.grape.gsl import KHopStructureLearner, structure_regulariser
 from grapekg.model.grape.head import GeneHead
 from grapekg.model.grape.hetero import HeteroGAT, RelationEdges, split_relations
 from grapekg.model.grape.incremental import incremental_forward
-from grapekg.model.grape.pert_channel import PerturbationChannel
-from grapekg.model.grape.prior_shock import PriorShock
-from grapekg.model.grape.self_term import SelfKnockdown, self_entries
 from grapekg.model.grape.similarity import MultiHeadSimilarity, topk_edges
-from grapekg.model.grape.single_anchor import SingleAnchor
 
 __all__ = ["GrapeModel", "GraphState"]
 
@@ -117,11 +112,6 @@ class GrapeModel(nn.Module):
             edge_types=graph.edge_types,
         )
         self.head = GeneHead(int(out_index.shape[0]), c.hidden, shared=c.shared_head)
-        self.pert_channel = (
-            PerturbationChannel(int(out_index.shape[0]), c.hidden) if c.pert_channel else None
-        )
-        self.self_term = SelfKnockdown() if c.self_term else None
-        self.ctrl_in = nn.Linear(2, c.hidden) if c.control_input else None
         is_coding = torch.tensor([b == "c" for b in graph.biotype], dtype=torch.bool)
         self.register_buffer("is_coding", is_coding)
         self.register_buffer("out_index", out_index.long().clone())
@@ -129,26 +119,14 @@ class GrapeModel(nn.Module):
         out_pos = torch.full((n,), -1, dtype=torch.long)
         out_pos[out_index.long()] = torch.arange(out_index.shape[0])
         self.register_buffer("out_pos", out_pos)
-        node_ctrl = torch.zeros(n, 2)
-        x = ctrl.float()
-        node_ctrl[out_index.long(), 0] = (x - x.mean()) / x.std().clamp_min(1e-6)
-        node_ctrl[out_index.long(), 1] = 1.0
-        self.register_buffer("node_ctrl", node_ctrl, persistent=False)
         self.register_buffer("prior_edges", graph.prior_edge_index())
-        self.prior_shock = (
-            PriorShock(
-                self.prior_edges,
-                out_pos,
-                int(out_index.shape[0]),
-                c.hidden,
-                c.prior_vote,
-                c.vote_hops,
-                c.lp_vote,
-            )
-            if c.prior_shock
-            else None
-        )
-        self.single_anchor = SingleAnchor(n, int(out_index.shape[0])) if c.single_anchor else None
+        dims = ExtensionDims(c.hidden, n, self.out_index, out_pos, self.ctrl, self.prior_edges)
+        self.extension_names: list[str] = []
+        for setting, kind in EXTENSIONS.items():
+            value = getattr(c, setting)
+            on = value is not None and value is not False
+            self.add_module(kind.attribute, kind.build(value, dims) if on else None)
+            self.extension_names.append(kind.attribute)
         self.register_buffer("candidates", torch.empty(2, 0, dtype=torch.long))
         self.register_buffer(
             "text", None if graph.text is None else graph.text.float(), persistent=False
@@ -158,6 +136,17 @@ class GrapeModel(nn.Module):
         )
         self.register_buffer("dna_mask", graph.dna_mask, persistent=False)
         self.num_genes = n
+
+    @property
+    def extensions(self) -> list[GrapeExtension]:
+        """The extensions that are on, in table order."""
+        found = (getattr(self, name) for name in self.extension_names)
+        return [e for e in found if e is not None]
+
+    def per_node_weight_keys(self) -> list[str]:
+        """``state_dict`` keys of weights with one entry per graph node (carried over by
+        gene id when the weights are put on another graph)."""
+        return [f"{e.attribute}.{w}" for e in self.extensions for w in e.per_node_weights]
 
     # -- Eq. 1-2 ------------------------------------------------------------------------
     def encode(self) -> dict[str, Tensor]:
@@ -268,45 +257,38 @@ class GrapeModel(nn.Module):
         inc = self.config.incremental if incremental is None else incremental
         z = self.encode()
         state = self.graph_state(z)
+        extensions = self.extensions
         x0 = z["fus"]
-        if self.ctrl_in is not None:
-            x0 = x0 + self.ctrl_in(self.node_ctrl.to(x0.dtype))
-        if inc:
-            pred = self._forward_incremental(x0, state, perturbed)
-        else:
-            pred = self._forward_full(x0, state, perturbed)
-        if self.pert_channel is not None:
-            pred = pred + self.pert_channel(x0, perturbed).to(pred.dtype)
-        if self.prior_shock is not None:
-            h = self.hgat(x0[None], state.relations, self.is_coding)[-1][0]
-            pred = pred + self.prior_shock(h, perturbed).to(pred.dtype)
-        if self.self_term is not None:
-            at = self_entries(perturbed, self.out_pos)
-            if at is not None:
-                level = self.ctrl[at[1]]
-                own = (level + self.self_term(level)).to(pred.dtype)
-                pred = pred.index_put(at, own)
-        if self.single_anchor is not None:
-            pred = pred + self.single_anchor(perturbed).to(pred.dtype)
+        for ext in extensions:
+            x0 = ext.adjust_input(x0)
+        step = Step(
+            self.hgat, x0, state.relations, self.is_coding, perturbed, self.ctrl, self.out_pos
+        )
+        pred = self._forward_incremental(step) if inc else self._forward_full(step)
+        for ext in sorted(extensions, key=lambda e: e.stage):
+            pred = ext.contribute(pred, step)
         return pred, state.reg
 
-    def _forward_full(self, x0: Tensor, state: GraphState, perturbed: list[list[int]]) -> Tensor:
+    def _forward_full(self, step: Step) -> Tensor:
+        """Eq. 11-13 with one HGAT pass per condition (the perturbed rows masked)."""
+        x0, perturbed = step.x0, step.perturbed
         b = len(perturbed)
         mask = torch.zeros(b, self.num_genes, dtype=torch.bool, device=x0.device)
         for i, genes in enumerate(perturbed):
             mask[i, torch.as_tensor(genes, dtype=torch.long, device=x0.device)] = True
         x = torch.where(mask[..., None], self.mask_value(x0), x0[None].expand(b, -1, -1))
-        out = self.hgat(x, state.relations, self.is_coding)[-1]
+        out = self.hgat(x, step.relations, self.is_coding)[-1]
         return self.head(out[:, self.out_index]) + self.ctrl
 
-    def _forward_incremental(
-        self, x0: Tensor, state: GraphState, perturbed: list[list[int]]
-    ) -> Tensor:
-        base = [h[0] for h in self.hgat(x0[None], state.relations, self.is_coding)]
+    def _forward_incremental(self, step: Step) -> Tensor:
+        """Eq. 11-13 from the step's unperturbed pass, recomputing each condition's L-hop
+        neighbourhood only (:mod:`~grapekg.model.grape.incremental`)."""
+        base = step.base()
         base_pred = self.head(base[-1][self.out_index]) + self.ctrl
         changed = incremental_forward(
-            self.hgat, base, state.relations, self.is_coding, perturbed, self.mask_value(x0)
-        )
+            self.hgat, base, step.relations, self.is_coding, step.perturbed,
+            self.mask_value(step.x0),
+        )  # fmt: skip
         preds = []
         for nodes, vals in changed:
             pos = self.out_pos[nodes]

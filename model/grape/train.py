@@ -13,13 +13,24 @@ L-hop neighbourhood is recomputed (:mod:`~grapekg.model.grape.incremental`).
 against its own expression) and is kept only as the benchmark baseline.
 
 AdamW (lr 1e-3, as the paper), gradient-norm clipping, bf16 autocast on CUDA, seeded
-(``torch``, ``numpy``, data order; deterministic kernels, see :func:`seed_everything`),
-early stopping on the validation MSE (Eq. 14 against the validation condition means; or, with
-``select_on``, on the validation conditions' top-20 DE genes: :func:`validation_score`). A run
-directory holds ``config.json`` (GrapeConfig), ``model.pt`` (best ``state_dict``),
-``graph.pt`` (the GeneGraph as plain tensors / lists), ``meta.json`` (output genes,
-conditions, history) and ``ctrl.npy``; ``last.pt`` holds the optimiser and RNG state for
-``resume``. Progress is reported through a callback (:data:`EpochCallback`).
+(``torch``, ``numpy``, data order; deterministic kernels, see
+:func:`~grapekg.model.training.seed_everything`), early stopping on the validation MSE (Eq. 14
+against the validation condition means; or, with ``select_on``, on the validation conditions'
+top-20 DE genes: :func:`~grapekg.model.training.validation_score`). A run directory holds
+``config.json`` (GrapeConfig), ``model.pt`` (best ``state_dict``), ``graph.pt`` (the
+GeneGraph as plain tensors / lists), ``meta.json`` (output genes, conditions, history) and
+``ctrl.npy``; ``last.pt`` holds the optimiser and RNG state for ``resume``. Progress is
+reported through a callback (:data:`EpochCallback`).
+
+**Extensions** (:mod:`~grapekg.model.grape.extension`) join a run at three points, the same
+for all: ``before_fit`` before the first epoch, ``after_fit`` on the best epoch's weights after
+the last (what they return goes into ``meta.json``), then ``save`` into the run folder;
+:func:`load_model` calls their ``load``. The loop itself names none of them.
+
+Inputs are the model layer's own types (:mod:`grapekg.model.training`): canonical condition
+strings, :class:`~grapekg.model.training.Profiles` and
+:class:`~grapekg.model.training.ConditionLists`; with ``select_on`` other than ``mse`` the
+caller passes each condition's DE ranking (``de_rank``).
 
 **Data-parallel** (launched by ``torchrun``, :mod:`grapekg.model.distributed`): every rank
 builds the same model (same seed), each epoch's training conditions are sharded by a seeded
@@ -34,7 +45,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, replace
@@ -47,14 +57,20 @@ from torch import Tensor
 
 from grapekg.model import distributed as ddp
 from grapekg.model.grape.config import GrapeConfig
+from grapekg.model.grape.extension import FitData
 from grapekg.model.grape.graph import GeneGraph
 from grapekg.model.grape.head import recon_loss
-from grapekg.model.grape.lp_vote import fitted_effects, propagated_votes
 from grapekg.model.grape.model import GrapeModel
-from grapekg.model.grape.single_anchor import shrunk_residuals
-from grapekg.perturb.conditions import CONTROL, parse_condition
-from grapekg.perturb.splits import Split
-from grapekg.perturb.summaries import ConditionSummary
+from grapekg.model.training import (
+    CONTROL,
+    ConditionLists,
+    DeRanking,
+    Profiles,
+    condition_genes,
+    seed_everything,
+    top_de_excluding,
+    validation_score,
+)
 
 __all__ = [
     "EpochCallback",
@@ -71,6 +87,7 @@ __all__ = [
     "predict_with",
     "seed_everything",
     "train_grape",
+    "validation_score",
 ]
 
 log = logging.getLogger(__name__)
@@ -91,23 +108,6 @@ class TrainResult:
     best_val: float
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch, and ask torch for deterministic kernels.
-
-    Seeds alone are not enough on a multi-threaded CPU: some scatter-style kernels of the
-    HGAT accumulate in thread order, and on this project's 2-core machine two identical runs
-    differed by 2e-7 after 4 epochs of a tiny model and by 0.7 % of the validation MSE after
-    20 epochs on sim5k. With ``torch.use_deterministic_algorithms`` they are bit-identical
-    (tested). ``warn_only``: a kernel with no deterministic version (some CUDA scatters)
-    warns once instead of failing.
-    """
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.utils.deterministic.fill_uninitialized_memory = False  # a NaN fill of every empty()
-
-
 def _autocast(device: torch.device, enabled: bool = True) -> AbstractContextManager[object]:
     if device.type == "cuda" and enabled:
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -115,9 +115,9 @@ def _autocast(device: torch.device, enabled: bool = True) -> AbstractContextMana
 
 
 def perturbed_indices(graph: GeneGraph, conditions: Iterable[str]) -> list[list[int]]:
-    """Global graph indices of each condition's perturbed genes (KeyError names a missing
-    gene: every perturbed gene must be a node of the graph)."""
-    return [graph.indices(parse_condition(c)) for c in conditions]
+    """Global graph indices of each canonical condition's perturbed genes (KeyError names a
+    missing gene: every perturbed gene must be a node of the graph)."""
+    return [graph.indices(list(condition_genes(c))) for c in conditions]
 
 
 def _output_index(graph: GeneGraph, gene_ids: Sequence[str]) -> Tensor:
@@ -291,59 +291,19 @@ def predict_with(model: GrapeModel, perturbed: list[list[int]], batch_size: int 
     return np.concatenate(outs) if outs else np.zeros((0, int(model.ctrl.shape[0])))
 
 
-def validation_score(
-    pred: np.ndarray,
-    true: np.ndarray,
-    ctrl: np.ndarray,
-    de20: list[np.ndarray] | None,
-    select_on: str,
-) -> float:
-    """The score that selects the best epoch, lower is better: all-gene MSE (Eq. 14),
-    ``mse_de20`` (mean over conditions of the MSE on their top-20 DE genes, perturbed genes
-    excluded) or ``pcc_de20`` (minus the mean Pearson correlation of predicted and true
-    deltas on those genes; a condition with a constant delta there counts 0)."""
-    if select_on == "mse" or de20 is None:
-        return float(np.mean((pred - true) ** 2))
-    vals = []
-    for i, idx in enumerate(de20):
-        p, t = pred[i, idx] - ctrl[idx], true[i, idx] - ctrl[idx]
-        if select_on == "mse_de20":
-            vals.append(float(np.mean((p - t) ** 2)))
-        else:
-            ok = p.std() > 1e-12 and t.std() > 1e-12
-            vals.append(-float(np.corrcoef(p, t)[0, 1]) if ok else 0.0)
-    return float(np.mean(vals)) if vals else 0.0
-
-
-def _de20_excluding_perturbed(
-    summary: ConditionSummary, conditions: Sequence[str], k: int = 20
+def _top_de(
+    profiles: Profiles, conditions: Sequence[str], de_rank: DeRanking, k: int = 20
 ) -> list[np.ndarray]:
-    """Top-k DE genes (GEARS ranking, :func:`grapekg.perturb.de.compute_de`) of each
-    condition, its own perturbed genes left out."""
-    from grapekg.perturb.de import compute_de
-
-    de = compute_de(summary)
-    ids = {str(g): i for i, g in enumerate(summary.gene_ids)}
-    names = {str(g): i for i, g in enumerate(summary.gene_names)}
+    """Top-k DE genes of each condition (its ranking in ``de_rank``), its own perturbed
+    genes (matched by gene id or name) left out."""
+    ids = {str(g): i for i, g in enumerate(profiles.gene_ids)}
+    names = {str(g): i for i, g in enumerate(profiles.gene_names)}
+    n = len(profiles.gene_ids)
     out = []
     for c in conditions:
-        drop = {ids.get(g, names.get(g, -1)) for g in parse_condition(c)}
-        out.append(np.array([g for g in de.ranking[c] if g not in drop][:k], dtype=np.int64))
+        drop = {ids.get(g, names.get(g, -1)) for g in condition_genes(c)}
+        out.append(top_de_excluding(de_rank[c], drop, n, k))
     return out
-
-
-def _self_deltas(
-    model: GrapeModel, perturbed: list[list[int]], targets: Tensor
-) -> tuple[np.ndarray, np.ndarray]:
-    """(control level, observed self-delta) of every measured perturbed gene in training."""
-    from grapekg.model.grape.self_term import self_entries
-
-    at = self_entries(perturbed, model.out_pos.cpu())
-    if at is None:
-        return np.zeros(0), np.zeros(0)
-    ctrl = model.ctrl.cpu()
-    level = ctrl[at[1]]
-    return level.numpy(), (targets[at[0], at[1]] - level).numpy()
 
 
 def _save_run(
@@ -351,7 +311,7 @@ def _save_run(
     model: GrapeModel,
     config: GrapeConfig,
     graph: GeneGraph,
-    summary: ConditionSummary,
+    summary: Profiles,
 ) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     config.to_json(run_dir / "config.json")
@@ -381,8 +341,8 @@ def _load_last(last: Path) -> dict:
 
 def train_grape(
     graph: GeneGraph,
-    summary: ConditionSummary,
-    split: Split,
+    summary: Profiles,
+    split: ConditionLists,
     config: GrapeConfig,
     out_dir: str | PathLike[str],
     *,
@@ -390,6 +350,7 @@ def train_grape(
     device: str | torch.device = "cpu",
     resume: bool = False,
     progress: EpochCallback | None = None,
+    de_rank: DeRanking | None = None,
 ) -> TrainResult:
     """Train GRAPE on the split's training conditions; early-stop on its validation ones.
 
@@ -400,10 +361,18 @@ def train_grape(
         split: train / val condition lists (canonical strings; ``ctrl`` may be in train).
         config: hyper-parameters; ``mode='cell'`` needs ``cells``.
         out_dir: run directory (created).
-        cells: AnnData with ``obs['condition']`` for the per-cell baseline mode.
+        cells: AnnData with ``obs['condition']`` (canonical condition strings) for the
+            per-cell baseline mode.
         resume: continue from ``out_dir/last.pt`` if present.
         progress: called after every epoch (:data:`EpochCallback`), e.g. to draw a bar.
+        de_rank: each validation condition's DE ranking (gene columns, most changed first;
+            the GEARS ranking), needed when ``config.select_on`` scores the top-20 DE genes.
     """
+    val_conds = [c for c in split.val if c in summary.conditions]
+    if config.select_on != "mse" and val_conds and de_rank is None:
+        raise ValueError(
+            f"select_on={config.select_on} needs de_rank (the validation conditions' DE rankings)"
+        )
     dev = torch.device(device)
     run_dir = Path(out_dir)
     parallel = ddp.init_from_env()
@@ -416,7 +385,6 @@ def train_grape(
     model, config = build_model(graph, config, summary.gene_ids, summary.ctrl_mean)
     model.to(dev)
     train_conds = [c for c in split.train if c in summary.conditions]
-    val_conds = [c for c in split.val if c in summary.conditions]
     pert_train = perturbed_indices(graph, train_conds)
     pert_val = perturbed_indices(graph, val_conds)
     targets = torch.as_tensor(
@@ -424,8 +392,8 @@ def train_grape(
     )
     val_means = np.stack([summary.mean[summary.index(c)] for c in val_conds]) if val_conds else None
     val_de = (
-        _de20_excluding_perturbed(summary, val_conds)
-        if val_conds and config.select_on != "mse"
+        _top_de(summary, val_conds, de_rank)
+        if val_conds and config.select_on != "mse" and de_rank is not None
         else None
     )
     ctrl_np = np.asarray(summary.ctrl_mean, dtype=np.float64)
@@ -447,7 +415,8 @@ def train_grape(
     history: list[dict[str, float]] = []
     start, best_val, best_epoch, stale = 0, float("inf"), -1, 0
     last = run_dir / "last.pt"
-    if resume and last.exists():
+    resumed = resume and last.exists()
+    if resumed:
         state = _load_last(last)
         model.candidates = state["model"]["candidates"]
         model.load_state_dict(state["model"])
@@ -465,12 +434,15 @@ def train_grape(
         rows = [i for i, c in enumerate(train_conds) if c != CONTROL]
         if config.init_mean_delta and rows:  # the mean baseline's profile (ctrl left out)
             model.head.init_from_mean_delta(targets[rows].mean(0).to(dev) - model.ctrl)
-        if model.self_term is not None:
-            model.self_term.init_from(*_self_deltas(model, pert_train, targets))
         align = align_pretrain(model, config.align_epochs, config.lr, seed=config.seed)
         if align:
             log.info("alignment pre-training: loss %.4f -> %.4f", align[0], align[-1])
-    lp = fit_lp_vote(model, graph, summary, train_conds, run_dir, save=writer)
+    fit = FitData(
+        graph, summary, train_conds, pert_train, targets, run_dir, writer, bool(resumed),
+        lambda perturbed: predict_with(model, perturbed),
+    )  # fmt: skip
+    for ext in model.extensions:
+        ext.before_fit(model, fit)
     net = ddp.wrap(model, dev) if parallel else model
     with ddp.peer_errors():
         history, best_epoch, best_val = _epochs(
@@ -483,8 +455,7 @@ def train_grape(
     if not writer:  # rank 0 finishes the run folder; the run is done when it has
         ddp.barrier()
         return TrainResult(run_dir, history, best_epoch, best_mse)
-    anchor = fit_single_anchor(model, graph, summary, train_conds, run_dir)
-    meta = {
+    meta: dict[str, object] = {
         "gene_ids": [str(g) for g in summary.gene_ids],
         "gene_names": [str(g) for g in summary.gene_names],
         "train": train_conds,
@@ -496,10 +467,11 @@ def train_grape(
         "epochs_run": len(history),
         "history": history,
     }
-    if anchor is not None:
-        meta["single_anchor"] = anchor
-    if lp is not None:
-        meta["lp_vote"] = lp | {"gain": float(model.prior_shock.lp_gain.detach())}  # type: ignore[union-attr]
+    if model.extensions:  # their after-fit hooks read the best epoch's weights
+        _load_best(model, run_dir)
+    for ext in model.extensions:
+        meta |= ext.after_fit(model, fit) or {}
+        ext.save(run_dir)
     (run_dir / "meta.json").write_text(json.dumps(meta, indent=1))
     ddp.barrier()
     return TrainResult(run_dir, history, best_epoch, best_mse)
@@ -605,131 +577,17 @@ def _save_last(
     )
 
 
-def _training_singles(
-    graph: GeneGraph, summary: ConditionSummary, train_conds: Sequence[str]
-) -> tuple[list[str], list[list[int]], list[int]]:
-    """The training singles, their perturbed node lists and their summary rows."""
-    singles = [c for c in train_conds if c != CONTROL and len(parse_condition(c)) == 1]
-    return singles, perturbed_indices(graph, singles), [summary.index(c) for c in singles]
-
-
-#: the residuals of ``single_anchor`` beside a run's weights (gene ids, λ ∘ r, τ²)
-ANCHOR_FILE = "single_anchor.npz"
-
-
-def fit_single_anchor(
-    model: GrapeModel,
-    graph: GeneGraph,
-    summary: ConditionSummary,
-    train_conds: Sequence[str],
-    run_dir: Path,
-) -> dict[str, float] | None:
-    """With ``single_anchor``: load the best epoch's weights, fit λ ∘ r of every measured
-    training single (:func:`~grapekg.model.grape.single_anchor.shrunk_residuals`), save them
-    by gene id in ``ANCHOR_FILE`` and set them on the model. Returns what meta.json records
-    (None when the switch is off)."""
-    if model.single_anchor is None:
-        return None
+def _load_best(model: GrapeModel, run_dir: Path) -> None:
+    """Put the best epoch's weights (``model.pt``) back on ``model``, if they were saved."""
     best = run_dir / "model.pt"
     if best.exists():
         state = torch.load(best, weights_only=True, map_location=model.ctrl.device)
         model.candidates = state["candidates"]
         model.load_state_dict(state)
-    singles, pert, rows = _training_singles(graph, summary, train_conds)
-    pred = predict_with(model, pert) if singles else np.zeros((0, len(summary.gene_ids)))
-    noise = summary.var[rows] / np.maximum(summary.n_cells[rows], 1)[:, None]
-    value, tau2 = shrunk_residuals(summary.mean[rows], pred, noise)
-    nodes = np.array([p[0] for p in pert], dtype=np.int64)
-    ids = np.array([str(graph.gene_ids[i]) for i in nodes], dtype=str)
-    np.savez(run_dir / ANCHOR_FILE, gene_ids=ids, value=value.astype(np.float32), tau2=tau2)
-    model.single_anchor.set(torch.as_tensor(nodes), torch.as_tensor(value))
-    resid = summary.mean[rows] - pred
-    kept = float(np.abs(value).sum() / max(np.abs(resid).sum(), 1e-12)) if singles else 0.0
-    return {"singles": float(len(singles)), "share_of_residual_kept": kept}
-
-
-def load_single_anchor(model: GrapeModel, graph: GeneGraph, run: Path) -> None:
-    """Put a run's ``ANCHOR_FILE`` on ``model`` (any graph holding the genes: by gene id)."""
-    if model.single_anchor is None:
-        return
-    f = run / ANCHOR_FILE
-    if not f.exists():
-        raise ValueError(f"{f}: missing; the run has single_anchor on but was not finished")
-    z = np.load(f, allow_pickle=False)
-    pos = {str(g): i for i, g in enumerate(graph.gene_ids)}
-    keep = [i for i, g in enumerate(z["gene_ids"]) if str(g) in pos]
-    nodes = torch.tensor([pos[str(z["gene_ids"][i])] for i in keep], dtype=torch.long)
-    model.single_anchor.set(nodes, torch.as_tensor(z["value"][keep]))
-
-
-#: the fitted effects o_t of ``lp_vote`` beside a run's weights (gene ids, o_t)
-LP_FILE = "lp_vote.npz"
-
-
-def _set_lp(model: GrapeModel, graph: GeneGraph, ids: Sequence[str], effects: Tensor) -> Tensor:
-    """Propagate the effects of genes ``ids`` over ``graph``'s prior edges onto the model;
-    returns v. Genes not in the graph are left out."""
-    ps = model.prior_shock
-    assert ps is not None
-    pos = {str(g): i for i, g in enumerate(graph.gene_ids)}
-    keep = [i for i, g in enumerate(ids) if str(g) in pos]
-    nodes = torch.tensor([pos[str(ids[i])] for i in keep], dtype=torch.long)
-    votes = propagated_votes(
-        len(graph.gene_ids), ps.nb_src.cpu(), ps.nb_dst.cpu(), nodes, effects[keep].cpu()
-    )
-    ps.set_lp(votes)
-    return votes
-
-
-def fit_lp_vote(
-    model: GrapeModel,
-    graph: GeneGraph,
-    summary: ConditionSummary,
-    train_conds: Sequence[str],
-    run_dir: Path,
-    save: bool = True,
-) -> dict[str, float] | None:
-    """With ``lp_vote``: fit o_t of every measured training single
-    (:func:`~grapekg.model.grape.lp_vote.fitted_effects`), save them by gene id in
-    ``LP_FILE`` (when ``save``: rank 0 of a data-parallel run) and put their leave-one-out
-    votes on the model. Returns what meta.json records: the singles and the share of them
-    whose neighbours' vote has the sign of their own fitted effect (about one half when
-    signs do not follow the prior graph)."""
-    ps = model.prior_shock
-    if ps is None or ps.lp_gain is None:
-        return None
-    singles, pert, rows = _training_singles(graph, summary, train_conds)
-    nodes = torch.tensor([p[0] for p in pert], dtype=torch.long)
-    deltas = torch.as_tensor(summary.mean[rows] - summary.ctrl_mean[None], dtype=torch.float32)
-    effects = fitted_effects(ps.src.cpu(), ps.col.cpu(), ps.w.cpu(), nodes, deltas)
-    ids = np.array([str(graph.gene_ids[i]) for i in nodes.tolist()], dtype=str)
-    if save:
-        np.savez(run_dir / LP_FILE, gene_ids=ids, effect=effects.numpy())
-    votes = _set_lp(model, graph, list(ids), effects)
-    both = (effects != 0) & (votes[nodes] != 0)
-    agree = float((torch.sign(effects) == torch.sign(votes[nodes]))[both].float().mean())
-    return {
-        "singles": float(len(singles)),
-        "loo_sign_agreement": agree if bool(both.any()) else 0.0,
-    }
-
-
-def load_lp_vote(model: GrapeModel, graph: GeneGraph, run: Path) -> None:
-    """Put a run's ``LP_FILE`` on ``model``, propagated over ``graph`` (any graph holding
-    the genes: by gene id)."""
-    if model.prior_shock is None or model.prior_shock.lp_gain is None:
-        return
-    f = run / LP_FILE
-    if not f.exists():
-        raise ValueError(f"{f}: missing; the run has lp_vote on but was not started")
-    z = np.load(f, allow_pickle=False)
-    _set_lp(model, graph, [str(g) for g in z["gene_ids"]], torch.as_tensor(z["effect"]))
 
 
 #: buffers of a GrapeModel that describe its graph, not learned weights
 GRAPH_BUFFERS = ("is_coding", "out_index", "out_pos", "prior_edges", "candidates")
-#: learned weights with one entry per graph node (``prior_vote``'s b), carried by gene id
-PER_NODE_WEIGHTS = ("prior_shock.vote",)
 
 
 def carry_by_gene(values: Tensor, old_ids: Sequence[str], new_ids: Sequence[str]) -> Tensor:
@@ -757,9 +615,10 @@ def load_model(
     :meth:`GeneGraph.extended`) the learned weights are put on that graph instead: every
     weight of GRAPE is shared over genes except the output head, which covers the run's
     measured genes (Eq. 12-13), and the GAT layers are inductive (Eq. 11), so new genes
-    only add nodes (``prior_vote``'s per-gene b is carried over by gene id, 0 for a new
-    gene, which then reads the vote of its trained neighbours). The candidate edges (Eq. 3,
-    7) are then chosen afresh on the new graph by the trained similarity heads."""
+    only add nodes (an extension's per-node weights, e.g. the prior-shock vote b, are carried
+    over by gene id, 0 for a new gene, which then reads the vote of its trained neighbours).
+    The candidate edges (Eq. 3, 7) are then chosen afresh on the new graph by the trained
+    similarity heads. Each extension then reads what it fitted outside the weights."""
     run = Path(run_dir)
     config = GrapeConfig.from_json(run / "config.json")
     own = graph is None
@@ -773,7 +632,7 @@ def load_model(
         model.load_state_dict(state)
     else:
         weights = {k: v for k, v in state.items() if k not in GRAPH_BUFFERS}
-        for key in set(PER_NODE_WEIGHTS) & set(weights):
+        for key in set(model.per_node_weight_keys()) & set(weights):
             old_ids = load_graph(run).gene_ids
             weights[key] = carry_by_gene(weights[key], old_ids, graph.gene_ids)
         missing, unexpected = model.load_state_dict(weights, strict=False)
@@ -781,8 +640,8 @@ def load_model(
             raise ValueError(f"the run's weights do not fit the graph: {missing or unexpected}")
         model.eval()
         model.refresh_candidates()
-    load_single_anchor(model, graph, run)
-    load_lp_vote(model, graph, run)
+    for ext in model.extensions:
+        ext.load(run, graph)
     return model.to(torch.device(device)).eval(), graph
 
 
@@ -799,15 +658,13 @@ def predict(
 def _cell_tensors(
     adata: object, conditions: Sequence[str], gene_ids: Sequence[str]
 ) -> tuple[Tensor, Tensor]:
+    """(cells ``[n, G]``, condition index ``[n]``) of the cells of ``conditions``; the
+    labels of ``obs['condition']`` must be canonical condition strings (as the app writes
+    them), they are matched as they are."""
     import scipy.sparse as sp
 
-    from grapekg.perturb.conditions import canonical_string
-
     obs = adata.obs  # type: ignore[attr-defined]
-    labels = [
-        canonical_string(parse_condition(str(c))) if str(c) != CONTROL else CONTROL
-        for c in obs["condition"]
-    ]
+    labels = [str(c) for c in obs["condition"]]
     where = {c: i for i, c in enumerate(conditions)}
     rows = np.array([i for i, c in enumerate(labels) if c in where])
     cond = torch.tensor([where[labels[i]] for i in rows], dtype=torch.long)
