@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -349,3 +350,57 @@ def test_blank_lines_and_tsv_keep_line_numbers(tmp_path):
     assert df[["src", "dst", "type", "score"]].to_dict("records") == [
         {"src": "A", "dst": "B", "type": "SIMILAR_TO", "score": 0.7}
     ]
+
+
+def _bench_module():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "writeback_rate.py"
+    spec = importlib.util.spec_from_file_location("writeback_rate_bench", path)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _bench_args(**kw):
+    import argparse
+
+    return argparse.Namespace(**({"edges": [30], "batches": [7, 30], "repeats": 2, "seed": 0} | kw))
+
+
+def test_writeback_bench_times_real_runs_and_deletes_them(mini):
+    bench = _bench_module()
+    genes = [f"G{i}" for i in range(6)]
+    e = bench.synthetic_edges(genes, 30, seed=1)  # every distinct directed pair of 6 genes
+    assert len(e) == 30 and not e.duplicated(["src", "dst"]).any() and (e.src != e.dst).all()
+    with pytest.raises(ValueError, match="do not fit"):
+        bench.synthetic_edges(genes, 31, seed=1)
+    result = bench.measure(mini, _bench_args())
+    assert result["genes_in_graph"] == 8
+    rows = result["rows"]
+    assert [(r["edges"], r["batch"], r["transactions"]) for r in rows] == [(30, 7, 5), (30, 30, 1)]
+    for r in rows:
+        assert len(r["seconds"]) == 2 and r["edges_per_s_min"] <= r["edges_per_s_median"]
+        assert r["edges_per_s_median"] > 0
+    assert not [r for r in list_runs(mini) if r["id"].startswith(bench.PREFIX)]
+    left = mini.read(cy("MATCH ()-[e:PREDICTED_REGULATES]->() RETURN count(e) AS n"))
+    assert left == [{"n": 0}]
+
+
+def test_writeback_bench_deletes_its_run_when_a_write_fails(mini, monkeypatch):
+    bench = _bench_module()
+    real = bench.writeback.write_run
+
+    def failing(store, info, edges, **kw):
+        def stop(_rtype, _n):
+            raise RuntimeError("disk full (simulated)")
+
+        return real(store, info, edges, **kw, on_batch=stop)
+
+    monkeypatch.setattr(bench.writeback, "write_run", failing)
+    with pytest.raises(RuntimeError, match="simulated"):
+        bench.measure(mini, _bench_args(batches=[7], repeats=1))
+    assert not [r for r in list_runs(mini) if r["id"].startswith(bench.PREFIX)]
+    left = mini.read(cy("MATCH ()-[e:PREDICTED_REGULATES]->() RETURN count(e) AS n"))
+    assert left == [{"n": 0}]
