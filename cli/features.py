@@ -50,7 +50,9 @@ def compute(
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
 ) -> None:
-    """Encode genes and store the vectors on Gene nodes; resumable (done genes are skipped)."""
+    """Encode genes and store the vectors on Gene nodes; resumable (done genes are skipped).
+    Under ``torchrun -m grapekg.cli features compute ...`` each process encodes a share of the
+    genes and the first one writes the cache and Neo4j."""
     from grapekg.app.features import FeatureOptions, compute_features
 
     s = settings()

@@ -4,12 +4,19 @@ Layout under ``root``: one folder per model id (named by the sha256 of the id, w
 itself in ``model.json``); each :meth:`EmbeddingCache.put` writes one shard pair
 ``shard-<n>.npy`` (float32 rows) and ``shard-<n>.parquet`` (column ``sha256``, row order).
 Reads load every shard's index once and memory-map the arrays.
+
+A cache opened with ``deferred=True`` writes nothing: :meth:`EmbeddingCache.put` keeps the new
+rows in memory until :meth:`EmbeddingCache.take_pending` hands them over, so that when several
+processes encode (``torchrun``, :mod:`grapekg.app.features`) one of them writes the rows of all
+(:meth:`EmbeddingCache.put_keyed`): processes appending shards to one folder at once would
+pick the same shard number.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
@@ -36,13 +43,17 @@ class EmbeddingCache:
             pooling, window...); different ids never share entries.
     """
 
-    def __init__(self, root: str | PathLike[str], model_id: str) -> None:
+    def __init__(self, root: str | PathLike[str], model_id: str, *, deferred: bool = False) -> None:
         self.model_id = model_id
+        self.deferred = deferred
+        self._pending: list[tuple[list[str], np.ndarray]] = []
         self.dir = Path(root) / hashlib.sha256(model_id.encode()).hexdigest()[:32]
         self.dir.mkdir(parents=True, exist_ok=True)
         meta = self.dir / "model.json"
-        if not meta.exists():
-            meta.write_text(json.dumps({"model_id": model_id}))
+        if not meta.exists():  # written whole (several processes may open it at once)
+            tmp = meta.with_name(f"model.json.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"model_id": model_id}))
+            tmp.replace(meta)
         self._index: dict[str, tuple[Path, int]] | None = None
         self.hits = 0
         self.misses = 0
@@ -77,11 +88,31 @@ class EmbeddingCache:
         return out, missing
 
     def put(self, texts: Sequence[str], vectors: np.ndarray) -> None:
-        """Store one row per text (duplicates and already cached texts are skipped)."""
+        """Store one row per text (duplicates and already cached texts are skipped); a
+        deferred cache keeps them for :meth:`take_pending` instead."""
+        keys = [text_key(t) for t in texts]
+        if self.deferred:
+            self._pending.append((keys, np.asarray(vectors, dtype=np.float32)))
+            return
+        self.put_keyed(keys, vectors)
+
+    def take_pending(self) -> tuple[list[str], np.ndarray]:
+        """The keys and rows a deferred cache was given since the last call (then forgotten)."""
+        keys = [k for ks, _ in self._pending for k in ks]
+        rows = [v for _, v in self._pending if len(v)]
+        self._pending = []
+        if not rows:
+            return keys, np.zeros((0, 0), dtype=np.float32)
+        return keys, np.concatenate(rows).astype(np.float32)
+
+    def put_keyed(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        """Write one row per sha256 key as one new shard (keys already cached, and repeated
+        ones, are skipped; nothing is written when no key is new)."""
+        if len(keys) != len(vectors):
+            raise ValueError(f"{len(keys)} keys but {len(vectors)} rows")
         index = self._load_index()
         keep: dict[str, int] = {}
-        for i, t in enumerate(texts):
-            k = text_key(t)
+        for i, k in enumerate(keys):
             if k not in index and k not in keep:
                 keep[k] = i
         if not keep:

@@ -44,6 +44,8 @@ class DnaEncoder:
         batch_size: windows per forward. max_length: token limit per window (truncation).
         trust_remote_code: needed for HyenaDNA checkpoints.
         dtype: model dtype (e.g. ``torch.bfloat16`` on GPU). cache_dir: embedding cache.
+        defer_cache_writes: new cache rows wait in memory for the caller
+            (:meth:`EmbeddingCache.take_pending`; one process writes for several).
     """
 
     def __init__(
@@ -59,6 +61,7 @@ class DnaEncoder:
         dtype: torch.dtype | None = None,
         cache_dir: str | PathLike[str] | None = None,
         local_files_only: bool = True,
+        defer_cache_writes: bool = False,
     ) -> None:
         if pooling not in ("first", "mean"):
             raise ValueError(f"pooling must be 'first' or 'mean', got {pooling!r}")
@@ -67,7 +70,11 @@ class DnaEncoder:
         self.trust_remote_code, self.dtype = trust_remote_code, dtype
         self.device = torch.device(device)
         self.local_files_only = local_files_only
-        self.cache = None if cache_dir is None else EmbeddingCache(cache_dir, self.model_id)
+        self.cache = (
+            None
+            if cache_dir is None
+            else EmbeddingCache(cache_dir, self.model_id, deferred=defer_cache_writes)
+        )
         self._model: Any = None
         self._tokenizer: Any = None
         self.windows_encoded = 0

@@ -85,6 +85,8 @@ class TextEncoder:
         pooling: ``mean`` or ``cls``. max_length: tokens per text (longer ones truncated).
         batch_size: texts per forward. device: torch device. normalize: L2-normalise.
         cache_dir: embedding cache folder (None: no cache).
+        defer_cache_writes: new cache rows wait in memory for the caller
+            (:meth:`EmbeddingCache.take_pending`; one process writes for several).
         local_files_only: never contact the Hugging Face Hub.
     """
 
@@ -99,6 +101,7 @@ class TextEncoder:
         normalize: bool = False,
         cache_dir: str | PathLike[str] | None = None,
         local_files_only: bool = True,
+        defer_cache_writes: bool = False,
     ) -> None:
         self.model_name = str(model) if model is not None else default_text_model()
         if pooling not in ("mean", "cls"):
@@ -106,7 +109,11 @@ class TextEncoder:
         self.pooling, self.max_length, self.batch_size = pooling, max_length, batch_size
         self.device, self.normalize = torch.device(device), normalize
         self.local_files_only = local_files_only
-        self.cache = None if cache_dir is None else EmbeddingCache(cache_dir, self.model_id)
+        self.cache = (
+            None
+            if cache_dir is None
+            else EmbeddingCache(cache_dir, self.model_id, deferred=defer_cache_writes)
+        )
         self._model: Any = None
         self._tokenizer: Any = None
         self.forward_calls = 0
