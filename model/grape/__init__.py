@@ -13,9 +13,16 @@ One module per part of the paper's section 4:
 * :mod:`~grapekg.model.grape.model`: :class:`GrapeModel` composing them.
 * :mod:`~grapekg.model.grape.incremental`: exact L-hop incremental propagation.
 * :mod:`~grapekg.model.grape.train`: :func:`train_grape`, :func:`predict`.
+
+Extensions outside the paper, each off by default, follow one protocol
+(:mod:`~grapekg.model.grape.extension`) and are listed, in build order, in
+:mod:`~grapekg.model.grape.extensions`: :mod:`~grapekg.model.grape.pert_channel`,
+:mod:`~grapekg.model.grape.self_term`, :mod:`~grapekg.model.grape.control_input`,
+:mod:`~grapekg.model.grape.prior_shock` (with :mod:`~grapekg.model.grape.lp_vote`) and
+:mod:`~grapekg.model.grape.single_anchor`.
 """
 
-from grapekg.model.grape.config import GrapeConfig
+from grapekg.model.grape.config import GrapeConfig, PriorShockConfig
 from grapekg.model.grape.graph import GeneGraph
 
-__all__ = ["GeneGraph", "GrapeConfig"]
+__all__ = ["GeneGraph", "GrapeConfig", "PriorShockConfig"]
