@@ -148,7 +148,7 @@ def test_extended_graph_carries_a_trained_model(tmp_path, vote):
     coding-first) and the new gene starts at 0."""
     import torch
 
-    from grapekg.model.grape.config import GrapeConfig
+    from grapekg.model.grape.config import GrapeConfig, PriorShockConfig
     from grapekg.model.grape.graph import GeneGraph, directed_edge_types
     from grapekg.model.grape.train import load_model, predict_with, train_grape
     from grapekg.perturb.simulate import synthetic_genes
@@ -179,8 +179,7 @@ def test_extended_graph_carries_a_trained_model(tmp_path, vote):
         gat_heads=1,
         sim_heads=1,
         sim_top_k=2,
-        prior_shock=vote,
-        prior_vote=vote,
+        prior_shock=PriorShockConfig(vote=True) if vote else None,
     )
     train_grape(graph, summary, split, cfg, tmp_path)
     if vote:  # a recognisable b per gene (one epoch on this graph barely moves it)

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from grapekg.app import registry
 from grapekg.app.overrides import parse_overrides
 from grapekg.app.training import FitOutcome, RunOutcome, ensure_priors, place_targets
 from grapekg.app.workspace import Workspace
@@ -78,7 +79,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ABLATIONS = ("no_vae", "no_mask", "no_attention")
+ABLATIONS = registry.BIODSNN.ablations
 #: cells read at most for the co-expression graph (seeded subsample)
 MAX_CELLS = 20_000
 

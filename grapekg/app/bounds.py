@@ -27,14 +27,11 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from grapekg.app.registry import BIODSNN, GRAPE
 from grapekg.errors import ConfigError, cut
 
-#: ablations of each model (the same as grapekg.app.train.ABLATIONS and
-#: grapekg.app.biodsnn.ABLATIONS, which need torch to import; a test keeps them equal)
-ABLATIONS: dict[str, tuple[str, ...]] = {
-    "grape": ("only_seq", "only_desc", "only_fusion", "no_gsl", "no_biotype"),
-    "biodsnn": ("no_vae", "no_mask", "no_attention"),
-}
+#: ablations of each built-in model (their registry entries)
+ABLATIONS: dict[str, tuple[str, ...]] = {m.name: m.ablations for m in (GRAPE, BIODSNN)}
 #: built-in split kinds (grapekg.perturb.splits.SPLIT_NAMES; a test keeps them equal)
 SPLIT_NAMES = ("random", "simulation", "combo")
 
@@ -66,7 +63,7 @@ GRAPE_BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
     "gsl_hops": (1, 8, False),
     "gat_heads": (1, 32, False),
     "gat_layers": (1, 8, False),
-    "vote_hops": (1, 16, False),
+    "prior_shock.vote_hops": (1, 16, False),
     "block_budget": (10_000, 1_000_000_000, False),
     "min_steps": (0, 10_000_000, False),
     "huber_delta": (0.0, None, True),
@@ -135,6 +132,13 @@ BIODSNN_OPTION_KEYS: dict[str, str] = {
 
 #: the bounds of the option-named keys of ``--set`` (``top_k`` is ``--top-k``'s spelling)
 _ALIASES = {"top_k": "sim_top_k", "neighbourhood": "neighbourhood"}
+#: old flat ``--set`` keys of GRAPE and their dotted names (GrapeConfig.SET_ALIASES, which
+#: needs torch to import; a test keeps them equal)
+SET_ALIASES = {
+    "prior_vote": "prior_shock.vote",
+    "vote_hops": "prior_shock.vote_hops",
+    "lp_vote": "prior_shock.lp_vote",
+}
 _OPTION_BOUNDS: dict[str, tuple[float | None, float | None, bool]] = {
     "neighbourhood": (0, 3, False),
     "align_epochs": (0, 100_000, False),
@@ -217,6 +221,8 @@ def check_set_pairs(model: str, pairs: list[str]) -> None:
         key = key.strip()
         if not sep:
             continue
+        if model == "grape":
+            key = SET_ALIASES.get(key, key)
         value = _number(raw)
         if value is not None and (key in table or key in options or key in _ALIASES):
             check_value(f"--set {cut(key, 40)}=", key, value, table)
@@ -232,8 +238,11 @@ def check_config(model: str, config: Any) -> None:
     values of options, ``--set`` and defaults alike), and heads x hidden."""
     table = GRAPE_BOUNDS if model == "grape" else BIODSNN_BOUNDS
     for key in table:
-        if hasattr(config, key):
-            check_value(f"setting {key}", key, getattr(config, key), table)
+        value: Any = config
+        for part in key.split("."):  # a nested setting is checked when it is on
+            value = getattr(value, part, None)
+        if value is not None:
+            check_value(f"setting {key}", key, value, table)
     for heads_key in ("gat_heads", "sim_heads", "heads"):
         if hasattr(config, heads_key) and hasattr(config, "hidden"):
             check_heads_hidden(int(getattr(config, heads_key)), int(config.hidden))

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from grapekg.app import registry
 from grapekg.app.overrides import parse_overrides
 from grapekg.app.training import (
     EpochCallback,
@@ -89,7 +90,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-ABLATIONS = ("only_seq", "only_desc", "only_fusion", "no_gsl", "no_biotype")
+ABLATIONS = registry.GRAPE.ablations
 
 
 @dataclass
