@@ -266,3 +266,22 @@ def test_step_base_is_cached():
         first = step.base()
         assert step.base() is first and calls[0] == 1
     assert len(first) == model.config.gat_layers + 1
+
+
+def test_learned_representations_read_the_models_own_input():
+    """With control_input the HGAT input is Z_fus plus the control term: the representations
+    and attention written back come from that input, the unperturbed pass of the model's own
+    forward (not from Z_fus alone)."""
+    from grapekg.model.grape.learned import representations
+
+    model, graph = _model(control_input=True)
+    with torch.no_grad():
+        model.ctrl_in.weight.normal_()  # a nonzero control term
+        z = model.encode()
+        state = model.graph_state(z)
+        step = Step(model.hgat, model.hgat_input(z), state.relations, model.is_coding, [[]],
+                    model.ctrl, model.out_pos)  # fmt: skip
+        own = step.base()[-1].numpy()
+        plain = model.hgat(z["fus"][None], state.relations, model.is_coding)[-1][0].numpy()
+    _, after = representations(model, graph)
+    assert np.array_equal(after, own) and not np.allclose(after, plain)

@@ -33,7 +33,7 @@ def representations(model: GrapeModel, graph: GeneGraph) -> tuple[np.ndarray, np
     model.eval()
     z = model.encode()
     state = model.graph_state(z)
-    after = model.hgat(z["fus"][None], state.relations, model.is_coding)[-1][0].numpy()
+    after = model.hgat(model.hgat_input(z)[None], state.relations, model.is_coding)[-1][0].numpy()
     before = (graph.text if graph.text is not None else z["fus"]).numpy()
     return before, after
 
@@ -45,7 +45,7 @@ def attention_map(model: GrapeModel) -> dict[tuple[int, int], float]:
     z = model.encode()
     state = model.graph_state(z)
     hg = model.hgat
-    xs = hg(z["fus"][None], state.relations, model.is_coding)
+    xs = hg(model.hgat_input(z)[None], state.relations, model.is_coding)
     types = hg.type_index(model.is_coding)
     local = torch.empty(model.num_genes, dtype=torch.long)
     for idx in types.values():

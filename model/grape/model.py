@@ -250,6 +250,13 @@ class GrapeModel(nn.Module):
             return like.new_zeros(like.shape[-1])
         return self.mask_token.to(like.dtype)
 
+    def hgat_input(self, z: dict[str, Tensor]) -> Tensor:
+        """P^(0) of the unperturbed graph: Z_fus after every extension's input adjustment."""
+        x0 = z["fus"]
+        for ext in self.extensions:
+            x0 = ext.adjust_input(x0)
+        return x0
+
     def forward(
         self, perturbed: list[list[int]], incremental: bool | None = None
     ) -> tuple[Tensor, Tensor]:
@@ -258,9 +265,7 @@ class GrapeModel(nn.Module):
         z = self.encode()
         state = self.graph_state(z)
         extensions = self.extensions
-        x0 = z["fus"]
-        for ext in extensions:
-            x0 = ext.adjust_input(x0)
+        x0 = self.hgat_input(z)
         step = Step(
             self.hgat, x0, state.relations, self.is_coding, perturbed, self.ctrl, self.out_pos
         )
