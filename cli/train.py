@@ -58,18 +58,20 @@ def train(
     ] = None,
 ) -> None:
     """Train a model (and ablations) per seed on a dataset's KG graph; write back; evaluate."""
-    from grapekg.app import training
+    from grapekg.app import request
 
     options = {"epochs": epochs, "align_epochs": align_epochs, "hidden": hidden, "heads": heads,
                "top_k": top_k, "batch_size": batch_size, "lr": lr,
                "neighbourhood": neighbourhood, "pert_channel": pert_channel}  # fmt: skip
-    req = training.TrainRequest(
+    req = request.TrainRequest(
         dataset, model, variant, split, parse_seeds(seeds), list(ablation), options, list(set_),
         label, check_device(device), write_back, jobs,
     )  # fmt: skip
     if split.lower().endswith(".json"):
         check_input_file("--split", Path(split), (".json",))
-    training.check_request(req)  # every usage error before a store is opened
+    request.check_request(req)  # every usage error before torch, pandas or a store
+    from grapekg.app import training
+
     ws = workspace()
     with open_store(ws.settings) as store:
         report = training.run_training(store, ws, req, _View())
