@@ -102,6 +102,16 @@ class DatasetInputs:
     def usable(self, conditions: list[str]) -> list[str]:
         return [c for c in conditions if c not in self.left_out]
 
+    def describe(self) -> str:
+        """One line: what the inputs hold."""
+        return (
+            f"BioDSNN inputs of {self.dataset}: {len(self.gene_ids):,} genes, "
+            f"{len(self.extra_ids):,} unmeasured targets, {self.info['go_edges']:,} GO-Jaccard "
+            f"edges, {self.info['genes_in_pathways']:,} genes in "
+            f"{self.info['lowest_pathways']:,} lowest-level Reactome pathways; snapshot "
+            f"{self.snapshot_id[:12]}"
+        )
+
     def warning(self) -> str | None:
         if not self.left_out:
             return None
