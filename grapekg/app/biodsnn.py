@@ -43,7 +43,7 @@ import pandas as pd
 
 from grapekg.app import registry
 from grapekg.app.overrides import parse_overrides
-from grapekg.app.training import FitOutcome, RunOutcome, ensure_priors, place_targets
+from grapekg.app.training import FitOutcome, ensure_priors, place_targets
 from grapekg.app.workspace import Workspace
 from grapekg.errors import ConfigError, cut
 from grapekg.kg.datasets import bundle_path
@@ -73,8 +73,6 @@ __all__ = [
     "coexpression_samples",
     "config_overrides",
     "dataset_inputs",
-    "run_label",
-    "train_seed",
 ]
 
 log = logging.getLogger(__name__)
@@ -244,11 +242,6 @@ def config_overrides(pairs: list[str], option: str = "--set") -> dict[str, objec
     return parse_overrides(BiodsnnConfig, pairs, option)
 
 
-def run_label(ablation: str | None) -> str:
-    """``biodsnn`` or ``biodsnn-<ablation>``."""
-    return "biodsnn" if not ablation else f"biodsnn-{ablation.replace('_', '-')}"
-
-
 class BiodsnnRuns:
     """BioDSNN's part of the training flow (:class:`grapekg.app.training.ModelRuns`)."""
 
@@ -329,33 +322,6 @@ class BiodsnnRuns:
 
 #: BioDSNN in the training flow (the registry entry's ``runs``)
 BIODSNN_RUNS = BiodsnnRuns()
-
-
-def train_seed(
-    store: Store,
-    ws: Workspace,
-    dataset: str,
-    split_name: str,
-    seed: int,
-    base: BiodsnnConfig,
-    *,
-    ablation: str | None = None,
-    device: str = "cpu",
-    write_back: bool = True,
-    inputs: DatasetInputs | None = None,
-    split: Split | None = None,
-    progress: EpochCallback | None = None,
-    label: str | None = None,
-) -> RunOutcome:
-    """One BioDSNN seed through :func:`grapekg.app.training.train_seed` (label
-    ``biodsnn[-ablation]`` unless given)."""
-    from grapekg.app import training
-
-    return training.train_seed(
-        BIODSNN_RUNS, store, ws, dataset, split_name, seed, base, ablation=ablation,
-        device=device, write_back=write_back, inputs=inputs, split=split, progress=progress,
-        label=label or run_label(ablation), model="biodsnn",
-    )  # fmt: skip
 
 
 def _attention_edges(
